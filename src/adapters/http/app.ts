@@ -1,0 +1,146 @@
+// The HTTP adapter: routes, validation at the edge, CORS, body limit, one request log line, one error mapper.
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { AppError } from '../../domain/errors';
+import type { LogInInput, LogInResult } from '../../domain/log-in';
+import type { PublicUser } from '../../domain/ports';
+import type { RegisterInput } from '../../domain/register';
+import type { VerifyTokenInput } from '../../domain/verify-token';
+import { errorResponse, toAppError } from './error-response';
+import { LoginBody, parseJsonObject, RegisterBody, validate, VerifyBody } from './schemas';
+
+export type RequestLog = {
+  info(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+};
+
+export type AppDeps = {
+  register(input: RegisterInput): Promise<{ username: string }>;
+  logIn(input: LogInInput): Promise<LogInResult>;
+  verifyToken(input: VerifyTokenInput): Promise<PublicUser>;
+  log: RequestLog;
+  corsOrigins: '*' | readonly string[];
+  /** The platform's request id when there is one (Lambda); otherwise one is generated. */
+  requestId?(c: Context): string | undefined;
+  /** A problem the platform adapter found in the raw request before Hono saw it (bad base64, ...). */
+  adapterError?(c: Context): string | undefined;
+};
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+const ROUTES: Record<string, readonly string[]> = {
+  '/register': ['POST'],
+  '/login': ['POST'],
+  '/verify': ['POST'],
+  '/health': ['GET', 'HEAD'],
+};
+
+type Env = { Variables: { requestId: string } };
+
+export const createApp = (deps: AppDeps) => {
+  const app = new Hono<Env>();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const requestId = deps.requestId?.(c) ?? crypto.randomUUID();
+    c.set('requestId', requestId);
+    await next();
+    c.header('X-Request-Id', requestId);
+    deps.log.info('request', {
+      requestId,
+      method: c.req.method,
+      route: knownRoute(c.req.path) ?? 'unmatched',
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+
+  app.use(
+    cors({
+      origin: deps.corsOrigins === '*' ? '*' : [...deps.corsOrigins],
+      allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'Authorization'],
+      exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
+      maxAge: 600,
+    }),
+  );
+
+  app.use(async (c, next) => {
+    const problem = deps.adapterError?.(c);
+    if (problem !== undefined) throw new AppError('invalid_request', problem);
+    await next();
+  });
+
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError('payload_too_large', `the request body must be at most ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.post('/register', async (c) => {
+    const body = validate(RegisterBody, parseJsonObject(await c.req.text()));
+    const { username } = await deps.register(body);
+    return c.json({ username }, 201, { 'Cache-Control': 'no-store' });
+  });
+
+  app.post('/login', async (c) => {
+    const body = validate(LoginBody, parseJsonObject(await c.req.text()));
+    const { user, token, expiresIn } = await deps.logIn(body);
+    return c.json({ user, token, tokenType: 'Bearer', expiresIn }, 200, { 'Cache-Control': 'no-store' });
+  });
+
+  app.post('/verify', async (c) => {
+    const body = validate(VerifyBody, parseJsonObject(await c.req.text(), { allowEmpty: true }));
+    const token = body.token ?? bearerToken(c.req.header('Authorization'));
+    const claimed = [body.username, body.user?.username].filter((name): name is string => name !== undefined);
+    const user = await deps.verifyToken({ token, claimedUsernames: claimed });
+    return c.json({ verified: true, message: 'success', username: user.username, user }, 200, {
+      'Cache-Control': 'no-store',
+    });
+  });
+
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+
+  app.notFound((c) => {
+    const allowed = ROUTES[c.req.path];
+    if (allowed === undefined) return respondWithError(c, new AppError('not_found', 'no such endpoint'));
+    c.header('Allow', [...allowed, 'OPTIONS'].join(', '));
+    return respondWithError(c, new AppError('method_not_allowed', `use ${allowed.join(' or ')} for ${c.req.path}`));
+  });
+
+  app.onError((error, c) => {
+    const appError = toAppError(error);
+    if (appError.code === 'internal_error' || appError.code === 'service_unavailable') {
+      deps.log.error('request failed', { requestId: c.get('requestId'), code: appError.code, error: describe(error) });
+    }
+    return respondWithError(c, appError);
+  });
+
+  return app;
+};
+
+// /verify answers errors with verified:false too, as tutorial clients read that flag.
+const respondWithError = (c: Context, error: AppError) =>
+  errorResponse(c, error, c.req.path === '/verify' ? { verified: false } : {});
+
+const knownRoute = (path: string) => (path in ROUTES ? path : undefined);
+
+const bearerToken = (header: string | undefined): string | undefined => {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
+  return match?.[1];
+};
+
+// For the log only: names and messages of the error chain, never request data.
+const describe = (error: unknown): Record<string, unknown> => {
+  if (!(error instanceof Error)) return { value: typeof error };
+  const cause = (error as { cause?: unknown }).cause;
+  return {
+    name: error.name,
+    message: error.message,
+    ...(cause instanceof Error ? { cause: { name: cause.name, message: cause.message } } : {}),
+  };
+};

@@ -1,0 +1,38 @@
+// The one table from error code to HTTP status, and the one shape of an error body: {code, message}.
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { AppError, type ErrorCode } from '../../domain/errors';
+
+export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
+  invalid_json: 400,
+  invalid_request: 400,
+  weak_password: 400,
+  invalid_credentials: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  username_taken: 409,
+  payload_too_large: 413,
+  internal_error: 500,
+  service_unavailable: 503,
+};
+
+/** Seconds a client should wait before retrying when the store is down. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** Anything that is not an AppError is a fault of ours: the client learns nothing more than that. */
+export const toAppError = (error: unknown): AppError =>
+  error instanceof AppError ? error : new AppError('internal_error', 'internal error', { cause: error });
+
+export const errorResponse = (c: Context, error: AppError, extra: Record<string, unknown> = {}) => {
+  const body: Record<string, unknown> = { code: error.code, message: error.message, ...extra };
+  if (error.details?.field !== undefined) body.field = error.details.field;
+  if (error.details?.reasons !== undefined) body.reasons = error.details.reasons;
+  if (error.code === 'service_unavailable') c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (error.code === 'invalid_token' || error.code === 'token_expired') {
+    c.header('WWW-Authenticate', `Bearer error="invalid_token"`);
+  }
+  c.header('Cache-Control', 'no-store');
+  return c.json(body, STATUS_BY_CODE[error.code]);
+};

@@ -1,0 +1,49 @@
+// Request body schemas (valibot): the shape and types at the edge; the use cases own the business rules.
+import * as v from 'valibot';
+import { AppError, invalidField } from '../../domain/errors';
+
+// A lone surrogate cannot be stored or hashed faithfully; \p{Cs} with the u flag matches only unpaired ones.
+const text = v.pipe(
+  v.string(),
+  v.check((s) => !/\p{Cs}/u.test(s), 'invalid Unicode'),
+);
+
+export const RegisterBody = v.object({ name: text, username: text, password: text });
+export const LoginBody = v.object({ username: text, password: text });
+export const VerifyBody = v.object({
+  token: v.optional(text),
+  username: v.optional(text),
+  user: v.optional(v.object({ username: v.optional(text) })),
+});
+
+/** Parses a raw body as a JSON object, or throws invalid_json / invalid_request. Empty means `{}` when allowed. */
+export const parseJsonObject = (raw: string, { allowEmpty = false } = {}): unknown => {
+  if (raw.trim() === '' && allowEmpty) return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    throw new AppError('invalid_json', 'the request body must be valid JSON');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('invalid_request', 'the request body must be a JSON object');
+  }
+  return body;
+};
+
+/** Validates with a schema; the first problem becomes an invalid_request naming its field. */
+export const validate = <S extends v.GenericSchema>(schema: S, body: unknown): v.InferOutput<S> => {
+  const result = v.safeParse(schema, body);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const field = (issue.path ?? []).map((item) => String(item.key)).join('.') || 'body';
+  const problem =
+    issue.input === undefined
+      ? 'is required'
+      : issue.type === 'check'
+        ? 'must be valid Unicode text'
+        : issue.type === 'object'
+          ? 'must be an object'
+          : 'must be a string';
+  throw invalidField(field, `${field} ${problem}`);
+};

@@ -1,0 +1,43 @@
+// Fixes up API Gateway / Function URL events before hono/aws-lambda turns them into a Request.
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context as LambdaContext } from 'aws-lambda';
+
+export type ApiEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
+
+/** Where the problem found in a raw event travels to the app, which answers it as a JSON invalid_request. */
+export const ADAPTER_ERROR = Symbol('adapterError');
+type Marked = { [ADAPTER_ERROR]?: string };
+
+export type LambdaBindings = { event?: ApiEvent & Marked; lambdaContext?: LambdaContext };
+
+const isV2 = (event: ApiEvent): event is APIGatewayProxyEventV2 =>
+  'rawPath' in event && 'http' in (event.requestContext ?? {});
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Returns the event Hono should see: on an HTTP API's named stage the stage leaves the path (rawPath carries it,
+ * REST API's `path` does not), and a body that cannot become a Request (bad base64, a GET with a body) is
+ * dropped and reported, instead of hono answering in plain text.
+ */
+export const prepareEvent = (event: ApiEvent): ApiEvent & Marked => {
+  let prepared: ApiEvent & Marked = event;
+  if (isV2(event)) {
+    const stage = event.requestContext.stage;
+    if (stage && stage !== '$default') {
+      const prefix = `/${stage}`;
+      if (event.rawPath === prefix || event.rawPath.startsWith(`${prefix}/`)) {
+        prepared = { ...event, rawPath: event.rawPath.slice(prefix.length) || '/' };
+      }
+    }
+  }
+  const method = isV2(event) ? event.requestContext.http.method : event.httpMethod;
+  const body = event.body ?? '';
+  let problem: string | undefined;
+  if (body !== '' && (method === 'GET' || method === 'HEAD')) problem = `a ${method} request must not have a body`;
+  else if (body !== '' && event.isBase64Encoded && !BASE64.test(body)) problem = 'the request body is not valid base64';
+  if (problem !== undefined) prepared = { ...prepared, body: undefined, isBase64Encoded: false, [ADAPTER_ERROR]: problem } as ApiEvent & Marked;
+  return prepared;
+};
+
+export const adapterErrorOf = (bindings: LambdaBindings | undefined): string | undefined =>
+  bindings?.event?.[ADAPTER_ERROR];

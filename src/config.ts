@@ -1,0 +1,150 @@
+// loadConfig(env): every setting validated once at start-up and frozen; a bad one stops start-up naming the variable.
+import * as v from 'valibot';
+
+export type Runtime = 'lambda' | 'local';
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
+export type Config = Readonly<{
+  runtime: Runtime;
+  /** Absent only locally, where the server generates one and keeps it in DATA_DIR. */
+  jwtSecret: Uint8Array | undefined;
+  tableName: string;
+  tokenTtlSeconds: number;
+  jwtIssuer: string;
+  jwtAudience: string;
+  corsOrigins: '*' | readonly string[];
+  argon2: Readonly<{ memoryKiB: number; timeCost: number; parallelism: number }>;
+  port: number;
+  /** A folder, or ':memory:' to keep nothing. */
+  dataDir: string;
+  dynamodb: Readonly<{
+    endpoint: string | undefined;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  }>;
+  storeTimeoutMs: number;
+  logLevel: LogLevel;
+}>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const MIN_JWT_SECRET_BYTES = 32;
+export const ARGON2_MINIMUMS = { memoryKiB: 19456, timeCost: 2, parallelism: 1 } as const;
+
+const wholeNumber = (fallback: number, min: number, max: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.trim(),
+    v.regex(/^\d{1,9}$/, 'must be a whole number'),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+
+const label = (fallback: string) =>
+  v.pipe(v.optional(v.string(), fallback), v.trim(), v.nonEmpty('must not be empty'), v.maxLength(256, 'is too long'));
+
+const origin = (value: string) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+};
+
+const SETTINGS = {
+  JWT_SECRET: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (s) => Buffer.byteLength(s, 'utf8') >= MIN_JWT_SECRET_BYTES,
+        `must be at least ${MIN_JWT_SECRET_BYTES} bytes`,
+      ),
+    ),
+  ),
+  TABLE_NAME: v.pipe(
+    v.optional(v.string(), 'user-table'),
+    v.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'),
+  ),
+  TOKEN_TTL_SECONDS: wholeNumber(3600, 60, 86_400),
+  JWT_ISSUER: label('login-service'),
+  JWT_AUDIENCE: label('login-service'),
+  CORS_ORIGINS: v.pipe(
+    v.optional(v.string(), '*'),
+    v.transform((s) => (s.trim() === '*' ? ('*' as const) : s.split(',').map((o) => o.trim()).filter(Boolean))),
+    v.check(
+      (o) => o === '*' || (o.length > 0 && o.every(origin)),
+      'must be * or a comma-separated list of origins such as https://app.example.com',
+    ),
+  ),
+  ARGON2_MEMORY_KIB: wholeNumber(ARGON2_MINIMUMS.memoryKiB, ARGON2_MINIMUMS.memoryKiB, 4_194_304),
+  ARGON2_TIME_COST: wholeNumber(ARGON2_MINIMUMS.timeCost, ARGON2_MINIMUMS.timeCost, 100),
+  ARGON2_PARALLELISM: wholeNumber(ARGON2_MINIMUMS.parallelism, ARGON2_MINIMUMS.parallelism, 64),
+  PORT: wholeNumber(3000, 0, 65_535),
+  DATA_DIR: v.pipe(v.optional(v.string(), '.data'), v.nonEmpty('must not be empty')),
+  DYNAMODB_ENDPOINT: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+    ),
+  ),
+  STORE_TIMEOUT_MS: wholeNumber(2000, 200, 60_000),
+  LOG_LEVEL: v.pipe(
+    v.optional(v.string(), 'INFO'),
+    v.transform((s) => s.trim().toUpperCase()),
+    v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'], 'must be DEBUG, INFO, WARN, ERROR or SILENT'),
+  ),
+  AWS_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{2,32}$/, 'must be an AWS region'))),
+  AWS_DEFAULT_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{2,32}$/, 'must be an AWS region'))),
+  AWS_ACCESS_KEY_ID: v.optional(v.string()),
+} as const;
+
+type Parsed = { [K in keyof typeof SETTINGS]: v.InferOutput<(typeof SETTINGS)[K]> };
+
+export const loadConfig = (env: Readonly<Record<string, string | undefined>>, runtime: Runtime): Config => {
+  const problems: string[] = [];
+  const parsed: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(SETTINGS)) {
+    const raw = env[name] === '' ? undefined : env[name];
+    const result = v.safeParse(schema, raw);
+    if (result.success) parsed[name] = result.output;
+    else problems.push(`${name} ${result.issues[0].message}`);
+  }
+  const s = parsed as Parsed;
+  if (problems.length === 0 && runtime === 'lambda' && s.JWT_SECRET === undefined) {
+    problems.push('JWT_SECRET is required on Lambda');
+  }
+  const region = s.AWS_REGION ?? s.AWS_DEFAULT_REGION;
+  const localStore = runtime === 'local' || s.DYNAMODB_ENDPOINT !== undefined;
+  if (problems.length === 0 && region === undefined && !localStore) problems.push('AWS_REGION is required');
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+
+  return Object.freeze({
+    runtime,
+    jwtSecret: s.JWT_SECRET === undefined ? undefined : new TextEncoder().encode(s.JWT_SECRET),
+    tableName: s.TABLE_NAME,
+    tokenTtlSeconds: s.TOKEN_TTL_SECONDS,
+    jwtIssuer: s.JWT_ISSUER,
+    jwtAudience: s.JWT_AUDIENCE,
+    corsOrigins: s.CORS_ORIGINS,
+    argon2: Object.freeze({
+      memoryKiB: s.ARGON2_MEMORY_KIB,
+      timeCost: s.ARGON2_TIME_COST,
+      parallelism: s.ARGON2_PARALLELISM,
+    }),
+    port: s.PORT,
+    dataDir: s.DATA_DIR,
+    dynamodb: Object.freeze({
+      endpoint: s.DYNAMODB_ENDPOINT,
+      region: region ?? 'us-east-1',
+      // Local stores accept any credentials; real ones, when set, are still used.
+      credentials:
+        localStore && s.AWS_ACCESS_KEY_ID === undefined ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+    }),
+    storeTimeoutMs: s.STORE_TIMEOUT_MS,
+    logLevel: s.LOG_LEVEL,
+  });
+};

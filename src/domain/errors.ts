@@ -1,0 +1,38 @@
+// The error catalogue: every failure the service reports has one of these stable codes (public API: never rename).
+export const ERROR_CODES = [
+  'invalid_json',
+  'invalid_request',
+  'weak_password',
+  'invalid_credentials',
+  'invalid_token',
+  'token_expired',
+  'not_found',
+  'method_not_allowed',
+  'username_taken',
+  'payload_too_large',
+  'internal_error',
+  'service_unavailable',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Details that are safe to show a client (a field name, reasons); never a secret. */
+export type ErrorDetails = { field?: string; reasons?: readonly string[] };
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetails; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
+
+/** An invalid_request that names the offending field, as every validation failure must. */
+export const invalidField = (field: string, message: string): AppError =>
+  new AppError('invalid_request', message, { details: { field } });

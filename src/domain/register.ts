@@ -1,0 +1,16 @@
+// Use case: create an account. Race-free by design: uniqueness is the store's conditional write, not a prior read.
+import { assertAcceptablePassword, displayName } from './credentials';
+import type { Clock, PasswordHasher, UserStore } from './ports';
+import { registrableUsername } from './username';
+
+export type RegisterDeps = { users: UserStore; hasher: PasswordHasher; clock: Clock };
+export type RegisterInput = { name: string; username: string; password: string };
+
+export const register = async (deps: RegisterDeps, input: RegisterInput): Promise<{ username: string }> => {
+  const username = registrableUsername(input.username);
+  const name = displayName(input.name);
+  assertAcceptablePassword(input.password);
+  const passwordHash = await deps.hasher.hash(input.password);
+  await deps.users.create({ username, name, passwordHash, createdAt: deps.clock.now().toISOString() });
+  return { username };
+};

@@ -1,0 +1,35 @@
+// Username rules: one normalization for every read and write, so `Alice` and `alice` are one account.
+import { invalidField } from './errors';
+
+/** NFKC then lower case, as the tutorial lower-cased; applied before every lookup and write. */
+export const normalizeUsername = (raw: string): string => raw.normalize('NFKC').toLowerCase();
+
+export const codePointLength = (text: string): number => {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+};
+
+// Unicode letters, decimal digits and ._-@+ ; the u flag makes the quantifier count code points.
+const REGISTRABLE_USERNAME = /^[\p{L}\p{Nd}._\-@+]{3,64}$/u;
+
+/** The normalized username a new account may take, or an invalid_request naming `username`. */
+export const registrableUsername = (raw: string): string => {
+  const username = normalizeUsername(raw);
+  if (!REGISTRABLE_USERNAME.test(username)) {
+    throw invalidField('username', 'username must be 3 to 64 letters, digits or . _ - @ +');
+  }
+  return username;
+};
+
+export const MAX_LOGIN_USERNAME_LENGTH = 256;
+
+/** Login accepts any legacy name: non-empty, at most 256 code points, normalized the same way. */
+export const loginUsername = (raw: string): string => {
+  const username = normalizeUsername(raw);
+  const length = codePointLength(username);
+  if (length === 0 || length > MAX_LOGIN_USERNAME_LENGTH) {
+    throw invalidField('username', `username must be 1 to ${MAX_LOGIN_USERNAME_LENGTH} characters`);
+  }
+  return username;
+};

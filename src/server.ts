@@ -1,0 +1,93 @@
+// Local entry: validated config, the embedded store (or DYNAMODB_ENDPOINT), then the app on @hono/node-server.
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { serve } from '@hono/node-server';
+import { ensureUsersTable } from './adapters/dynamodb/ensure-table';
+import { startEmbeddedStore } from './adapters/local/embedded-store';
+import { DataDirError, localJwtSecret, lockDataDir } from './adapters/local/data-dir';
+import { compose } from './compose';
+import { ConfigError, loadConfig } from './config';
+
+export type RunningServer = { url: string; close(): Promise<void> };
+
+export const startServer = async (env: Readonly<Record<string, string | undefined>>): Promise<RunningServer> => {
+  const config = loadConfig(env, 'local');
+  const dataDir = config.dataDir === ':memory:' ? undefined : resolve(config.dataDir);
+  const cleanups: (() => unknown)[] = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    if (dataDir !== undefined) cleanups.push(lockDataDir(dataDir));
+
+    let endpoint = config.dynamodb.endpoint;
+    if (endpoint === undefined) {
+      const store = await startEmbeddedStore(dataDir === undefined ? undefined : join(dataDir, 'dynamodb'));
+      cleanups.push(store.close);
+      endpoint = store.endpoint;
+    }
+
+    let jwtSecret = config.jwtSecret;
+    const warnings: string[] = [];
+    if (jwtSecret === undefined) {
+      const local = localJwtSecret(dataDir);
+      jwtSecret = local.secret;
+      warnings.push(
+        dataDir === undefined
+          ? 'JWT_SECRET is not set: using a random secret for this run only'
+          : `JWT_SECRET is not set: using the generated secret kept in ${join(dataDir, 'jwt-secret')}`,
+      );
+    }
+
+    const { app, client, logger } = compose(config, { jwtSecret, dynamodbEndpoint: endpoint });
+    cleanups.push(() => client.destroy());
+    for (const warning of warnings) logger.warn(warning);
+    await ensureUsersTable(client, config.tableName);
+
+    const server = serve({
+      // An early 413 leaves the request body unread on the socket: close it, or the client's next request fails.
+      fetch: async (request) => {
+        const response = await app.fetch(request);
+        if (response.status === 413) response.headers.set('Connection', 'close');
+        return response;
+      },
+      port: config.port,
+      hostname: '127.0.0.1',
+    });
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('listening', resolveListen);
+      server.once('error', reject);
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolveClose) => {
+          server.close(() => resolveClose());
+          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+};
+
+const main = async () => {
+  try {
+    const running = await startServer(process.env);
+    console.log(`login service listening on ${running.url}`);
+    const stop = () => void running.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof DataDirError) {
+      console.error(`cannot start: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+};
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();
