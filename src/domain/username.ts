@@ -24,12 +24,14 @@ export const registrableUsername = (raw: string): string => {
 
 export const MAX_LOGIN_USERNAME_LENGTH = 256;
 
-/** Login accepts any legacy name: non-empty, at most 256 code points, normalized the same way. */
+/**
+ * Login accepts any legacy name as typed: non-empty, at most 256 code points, then normalized the same way.
+ * (NFKC can expand it past what a store key holds; the store then reports an unknown user.)
+ */
 export const loginUsername = (raw: string): string => {
-  const username = normalizeUsername(raw);
-  const length = codePointLength(username);
+  const length = codePointLength(raw);
   if (length === 0 || length > MAX_LOGIN_USERNAME_LENGTH) {
     throw invalidField('username', `username must be 1 to ${MAX_LOGIN_USERNAME_LENGTH} characters`);
   }
-  return username;
+  return normalizeUsername(raw);
 };

@@ -1,0 +1,164 @@
+// logIn: unknown users and wrong passwords are indistinguishable, and legacy hashes are upgraded without risking the login.
+import { describe, expect, it } from 'vitest';
+import { createEventLog, createPasswordHasher, createTokenService, createUserStore } from '../../test/fakes';
+import type { UserRecord } from './ports';
+import { logIn } from './log-in';
+
+const PASSWORD = 'correct horse';
+
+const setup = (passwordHash = 'fake$' + PASSWORD) => {
+  const alice: UserRecord = { username: 'alice', name: 'Alice', passwordHash, createdAt: null };
+  const users = createUserStore([alice]);
+  const hasher = createPasswordHasher();
+  const tokens = createTokenService(900);
+  const log = createEventLog();
+  return { users, hasher, tokens, log, deps: { users, hasher, tokens, log } };
+};
+
+const rejection = async (attempt: Promise<unknown>) => {
+  const error = await attempt.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeDefined();
+  return error as { code: string; message: string };
+};
+
+describe('logIn', () => {
+  it('returns a token and the public user for the right password', async () => {
+    // Prepare
+    const { deps, tokens } = setup();
+
+    // Act
+    const result = await logIn(deps, { username: 'alice', password: PASSWORD });
+
+    // Assess
+    expect(result).toEqual({ token: 'token-1', expiresIn: 900, user: { username: 'alice', name: 'Alice' } });
+    expect(tokens.issued).toEqual([{ username: 'alice', name: 'Alice' }]);
+  });
+
+  it('finds the user whatever the case or width of the typed username', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const result = await logIn(deps, { username: 'Ａｌｉｃｅ', password: PASSWORD });
+
+    // Assess
+    expect(result.user.username).toBe('alice');
+  });
+
+  it('returns invalid_credentials for an unknown user after a dummy password check', async () => {
+    // Prepare
+    const { deps, hasher } = setup();
+
+    // Act
+    const attempt = logIn(deps, { username: 'bob', password: PASSWORD });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(hasher.calls.verifyDummy).toBe(1);
+  });
+
+  it('returns the same code and message for a wrong password as for an unknown user', async () => {
+    // Prepare
+    const { deps, hasher } = setup();
+
+    // Act
+    const wrongPassword = await rejection(logIn(deps, { username: 'alice', password: 'wrong password' }));
+    const unknownUser = await rejection(logIn(deps, { username: 'bob', password: 'wrong password' }));
+
+    // Assess
+    expect(wrongPassword.code).toBe('invalid_credentials');
+    expect(wrongPassword.message).toBe(unknownUser.message);
+    expect(unknownUser.code).toBe(wrongPassword.code);
+    expect(hasher.calls.verify).toBe(1);
+  });
+
+  it('does not trim the password: the same password with a trailing space fails', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const attempt = logIn(deps, { username: 'alice', password: PASSWORD + ' ' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+  });
+
+  it('stores a new hash in place of a legacy one, compared against the old hash', async () => {
+    // Prepare
+    const { deps, users, hasher } = setup(createPasswordHasher().legacyHash(PASSWORD));
+
+    // Act
+    await logIn(deps, { username: 'alice', password: PASSWORD });
+
+    // Assess
+    expect(users.peek('alice')?.passwordHash).toBe('fake$' + PASSWORD);
+    expect(hasher.calls.hash).toBe(1);
+  });
+
+  it('leaves a current hash alone', async () => {
+    // Prepare
+    const { deps, hasher } = setup();
+
+    // Act
+    await logIn(deps, { username: 'alice', password: PASSWORD });
+
+    // Assess
+    expect(hasher.calls.hash).toBe(0);
+  });
+
+  it('still logs in when storing the upgraded hash fails, and warns without the password', async () => {
+    // Prepare
+    const { deps, users, log } = setup(createPasswordHasher().legacyHash(PASSWORD));
+    users.failReplaceWith(new Error(`store down while writing ${PASSWORD}`));
+
+    // Act
+    const result = await logIn(deps, { username: 'alice', password: PASSWORD });
+
+    // Assess
+    expect(result.user.username).toBe('alice');
+    expect(log.warnings).toHaveLength(1);
+    expect(log.warnings[0]?.fields).toMatchObject({ username: 'alice' });
+    expect(JSON.stringify(log.warnings)).not.toContain(PASSWORD);
+    expect(users.peek('alice')?.passwordHash).toBe('legacy$' + PASSWORD);
+  });
+
+  it.each([
+    ['0 code points', ''],
+    ['1025 code points', 'a'.repeat(1025)],
+  ])('returns invalid_request naming password for a password of %s', async (_label, password) => {
+    // Prepare
+    const { deps, hasher } = setup();
+
+    // Act
+    const attempt = logIn(deps, { username: 'alice', password });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'password' } });
+    expect(hasher.calls.verify + hasher.calls.verifyDummy).toBe(0);
+  });
+
+  it('returns invalid_request naming username for a username of 257 code points', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const attempt = logIn(deps, { username: 'a'.repeat(257), password: PASSWORD });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'username' } });
+  });
+
+  it('accepts a short legacy password at login that registration would refuse', async () => {
+    // Prepare
+    const { deps } = setup('fake$abc');
+
+    // Act
+    const result = await logIn(deps, { username: 'alice', password: 'abc' });
+
+    // Assess
+    expect(result.token).toBe('token-1');
+  });
+});

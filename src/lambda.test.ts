@@ -1,0 +1,166 @@
+// The exported Lambda handler fed complete, real-format API Gateway v1/v2 and Function URL events, against dynalite.
+import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../test/app-harness';
+import { functionUrlEvent, httpApiEvent, lambdaContext, restEvent } from '../test/events';
+import { createUsersTable, startDynalite, type TestStore } from '../test/stores';
+
+type Handler = typeof import('./lambda').handler;
+type Result = APIGatewayProxyResult & APIGatewayProxyStructuredResultV2;
+
+let store: TestStore;
+let handler: Handler;
+
+beforeAll(async () => {
+  store = await startDynalite();
+  const tableName = await createUsersTable(store.endpoint);
+  Object.assign(process.env, {
+    JWT_SECRET: TEST_JWT_SECRET,
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: store.endpoint,
+    LOG_LEVEL: 'SILENT',
+  });
+  // Imported only now: the module reads its configuration once, at cold start.
+  ({ handler } = await import('./lambda'));
+});
+
+afterAll(async () => {
+  await store?.stop();
+});
+
+const invoke = async (event: Parameters<Handler>[0]) => (await handler(event, lambdaContext())) as Result;
+const bodyOf = (result: Result) => JSON.parse(result.body ?? '') as Record<string, unknown>;
+const jsonBody = (value: unknown) => JSON.stringify(value);
+const headerOf = (result: Result, name: string) =>
+  (result.headers?.[name] ?? result.multiValueHeaders?.[name]?.[0]) as string | undefined;
+
+describe('REST API (payload v1)', () => {
+  it('registers, logs in and verifies through per-route resources', async () => {
+    const credentials = { username: 'RestUser', password: 'rest password 1' };
+
+    const registered = await invoke(
+      restEvent({ method: 'POST', path: '/register', body: jsonBody({ ...credentials, name: 'Rest' }) }),
+    );
+    const loggedIn = await invoke(restEvent({ method: 'POST', path: '/login', body: jsonBody(credentials) }));
+    const { token } = bodyOf(loggedIn) as { token: string };
+    const verified = await invoke(
+      restEvent({ method: 'POST', path: '/verify', body: jsonBody({ username: 'restuser', token }) }),
+    );
+
+    expect(registered.statusCode).toBe(201);
+    expect(bodyOf(registered)).toEqual({ username: 'restuser' });
+    expect(loggedIn.statusCode).toBe(200);
+    expect(verified.statusCode).toBe(200);
+    expect(bodyOf(verified)).toMatchObject({ verified: true, username: 'restuser' });
+  });
+
+  it('routes through a /{proxy+} resource and takes a base64 body', async () => {
+    const body = Buffer.from(jsonBody({ name: 'Proxy', username: 'proxyuser', password: 'proxy password' })).toString(
+      'base64',
+    );
+
+    const result = await invoke(restEvent({ method: 'POST', path: '/register', body, base64: true }, '/{proxy+}'));
+
+    expect(result.statusCode).toBe(201);
+  });
+
+  it('answers GET /health with CORS headers and the Lambda request id', async () => {
+    const result = await invoke(restEvent({ method: 'GET', path: '/health', headers: { Origin: 'https://a.example' } }));
+
+    expect(result.statusCode).toBe(200);
+    expect(bodyOf(result)).toEqual({ status: 'ok' });
+    expect(headerOf(result, 'access-control-allow-origin')).toBe('*');
+    expect(headerOf(result, 'x-request-id')).toBe(lambdaContext().awsRequestId);
+  });
+
+  it('returns a JSON 404 for an unknown path under the proxy resource', async () => {
+    const result = await invoke(restEvent({ method: 'GET', path: '/admin' }, '/{proxy+}'));
+
+    expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toMatchObject({ code: 'not_found' });
+  });
+
+  it('returns a JSON 400 for a body that is not valid base64', async () => {
+    const result = await invoke(restEvent({ method: 'POST', path: '/login', body: '%%%not base64', base64: true }));
+
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('returns a JSON 400 for a GET with a body', async () => {
+    const result = await invoke(restEvent({ method: 'GET', path: '/health', body: '{"a":1}' }));
+
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({ code: 'invalid_request' });
+    expect(headerOf(result, 'access-control-allow-origin')).toBe('*');
+  });
+
+  it('answers a CORS preflight', async () => {
+    const result = await invoke(
+      restEvent({
+        method: 'OPTIONS',
+        path: '/login',
+        headers: { Origin: 'https://a.example', 'Access-Control-Request-Method': 'POST' },
+      }),
+    );
+
+    expect(result.statusCode).toBe(204);
+    expect(headerOf(result, 'access-control-allow-methods')).toContain('POST');
+  });
+});
+
+describe('HTTP API (payload v2)', () => {
+  it('registers and logs in on the $default stage', async () => {
+    const registered = await invoke(
+      httpApiEvent({ method: 'POST', path: '/register', body: jsonBody({ name: 'V2', username: 'v2user', password: 'v2 password!' }) }),
+    );
+    const loggedIn = await invoke(
+      httpApiEvent({ method: 'POST', path: '/login', body: jsonBody({ username: 'v2user', password: 'v2 password!' }) }),
+    );
+
+    expect(registered.statusCode).toBe(201);
+    expect(loggedIn.statusCode).toBe(200);
+    expect(bodyOf(loggedIn)).toMatchObject({ user: { username: 'v2user', name: 'V2' }, tokenType: 'Bearer' });
+  });
+
+  it('strips a named stage from rawPath and verifies a bearer header', async () => {
+    const loggedIn = await invoke(
+      httpApiEvent({ method: 'POST', path: '/login', body: jsonBody({ username: 'v2user', password: 'v2 password!' }) }, 'prod'),
+    );
+    const { token } = bodyOf(loggedIn) as { token: string };
+
+    const verified = await invoke(
+      httpApiEvent({ method: 'POST', path: '/verify', headers: { Authorization: `Bearer ${token}` } }, 'prod'),
+    );
+
+    expect(loggedIn.statusCode).toBe(200);
+    expect(verified.statusCode).toBe(200);
+    expect(bodyOf(verified)).toMatchObject({ verified: true, username: 'v2user' });
+  });
+
+  it('returns invalid_credentials as JSON for a wrong password on a base64 body', async () => {
+    const body = Buffer.from(jsonBody({ username: 'v2user', password: 'wrong password' })).toString('base64');
+
+    const result = await invoke(httpApiEvent({ method: 'POST', path: '/login', body, base64: true }, 'prod'));
+
+    expect(result.statusCode).toBe(401);
+    expect(bodyOf(result)).toEqual({ code: 'invalid_credentials', message: expect.any(String) });
+  });
+});
+
+describe('Function URL', () => {
+  it('verifies a token and rejects a forged one', async () => {
+    const loggedIn = await invoke(
+      functionUrlEvent({ method: 'POST', path: '/login', body: jsonBody({ username: 'v2user', password: 'v2 password!' }) }),
+    );
+    const { token } = bodyOf(loggedIn) as { token: string };
+    const forged = `${token.slice(0, -4)}AAAA`;
+
+    const good = await invoke(functionUrlEvent({ method: 'POST', path: '/verify', body: jsonBody({ token }) }));
+    const bad = await invoke(functionUrlEvent({ method: 'POST', path: '/verify', body: jsonBody({ token: forged }) }));
+
+    expect(good.statusCode).toBe(200);
+    expect(bad.statusCode).toBe(401);
+    expect(bodyOf(bad)).toMatchObject({ code: 'invalid_token', verified: false });
+  });
+});

@@ -1,0 +1,47 @@
+// Builds the real app (compose) against a fresh table on a real local store, with a movable clock.
+import { compose } from '../src/compose';
+import { loadConfig } from '../src/config';
+import type { Clock } from '../src/domain/ports';
+import { createUsersTable } from './stores';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
+
+export type MovableClock = Clock & { advance(seconds: number): void };
+
+export const movableClock = (): MovableClock => {
+  let offsetMs = 0;
+  return { now: () => new Date(Date.now() + offsetMs), advance: (seconds) => (offsetMs += seconds * 1000) };
+};
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+/** `endpoint`: a running store (dynalite in most tests); pass `tableName` to reuse a table. */
+export const createTestApp = async (
+  endpoint: string,
+  env: Record<string, string> = {},
+  options: { tableName?: string; createTable?: boolean } = {},
+) => {
+  const tableName =
+    options.tableName ?? (options.createTable === false ? 'user-table' : await createUsersTable(endpoint));
+  const config = loadConfig(
+    { TABLE_NAME: tableName, DYNAMODB_ENDPOINT: endpoint, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'SILENT', ...env },
+    'local',
+  );
+  const clock = movableClock();
+  const { app, client } = compose(config, { jwtSecret: config.jwtSecret as Uint8Array, clock });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    app.request(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  const registerAndLogIn = async (username: string, password = 'correct horse battery', name = 'Test User') => {
+    await post('/register', { name, username, password });
+    const response = await post('/login', { username, password });
+    return (await response.json()) as { token: string; user: { username: string; name: string } };
+  };
+
+  return { app, client, clock, tableName, config, post, registerAndLogIn };
+};
