@@ -1,0 +1,157 @@
+// loadConfig: safe defaults for local use, and a ConfigError naming the variable for every bad setting.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config';
+
+const SECRET_32 = 'k'.repeat(32);
+const LAMBDA_ENV = { JWT_SECRET: SECRET_32, AWS_REGION: 'eu-west-1' };
+
+/** The ConfigError loadConfig throws for this env, or a test failure if it throws nothing or something else. */
+const configError = (env: Record<string, string | undefined>, runtime: 'lambda' | 'local' = 'local') => {
+  try {
+    loadConfig(env, runtime);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('loadConfig accepted the configuration');
+};
+
+describe('loadConfig', () => {
+  it('fills every setting with its default locally', () => {
+    // Act
+    const config = loadConfig({}, 'local');
+
+    // Assess
+    expect(config).toEqual({
+      runtime: 'local',
+      jwtSecret: undefined,
+      tableName: 'user-table',
+      tokenTtlSeconds: 3600,
+      jwtIssuer: 'login-service',
+      jwtAudience: 'login-service',
+      corsOrigins: '*',
+      argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1 },
+      port: 3000,
+      dataDir: '.data',
+      dynamodb: { endpoint: undefined, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
+      storeTimeoutMs: 2000,
+      logLevel: 'INFO',
+    });
+  });
+
+  it('returns a frozen config, nested settings included', () => {
+    // Act
+    const config = loadConfig({}, 'local');
+
+    // Assess
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.argon2)).toBe(true);
+    expect(Object.isFrozen(config.dynamodb)).toBe(true);
+  });
+
+  it('reads the secret as UTF-8 bytes and the region on Lambda', () => {
+    // Act
+    const config = loadConfig(LAMBDA_ENV, 'lambda');
+
+    // Assess
+    expect(config.jwtSecret).toEqual(new TextEncoder().encode(SECRET_32));
+    expect(config.dynamodb.region).toBe('eu-west-1');
+    expect(config.dynamodb.credentials).toBeUndefined();
+  });
+
+  it('refuses to start on Lambda without JWT_SECRET', () => {
+    // Act
+    const error = configError({ AWS_REGION: 'eu-west-1' }, 'lambda');
+
+    // Assess
+    expect(error.message).toContain('JWT_SECRET');
+  });
+
+  it('refuses a 31-byte secret naming JWT_SECRET, without echoing the secret', () => {
+    // Prepare
+    const secret = 'x'.repeat(31);
+
+    // Act
+    const error = configError({ JWT_SECRET: secret });
+
+    // Assess
+    expect(error.message).toContain('JWT_SECRET');
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('counts the secret in bytes: 11 euro signs (33 bytes) are enough', () => {
+    // Act
+    const config = loadConfig({ JWT_SECRET: '€'.repeat(11) }, 'local');
+
+    // Assess
+    expect(config.jwtSecret?.byteLength).toBe(33);
+  });
+
+  it.each([
+    ['ARGON2_MEMORY_KIB', '1024'],
+    ['ARGON2_TIME_COST', '1'],
+    ['TOKEN_TTL_SECONDS', 'abc'],
+    ['TOKEN_TTL_SECONDS', '-5'],
+    ['PORT', '70000'],
+    ['STORE_TIMEOUT_MS', '1.5'],
+    ['TABLE_NAME', 'a b'],
+    ['LOG_LEVEL', 'LOUD'],
+    ['DYNAMODB_ENDPOINT', 'not a url'],
+    ['DYNAMODB_ENDPOINT', 'localhost:8000'],
+    ['CORS_ORIGINS', 'https://app.example.com,not an origin'],
+    ['CORS_ORIGINS', 'https://app.example.com/path'],
+    ['CORS_ORIGINS', 'ftp://files.example.com'],
+    ['AWS_REGION', 'Not A Region'],
+  ])('refuses %s=%j naming the variable', (name, value) => {
+    // Act
+    const error = configError({ [name]: value });
+
+    // Assess
+    expect(error.message).toContain(name);
+  });
+
+  it('parses a comma-separated CORS_ORIGINS list, trimming each entry', () => {
+    // Act
+    const config = loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }, 'local');
+
+    // Assess
+    expect(config.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+  });
+
+  it('accepts an http(s) DYNAMODB_ENDPOINT on Lambda as a local store: no region needed, dummy credentials', () => {
+    // Act
+    const config = loadConfig({ JWT_SECRET: SECRET_32, DYNAMODB_ENDPOINT: 'http://localhost:8000' }, 'lambda');
+
+    // Assess
+    expect(config.dynamodb).toEqual({
+      endpoint: 'http://localhost:8000',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  });
+
+  it('uses real credentials, not the local dummies, when AWS_ACCESS_KEY_ID is set', () => {
+    // Act
+    const config = loadConfig({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' }, 'local');
+
+    // Assess
+    expect(config.dynamodb.credentials).toBeUndefined();
+  });
+
+  it('treats an empty variable as unset', () => {
+    // Act
+    const config = loadConfig({ TOKEN_TTL_SECONDS: '', PORT: '' }, 'local');
+
+    // Assess
+    expect(config.tokenTtlSeconds).toBe(3600);
+    expect(config.port).toBe(3000);
+  });
+
+  it('requires AWS_REGION on Lambda against real DynamoDB', () => {
+    // Act
+    const error = configError({ JWT_SECRET: SECRET_32 }, 'lambda');
+
+    // Assess
+    expect(error.message).toContain('AWS_REGION');
+  });
+});
