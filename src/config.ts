@@ -6,8 +6,10 @@ export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
 export type Config = Readonly<{
   runtime: Runtime;
-  /** Absent only locally, where the server generates one and keeps it in DATA_DIR. */
+  /** Absent locally (the server generates one and keeps it in DATA_DIR) or when jwtSecretArn names it. */
   jwtSecret: Uint8Array | undefined;
+  /** On AWS: the Secrets Manager secret holding the signing secret, read once per cold start. */
+  jwtSecretArn: string | undefined;
   tableName: string;
   tokenTtlSeconds: number;
   jwtIssuer: string;
@@ -31,6 +33,15 @@ export class ConfigError extends Error {
 }
 
 export const MIN_JWT_SECRET_BYTES = 32;
+
+/** The signing secret from its text, or a ConfigError naming where it came from. */
+export const jwtSecretFrom = (text: string, source: string): Uint8Array => {
+  const secret = new TextEncoder().encode(text);
+  if (secret.length < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError(`invalid configuration: ${source} must be at least ${MIN_JWT_SECRET_BYTES} bytes`);
+  }
+  return secret;
+};
 export const ARGON2_MINIMUMS = { memoryKiB: 19456, timeCost: 2, parallelism: 1 } as const;
 
 const wholeNumber = (fallback: number, min: number, max: number) =>
@@ -63,6 +74,12 @@ const SETTINGS = {
         (s) => Buffer.byteLength(s, 'utf8') >= MIN_JWT_SECRET_BYTES,
         `must be at least ${MIN_JWT_SECRET_BYTES} bytes`,
       ),
+    ),
+  ),
+  JWT_SECRET_ARN: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/, 'must be a Secrets Manager secret ARN'),
     ),
   ),
   TABLE_NAME: v.pipe(
@@ -114,8 +131,8 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, ru
     else problems.push(`${name} ${result.issues[0].message}`);
   }
   const s = parsed as Parsed;
-  if (problems.length === 0 && runtime === 'lambda' && s.JWT_SECRET === undefined) {
-    problems.push('JWT_SECRET is required on Lambda');
+  if (problems.length === 0 && runtime === 'lambda' && s.JWT_SECRET === undefined && s.JWT_SECRET_ARN === undefined) {
+    problems.push('JWT_SECRET_ARN or JWT_SECRET is required on Lambda');
   }
   const region = s.AWS_REGION ?? s.AWS_DEFAULT_REGION;
   const localStore = runtime === 'local' || s.DYNAMODB_ENDPOINT !== undefined;
@@ -125,6 +142,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, ru
   return Object.freeze({
     runtime,
     jwtSecret: s.JWT_SECRET === undefined ? undefined : new TextEncoder().encode(s.JWT_SECRET),
+    jwtSecretArn: s.JWT_SECRET_ARN,
     tableName: s.TABLE_NAME,
     tokenTtlSeconds: s.TOKEN_TTL_SECONDS,
     jwtIssuer: s.JWT_ISSUER,

@@ -1,6 +1,6 @@
 // The exported Lambda handler fed complete, real-format API Gateway v1/v2 and Function URL events, against dynalite.
 import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_JWT_SECRET } from '../test/app-harness';
 import { functionUrlEvent, httpApiEvent, lambdaContext, restEvent } from '../test/events';
 import { createUsersTable, startDynalite, type TestStore } from '../test/stores';
@@ -14,17 +14,14 @@ let handler: Handler;
 beforeAll(async () => {
   store = await startDynalite();
   const tableName = await createUsersTable(store.endpoint);
-  Object.assign(process.env, {
-    JWT_SECRET: TEST_JWT_SECRET,
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: store.endpoint,
-    LOG_LEVEL: 'SILENT',
-  });
+  const env = { JWT_SECRET: TEST_JWT_SECRET, TABLE_NAME: tableName, DYNAMODB_ENDPOINT: store.endpoint, LOG_LEVEL: 'SILENT' };
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   // Imported only now: the module reads its configuration once, at cold start.
   ({ handler } = await import('./lambda'));
 });
 
 afterAll(async () => {
+  vi.unstubAllEnvs();
   await store?.stop();
 });
 

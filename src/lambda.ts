@@ -2,14 +2,21 @@
 import type { Context as LambdaContext } from 'aws-lambda';
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
 import { adapterErrorOf, prepareEvent, type ApiEvent, type LambdaBindings } from './adapters/lambda/prepare-event';
+import { readSecretString } from './adapters/secrets/read-secret';
 import { compose } from './compose';
-import { loadConfig } from './config';
+import { jwtSecretFrom, loadConfig } from './config';
 
 const config = loadConfig(process.env, 'lambda');
 
+// On AWS the secret lives in Secrets Manager (JWT_SECRET_ARN); JWT_SECRET serves the zip and local runs.
+// loadConfig guarantees that one of the two is set.
+const jwtSecret =
+  config.jwtSecretArn === undefined
+    ? (config.jwtSecret as Uint8Array)
+    : jwtSecretFrom(await readSecretString(config.jwtSecretArn, { region: config.dynamodb.region }), 'the JWT_SECRET_ARN secret');
+
 const { app } = compose(config, {
-  // loadConfig guarantees it on Lambda.
-  jwtSecret: config.jwtSecret as Uint8Array,
+  jwtSecret,
   requestId: (c) => (c.env as LambdaBindings | undefined)?.lambdaContext?.awsRequestId,
   adapterError: (c) => adapterErrorOf(c.env as LambdaBindings | undefined),
 });
