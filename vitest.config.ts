@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'infra/**/*.test.ts'],
     testTimeout: 30_000,
     // DynamoDB Local is a JVM: its first start takes a few seconds on a small machine.
     hookTimeout: 120_000,
