@@ -1,70 +1,71 @@
-// The built bundle, loaded the way Lambda loads it: a plain .mjs file importing it, with no global require.
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The built bundle and the console zip, loaded the way Lambda loads them: a plain .mjs file, no global require.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
+import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from './app-harness';
 import { httpApiEvent, restEvent } from './events';
+import { invokeBundle } from './invoke-bundle';
 import { createUsersTable, startDynalite, type TestStore } from './stores';
 
-const BUNDLE = resolve('dist/lambda/index.mjs');
+let store: TestStore;
+let workDir: string;
+
+beforeAll(async () => {
+  execFileSync('npm', ['run', '--silent', 'package'], { stdio: 'pipe' });
+  store = await startDynalite();
+  workDir = mkdtempSync(join(tmpdir(), 'bundle-test-'));
+});
+
+afterAll(async () => {
+  await store?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+const signUpAndLogIn = async (bundleFile: string, dir: string, username: string) => {
+  const tableName = await createUsersTable(store.endpoint);
+  const credentials = { username, password: 'bundled password' };
+  const events = [
+    restEvent({ method: 'POST', path: '/register', body: JSON.stringify({ ...credentials, name: 'Bundled' }) }),
+    httpApiEvent({ method: 'POST', path: '/login', body: JSON.stringify(credentials) }, 'prod'),
+  ];
+  return invokeBundle(bundleFile, dir, events, {
+    JWT_SECRET: TEST_JWT_SECRET,
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: store.endpoint,
+    AWS_REGION: 'us-east-1',
+    LOG_LEVEL: 'ERROR',
+  });
+};
 
 describe('Lambda bundle', () => {
-  let store: TestStore;
-  let workDir: string;
-
-  beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'pipe' });
-    store = await startDynalite();
-    workDir = mkdtempSync(join(tmpdir(), 'bundle-test-'));
-  });
-
-  afterAll(async () => {
-    await store?.stop();
-    rmSync(workDir, { recursive: true, force: true });
-  });
-
   it('imports from a plain .mjs file and serves register and login against a real store', async () => {
-    const tableName = await createUsersTable(store.endpoint);
-    const credentials = { username: 'bundled', password: 'bundled password' };
-    const events = [
-      restEvent({ method: 'POST', path: '/register', body: JSON.stringify({ ...credentials, name: 'Bundled' }) }),
-      httpApiEvent({ method: 'POST', path: '/login', body: JSON.stringify(credentials) }, 'prod'),
-    ];
-    writeFileSync(join(workDir, 'events.json'), JSON.stringify(events));
-    writeFileSync(
-      join(workDir, 'invoke.mjs'),
-      [
-        "import { readFileSync } from 'node:fs';",
-        `const { handler } = await import(${JSON.stringify(pathToFileURL(BUNDLE).href)});`,
-        "const events = JSON.parse(readFileSync(new URL('./events.json', import.meta.url), 'utf8'));",
-        'const results = [];',
-        "for (const event of events) results.push(await handler(event, { awsRequestId: 'bundle-test' }));",
-        'console.log(JSON.stringify(results));',
-      ].join('\n'),
-    );
+    const [registered, loggedIn] = await signUpAndLogIn(resolve('dist/lambda/index.mjs'), workDir, 'bundled');
 
-    // Asynchronous: the store runs in this process and must keep answering while the child runs.
-    const { stdout: output } = await promisify(execFile)(process.execPath, [join(workDir, 'invoke.mjs')], {
-      cwd: workDir,
-      env: {
-        PATH: process.env.PATH,
-        JWT_SECRET: TEST_JWT_SECRET,
-        TABLE_NAME: tableName,
-        DYNAMODB_ENDPOINT: store.endpoint,
-        AWS_REGION: 'us-east-1',
-        LOG_LEVEL: 'ERROR',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
-      encoding: 'utf8',
-    });
-    const [registered, loggedIn] = JSON.parse(output.trim().split('\n').at(-1) ?? '[]');
+    expect(registered?.statusCode).toBe(201);
+    expect(loggedIn?.statusCode).toBe(200);
+    expect(JSON.parse(loggedIn?.body ?? '')).toMatchObject({ user: { username: 'bundled' }, tokenType: 'Bearer' });
+  });
+});
 
-    expect(registered.statusCode).toBe(201);
-    expect(loggedIn.statusCode).toBe(200);
-    expect(JSON.parse(loggedIn.body)).toMatchObject({ user: { username: 'bundled' }, tokenType: 'Bearer' });
+describe('console zip', () => {
+  it('unzips to index.mjs with argon2 for both architectures, and logs in from there alone', async () => {
+    const unzipped = join(workDir, 'zip');
+    const entries = unzipSync(readFileSync('dist/lambda.zip'));
+    for (const [name, bytes] of Object.entries(entries)) {
+      mkdirSync(dirname(join(unzipped, name)), { recursive: true });
+      writeFileSync(join(unzipped, name), bytes);
+    }
+
+    const [registered, loggedIn] = await signUpAndLogIn(join(unzipped, 'index.mjs'), unzipped, 'zipped');
+
+    expect(Object.keys(entries).filter((name) => name.endsWith('.node')).sort()).toEqual([
+      'node_modules/@node-rs/argon2-linux-arm64-gnu/argon2.linux-arm64-gnu.node',
+      'node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node',
+    ]);
+    expect(registered?.statusCode).toBe(201);
+    expect(loggedIn?.statusCode).toBe(200);
   });
 });
