@@ -154,4 +154,38 @@ describe('loadConfig', () => {
     // Assess
     expect(error.message).toContain('AWS_REGION');
   });
+
+  it.each(['ARGON2_PARALLELISM=0', 'ARGON2_TIME_COST=1', 'JWT_ISSUER= ', 'JWT_SECRET_ARN=not-an-arn', 'LOG_LEVEL=LOUD'])(
+    'refuses %s naming the variable',
+    (assignment) => {
+      // Prepare
+      const [name, value] = assignment.split('=') as [string, string];
+
+      // Act
+      const error = configError({ [name]: value });
+
+      // Assess
+      expect(error.message).toContain(name);
+    },
+  );
+
+  it('starts on Lambda with JWT_SECRET_ARN instead of JWT_SECRET', () => {
+    // Act
+    const config = loadConfig(
+      { AWS_REGION: 'eu-west-1', JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf' },
+      'lambda',
+    );
+
+    // Assess
+    expect(config.jwtSecret).toBeUndefined();
+    expect(config.jwtSecretArn).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf');
+  });
+
+  it('keeps real credentials from a profile against a local endpoint', () => {
+    // Act
+    const config = loadConfig({ AWS_PROFILE: 'dev', DYNAMODB_ENDPOINT: 'http://localhost:8000' }, 'local');
+
+    // Assess
+    expect(config.dynamodb.credentials).toBeUndefined();
+  });
 });

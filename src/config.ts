@@ -117,6 +117,7 @@ const SETTINGS = {
   AWS_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{2,32}$/, 'must be an AWS region'))),
   AWS_DEFAULT_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{2,32}$/, 'must be an AWS region'))),
   AWS_ACCESS_KEY_ID: v.optional(v.string()),
+  AWS_PROFILE: v.optional(v.string()),
 } as const;
 
 type Parsed = { [K in keyof typeof SETTINGS]: v.InferOutput<(typeof SETTINGS)[K]> };
@@ -158,9 +159,11 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, ru
     dynamodb: Object.freeze({
       endpoint: s.DYNAMODB_ENDPOINT,
       region: region ?? 'us-east-1',
-      // Local stores accept any credentials; real ones, when set, are still used.
+      // Local stores accept any credentials; real ones, when set (keys or a profile), are still used.
       credentials:
-        localStore && s.AWS_ACCESS_KEY_ID === undefined ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+        localStore && s.AWS_ACCESS_KEY_ID === undefined && s.AWS_PROFILE === undefined
+          ? { accessKeyId: 'local', secretAccessKey: 'local' }
+          : undefined,
     }),
     storeTimeoutMs: s.STORE_TIMEOUT_MS,
     logLevel: s.LOG_LEVEL,

@@ -145,7 +145,55 @@ describe('HTTP API (payload v2)', () => {
   });
 });
 
+describe('HTTP API edge cases', () => {
+  it('answers GET /health on a named stage', async () => {
+    const result = await invoke(httpApiEvent({ method: 'GET', path: '/health' }, 'prod'));
+
+    expect(result.statusCode).toBe(200);
+    expect(bodyOf(result)).toEqual({ status: 'ok' });
+  });
+
+  it('keeps a path that only looks like the stage on a custom domain, where the mapping removed the stage', async () => {
+    const event = httpApiEvent({ method: 'GET', path: '/health' }, 'health');
+    const onCustomDomain = {
+      ...event,
+      rawPath: '/health',
+      requestContext: { ...event.requestContext, domainName: 'auth.example.com', http: { ...event.requestContext.http, path: '/health' } },
+    };
+
+    const result = await invoke(onCustomDomain);
+
+    expect(result.statusCode).toBe(200);
+  });
+
+  it('decodes a line-wrapped base64 body', async () => {
+    const encoded = Buffer.from(jsonBody({ username: 'v2user', password: 'wrong password' })).toString('base64');
+    const wrapped = `${encoded.replace(/.{20}/g, '$&\n')}\n`;
+
+    const result = await invoke(httpApiEvent({ method: 'POST', path: '/login', body: wrapped, base64: true }));
+
+    expect(result.statusCode).toBe(401);
+    expect(bodyOf(result)).toMatchObject({ code: 'invalid_credentials' });
+  });
+
+  it('answers an event that is not an HTTP event with a JSON 400', async () => {
+    const result = await invoke({ key1: 'value1' } as unknown as Parameters<Handler>[0]);
+
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({ code: 'invalid_request' });
+  });
+});
+
 describe('Function URL', () => {
+  it('registers from a base64 body', async () => {
+    const body = Buffer.from(jsonBody({ name: 'Url', username: 'urluser', password: 'url password' })).toString('base64');
+
+    const result = await invoke(functionUrlEvent({ method: 'POST', path: '/register', body, base64: true }));
+
+    expect(result.statusCode).toBe(201);
+    expect(bodyOf(result)).toEqual({ username: 'urluser' });
+  });
+
   it('verifies a token and rejects a forged one', async () => {
     const loggedIn = await invoke(
       functionUrlEvent({ method: 'POST', path: '/login', body: jsonBody({ username: 'v2user', password: 'v2 password!' }) }),

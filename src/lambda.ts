@@ -24,5 +24,14 @@ const { app } = compose(config, {
 const honoHandler = handle(app);
 
 // hono's event type differs from @types/aws-lambda only in nullability (queryStringParameters: null vs undefined).
-export const handler = (event: ApiEvent, context: LambdaContext) =>
-  honoHandler(prepareEvent(event) as unknown as LambdaEvent, context);
+export const handler = async (event: ApiEvent, context: LambdaContext) => {
+  // Not an HTTP event at all (a console test event, a mistaken trigger): answer in our format anyway.
+  if (event === null || typeof event !== 'object' || typeof event.requestContext !== 'object') {
+    return {
+      statusCode: 400,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 'invalid_request', message: 'not an API Gateway or Function URL event' }),
+    };
+  }
+  return honoHandler(prepareEvent(event) as unknown as LambdaEvent, context);
+};

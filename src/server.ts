@@ -1,5 +1,5 @@
 // Local entry: validated config, the embedded store (or DYNAMODB_ENDPOINT), then the app on @hono/node-server.
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
@@ -10,6 +10,26 @@ import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
 
 export type RunningServer = { url: string; close(): Promise<void> };
+
+/** A start-up failure that is the environment's, not a bug: reported as one line, without a stack trace. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+// Requests Node rejects before any handler runs (headers too large, malformed HTTP) still get a JSON error.
+const answerClientError = (error: NodeJS.ErrnoException, socket: Socket) => {
+  if (!socket.writable) return socket.destroy();
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(
+    tooLarge
+      ? { code: 'headers_too_large', message: 'the request headers are too large' }
+      : { code: 'invalid_request', message: 'malformed HTTP request' },
+  );
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+};
 
 export const startServer = async (env: Readonly<Record<string, string | undefined>>): Promise<RunningServer> => {
   const config = loadConfig(env, 'local');
@@ -31,8 +51,7 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
     let jwtSecret = config.jwtSecret;
     const warnings: string[] = [];
     if (jwtSecret === undefined) {
-      const local = localJwtSecret(dataDir);
-      jwtSecret = local.secret;
+      jwtSecret = localJwtSecret(dataDir);
       warnings.push(
         dataDir === undefined
           ? 'JWT_SECRET is not set: using a random secret for this run only'
@@ -43,7 +62,9 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
     const { app, client, logger } = compose(config, { jwtSecret, dynamodbEndpoint: endpoint });
     cleanups.push(() => client.destroy());
     for (const warning of warnings) logger.warn(warning);
-    await ensureUsersTable(client, config.tableName);
+    await ensureUsersTable(client, config.tableName).catch((error: unknown) => {
+      throw new StartupError(`the DynamoDB endpoint ${endpoint} did not answer (${(error as Error).name})`, { cause: error });
+    });
 
     const server = serve({
       // An early 413 leaves the request body unread on the socket: close it, or the client's next request fails.
@@ -55,9 +76,16 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       port: config.port,
       hostname: '127.0.0.1',
     });
+    server.on('clientError', answerClientError);
     await new Promise<void>((resolveListen, reject) => {
       server.once('listening', resolveListen);
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new StartupError(`PORT ${config.port} is already in use; stop what uses it, or set PORT to another port`)
+            : error,
+        ),
+      );
     });
     cleanups.push(
       () =>
@@ -82,11 +110,10 @@ const main = async () => {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof DataDirError) {
-      console.error(`cannot start: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
+    const expected = error instanceof ConfigError || error instanceof DataDirError || error instanceof StartupError;
+    // Anything else is a bug: keep its stack.
+    console.error(expected ? `cannot start: ${error.message}` : error);
+    process.exit(1);
   }
 };
 

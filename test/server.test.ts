@@ -1,6 +1,7 @@
 // The local server over real HTTP: concurrency, early 413s on kept-alive sockets, DATA_DIR persistence and locking.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,13 @@ describe('local server in memory', () => {
 
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(49);
+  });
+
+  it('answers headers too large for Node with a JSON 431', async () => {
+    const response = await fetch(`${server.url}/health`, { headers: { 'X-Big': 'a'.repeat(20_000) } });
+
+    expect(response.status).toBe(431);
+    expect(await response.json()).toMatchObject({ code: 'headers_too_large' });
   });
 
   it('keeps the next request on a kept-alive connection working after an early 413', async () => {
@@ -106,13 +114,18 @@ describe('npm start as a process', () => {
       child.kill('SIGTERM');
     });
 
-  it('keeps users across restarts and refuses a second server on the same DATA_DIR', async () => {
+  it('keeps users and the generated secret across restarts, and refuses a second server on the same DATA_DIR', async () => {
     const first = await start({ DATA_DIR: dataDir });
     expect(first.url).toBeDefined();
     const registered = await fetch(`${first.url}/register`, {
       method: 'POST',
       body: JSON.stringify({ name: 'Persisted', username: 'persisted', password: 'kept on disk' }),
     });
+    const firstLogin = await fetch(`${first.url}/login`, {
+      method: 'POST',
+      body: JSON.stringify({ username: 'persisted', password: 'kept on disk' }),
+    });
+    const { token } = (await firstLogin.json()) as { token: string };
 
     const second = await start({ DATA_DIR: dataDir });
     await stop(first.child);
@@ -121,14 +134,30 @@ describe('npm start as a process', () => {
       method: 'POST',
       body: JSON.stringify({ username: 'persisted', password: 'kept on disk' }),
     });
+    const verified = await fetch(`${restarted.url}/verify`, { method: 'POST', body: JSON.stringify({ token }) });
     await stop(restarted.child);
 
     expect(registered.status).toBe(201);
+    expect(verified.status).toBe(200);
+    expect(statSync(join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/DATA_DIR .* is in use by another running server/);
     expect(second.stderr).not.toMatch(/\n\s+at /);
     expect(login.status).toBe(200);
   }, 60_000);
+
+  it('stops with a one-line message when PORT is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = String((blocker.address() as { port: number }).port);
+
+    const result = await start({ DATA_DIR: ':memory:', PORT: port });
+    blocker.close();
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`PORT ${port} is already in use`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
 
   it('stops with a message naming a bad setting', async () => {
     const result = await start({ DATA_DIR: ':memory:', ARGON2_MEMORY_KIB: '1024' });

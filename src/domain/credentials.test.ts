@@ -104,3 +104,26 @@ describe('displayName', () => {
     expect(act).toThrow(expect.objectContaining(fieldError('name')));
   });
 });
+
+describe('displayName visibility', () => {
+  it.each([
+    ['a zero-width space alone', '\u200B'],
+    ['a right-to-left mark', 'Bob\u200F'],
+    ['an Arabic letter mark', '\u061CBob'],
+    ['a word joiner', 'Bo\u2060b'],
+  ])('refuses %s', (_label, raw) => {
+    // Act
+    const act = () => displayName(raw);
+
+    // Assess
+    expect(act).toThrow(expect.objectContaining({ code: 'invalid_request', details: { field: 'name' } }));
+  });
+
+  it('keeps an emoji sequence joined by zero-width joiners', () => {
+    // Act
+    const name = displayName('The 👨‍👩‍👧 family');
+
+    // Assess
+    expect(name).toBe('The 👨‍👩‍👧 family');
+  });
+});

@@ -32,8 +32,11 @@ export const assertLoginPassword = (password: string): void => {
   }
 };
 
-// Control characters, line/paragraph separators and bidi overrides would corrupt or spoof how a name displays.
-const FORBIDDEN_IN_NAME = /[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
+// Control and format characters (bidi overrides and marks, zero-width spaces), line and paragraph separators
+// would corrupt or spoof how a name displays; the zero-width joiner stays, emoji sequences need it.
+const FORBIDDEN_IN_NAME = /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200D)\p{Cf}/u;
+// Something must show: a letter, digit, symbol or punctuation.
+const VISIBLE = /[\p{L}\p{N}\p{S}\p{P}]/u;
 
 /** A display name: trimmed, 1 to 128 code points, no control characters. */
 export const displayName = (raw: string): string => {
@@ -42,6 +45,8 @@ export const displayName = (raw: string): string => {
   if (length === 0 || length > NAME_MAX_LENGTH) {
     throw invalidField('name', `name must be 1 to ${NAME_MAX_LENGTH} characters`);
   }
-  if (FORBIDDEN_IN_NAME.test(name)) throw invalidField('name', 'name must not contain control characters');
+  if (FORBIDDEN_IN_NAME.test(name) || !VISIBLE.test(name)) {
+    throw invalidField('name', 'name must be visible text without control characters');
+  }
   return name;
 };

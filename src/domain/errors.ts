@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'username_taken',
   'payload_too_large',
+  'headers_too_large',
   'internal_error',
   'service_unavailable',
 ] as const;
@@ -30,8 +31,6 @@ export class AppError extends Error {
     this.details = options.details;
   }
 }
-
-export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
 
 /** An invalid_request that names the offending field, as every validation failure must. */
 export const invalidField = (field: string, message: string): AppError =>

@@ -122,3 +122,28 @@ describe('loginUsername', () => {
     expect(act).toThrow(expect.objectContaining(fieldError('username')));
   });
 });
+
+describe('registrableUsername with combining marks', () => {
+  it.each([
+    ['İstanbul', 'i\u0307stanbul'],
+    ['नमस्ते', 'नमस्ते'],
+    ['Zoë', 'zoë'],
+  ])('accepts %s, whose normalized form carries combining marks', (raw, expected) => {
+    // Act
+    const username = registrableUsername(raw);
+
+    // Assess
+    expect(username).toBe(expected);
+  });
+
+  it.each([
+    ['a mark at the start', '\u0301abc'],
+    ['four stacked marks', 'ab\u0301\u0302\u0303\u0304c'],
+  ])('refuses %s', (_label, raw) => {
+    // Act
+    const act = () => registrableUsername(raw);
+
+    // Assess
+    expect(act).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+  });
+});

@@ -10,13 +10,15 @@ export const codePointLength = (text: string): number => {
   return count;
 };
 
-// Unicode letters, decimal digits and ._-@+ ; the u flag makes the quantifier count code points.
-const REGISTRABLE_USERNAME = /^[\p{L}\p{Nd}._\-@+]{3,64}$/u;
+// Unicode letters (with the combining marks many scripts need, at most three in a row: no "zalgo" stacks),
+// decimal digits and ._-@+ ; a mark never starts a name.
+const REGISTRABLE_USERNAME = /^[\p{L}\p{Nd}._\-@+](?:[\p{L}\p{Nd}._\-@+]|\p{M}(?!\p{M}{3}))*$/u;
 
-/** The normalized username a new account may take, or an invalid_request naming `username`. */
+/** The normalized username a new account may take (3-64 code points), or an invalid_request naming `username`. */
 export const registrableUsername = (raw: string): string => {
   const username = normalizeUsername(raw);
-  if (!REGISTRABLE_USERNAME.test(username)) {
+  const length = codePointLength(username);
+  if (length < 3 || length > 64 || !REGISTRABLE_USERNAME.test(username)) {
     throw invalidField('username', 'username must be 3 to 64 letters, digits or . _ - @ +');
   }
   return username;

@@ -7,10 +7,10 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 
-export const ensureUsersTable = async (client: DynamoDBClient, tableName: string): Promise<'created' | 'exists'> => {
+export const ensureUsersTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return 'exists';
+    return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
@@ -28,5 +28,4 @@ export const ensureUsersTable = async (client: DynamoDBClient, tableName: string
     if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
   }
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
-  return 'created';
 };

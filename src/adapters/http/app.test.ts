@@ -1,7 +1,7 @@
 // The HTTP contract through app.request(), with the real adapters against a real embedded store (dynalite).
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import bcrypt from 'bcryptjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/app-harness';
 import { deadEndpoint, startDynalite, type TestStore } from '../../../test/stores';
 
@@ -66,6 +66,19 @@ describe('POST /register', () => {
 
   it.each(['{bad json', '', 'undefined'])('returns 400 invalid_json for %j', async (raw) => {
     const response = await t.post('/register', raw);
+
+    expect(response.status).toBe(400);
+    expect(await json(response)).toMatchObject({ code: 'invalid_json' });
+  });
+
+  it('returns 400 invalid_json for a body that is not valid UTF-8, so distinct bytes never merge', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"name":"B","username":"binuser","password":"'),
+      Buffer.from([0xff]),
+      Buffer.from('abcdefgh"}'),
+    ]);
+
+    const response = await t.app.request('/register', { method: 'POST', body: bytes });
 
     expect(response.status).toBe(400);
     expect(await json(response)).toMatchObject({ code: 'invalid_json' });
@@ -264,6 +277,16 @@ describe('routing and CORS', () => {
     expect(await json(response)).toMatchObject({ code: 'not_found' });
   });
 
+  it('answers a preflight for an unknown path with 404, not with CORS headers', async () => {
+    const response = await t.app.request('/nope', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://a.example', 'Access-Control-Request-Method': 'POST' },
+    });
+
+    expect(response.status).toBe(404);
+    expect(response.headers.get('access-control-allow-methods')).toBeNull();
+  });
+
   it('returns 405 method_not_allowed with Allow for a known path', async () => {
     const response = await t.app.request('/login', { method: 'GET' });
 
@@ -323,6 +346,70 @@ describe('when the store is down', () => {
     expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await json(response)).toMatchObject({ code: 'service_unavailable' });
     expect(Date.now() - started).toBeLessThan(5000);
+    down.client.destroy();
+  });
+});
+
+describe('request log', () => {
+  // Powertools writes info lines to stdout and errors to stderr.
+  const captureStdout = () => {
+    const lines: string[] = [];
+    const spies = [process.stdout, process.stderr].map((stream) =>
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        return true;
+      }),
+    );
+    return { lines, restore: () => spies.forEach((spy) => spy.mockRestore()) };
+  };
+
+  it('writes one JSON line per request with id, method, route, status and time, and never a secret', async () => {
+    const logged = await createTestApp(store.endpoint, { LOG_LEVEL: 'INFO' });
+    const password = 'Tr0ub4dor&3-unique-to-this-test';
+    const capture = captureStdout();
+
+    await logged.post('/register', { name: 'Logged', username: 'logged', password });
+    const login = (await (await logged.post('/login', { username: 'logged', password })).json()) as { token: string };
+    await logged.post('/verify', { token: login.token });
+    await logged.post('/login', { username: 'logged', password: 'wrong password' });
+    capture.restore();
+    const stored = await logged.client.send(
+      new GetCommand({ TableName: logged.tableName, Key: { username: 'logged' }, ConsistentRead: true }),
+    );
+
+    const entries = capture.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries.map((e) => [e.message, e.method, e.route, e.status])).toEqual([
+      ['request', 'POST', '/register', 201],
+      ['request', 'POST', '/login', 200],
+      ['request', 'POST', '/verify', 200],
+      ['request', 'POST', '/login', 401],
+    ]);
+    for (const entry of entries) {
+      expect(entry.requestId).toEqual(expect.any(String));
+      expect(entry.ms).toEqual(expect.any(Number));
+    }
+    const everything = capture.lines.join('\n');
+    for (const secret of [password, login.token, stored.Item?.password as string, 'wrong password']) {
+      expect(everything).not.toContain(secret);
+    }
+    logged.client.destroy();
+  });
+
+  it('logs a store outage as one error line for the request, with what failed', async () => {
+    const down = await createTestApp(await deadEndpoint(), { LOG_LEVEL: 'INFO' }, { createTable: false });
+    const capture = captureStdout();
+
+    await down.post('/login', { username: 'carol', password: 'carols secret' });
+    capture.restore();
+
+    const entries = capture.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      level: 'ERROR',
+      message: 'request',
+      status: 503,
+      failure: { code: 'service_unavailable' },
+    });
     down.client.destroy();
   });
 });

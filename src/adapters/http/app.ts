@@ -36,7 +36,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/health': ['GET', 'HEAD'],
 };
 
-type Env = { Variables: { requestId: string } };
+type Env = { Variables: { requestId: string; failure?: Record<string, unknown> } };
 
 export const createApp = (deps: AppDeps) => {
   const app = new Hono<Env>();
@@ -47,13 +47,26 @@ export const createApp = (deps: AppDeps) => {
     c.set('requestId', requestId);
     await next();
     c.header('X-Request-Id', requestId);
-    deps.log.info('request', {
+    const failure = c.get('failure');
+    const fields = {
       requestId,
       method: c.req.method,
       route: knownRoute(c.req.path) ?? 'unmatched',
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
-    });
+      ...(failure === undefined ? {} : { failure }),
+    };
+    // One line per request; a server fault is the same line at error level, with what went wrong.
+    if (failure === undefined) deps.log.info('request', fields);
+    else deps.log.error('request', fields);
+  });
+
+  // A preflight for a path we do not serve is a 404, not a CORS answer.
+  app.use(async (c, next) => {
+    if (c.req.method === 'OPTIONS' && knownRoute(c.req.path) === undefined) {
+      throw new AppError('not_found', 'no such endpoint');
+    }
+    await next();
   });
 
   app.use(
@@ -82,19 +95,19 @@ export const createApp = (deps: AppDeps) => {
   );
 
   app.post('/register', async (c) => {
-    const body = validate(RegisterBody, parseJsonObject(await c.req.text()));
+    const body = validate(RegisterBody, parseJsonObject(await bodyText(c)));
     const { username } = await deps.register(body);
     return c.json({ username }, 201, { 'Cache-Control': 'no-store' });
   });
 
   app.post('/login', async (c) => {
-    const body = validate(LoginBody, parseJsonObject(await c.req.text()));
+    const body = validate(LoginBody, parseJsonObject(await bodyText(c)));
     const { user, token, expiresIn } = await deps.logIn(body);
     return c.json({ user, token, tokenType: 'Bearer', expiresIn }, 200, { 'Cache-Control': 'no-store' });
   });
 
   app.post('/verify', async (c) => {
-    const body = validate(VerifyBody, parseJsonObject(await c.req.text(), { allowEmpty: true }));
+    const body = validate(VerifyBody, parseJsonObject(await bodyText(c), { allowEmpty: true }));
     const token = body.token ?? bearerToken(c.req.header('Authorization'));
     const claimed = [body.username, body.user?.username].filter((name): name is string => name !== undefined);
     const user = await deps.verifyToken({ token, claimedUsernames: claimed });
@@ -106,7 +119,7 @@ export const createApp = (deps: AppDeps) => {
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
   app.notFound((c) => {
-    const allowed = ROUTES[c.req.path];
+    const allowed = knownRoute(c.req.path) === undefined ? undefined : ROUTES[c.req.path];
     if (allowed === undefined) return respondWithError(c, new AppError('not_found', 'no such endpoint'));
     c.header('Allow', [...allowed, 'OPTIONS'].join(', '));
     return respondWithError(c, new AppError('method_not_allowed', `use ${allowed.join(' or ')} for ${c.req.path}`));
@@ -115,7 +128,7 @@ export const createApp = (deps: AppDeps) => {
   app.onError((error, c) => {
     const appError = toAppError(error);
     if (appError.code === 'internal_error' || appError.code === 'service_unavailable') {
-      deps.log.error('request failed', { requestId: c.get('requestId'), code: appError.code, error: describe(error) });
+      c.set('failure', { code: appError.code, ...describe(error) });
     }
     return respondWithError(c, appError);
   });
@@ -127,7 +140,20 @@ export const createApp = (deps: AppDeps) => {
 const respondWithError = (c: Context, error: AppError) =>
   errorResponse(c, error, c.req.path === '/verify' ? { verified: false } : {});
 
-const knownRoute = (path: string) => (path in ROUTES ? path : undefined);
+const knownRoute = (path: string) => (Object.hasOwn(ROUTES, path) ? path : undefined);
+
+// Strict UTF-8: a lenient decoder would turn distinct invalid bytes into the same U+FFFD, so two different
+// passwords could match.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const bodyText = async (c: Context): Promise<string> => {
+  const bytes = await c.req.arrayBuffer();
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new AppError('invalid_json', 'the request body must be UTF-8 encoded JSON');
+  }
+};
 
 const bearerToken = (header: string | undefined): string | undefined => {
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');

@@ -14,6 +14,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   method_not_allowed: 405,
   username_taken: 409,
   payload_too_large: 413,
+  headers_too_large: 431,
   internal_error: 500,
   service_unavailable: 503,
 };

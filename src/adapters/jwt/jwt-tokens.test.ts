@@ -174,11 +174,35 @@ describe('createJwtTokens', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
   });
 
-  it('returns invalid_token for an otherwise valid token longer than 4096 characters', async () => {
+  it('verifies a token for a tutorial-era user with a 3100-character name', async () => {
     // Prepare
     const { tokens } = setup();
     const { token } = await tokens.issue({ username: 'alice', name: 'A'.repeat(3100) });
-    expect(token.length).toBeGreaterThan(4096);
+
+    // Act
+    const user = await tokens.verify(token);
+
+    // Assess
+    expect(user.name).toHaveLength(3100);
+  });
+
+  it('returns invalid_token for an otherwise valid token longer than 16 KiB', async () => {
+    // Prepare
+    const { tokens } = setup();
+    const { token } = await tokens.issue({ username: 'alice', name: 'A'.repeat(13_000) });
+    expect(token.length).toBeGreaterThan(16 * 1024);
+
+    // Act
+    const attempt = tokens.verify(token);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it.each(['iss', 'aud', 'iat', 'jti'])('returns invalid_token for a token without %s', async (claim) => {
+    // Prepare
+    const { tokens } = setup();
+    const token = await forge({ ...goodClaims(), [claim]: undefined });
 
     // Act
     const attempt = tokens.verify(token);

@@ -12,13 +12,18 @@ export type JwtTokensOptions = {
 };
 
 const ALGORITHM = 'HS256';
-// Far above any token we issue; refuses to spend work on megabyte-sized junk.
-const MAX_TOKEN_LENGTH = 4096;
+// Far above any token we issue (a tutorial-era user may have a long name); refuses megabyte-sized junk.
+const MAX_TOKEN_LENGTH = 16 * 1024;
 
 const invalidToken = (cause?: unknown) => new AppError('invalid_token', 'the token is invalid', { cause });
 
 export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
-  const { secret, issuer, audience, ttlSeconds, clock } = options;
+  const { issuer, audience, ttlSeconds, clock } = options;
+  // Imported once per process: jose would otherwise re-import a raw secret on every sign and verify.
+  const key = crypto.subtle.importKey('raw', new Uint8Array(options.secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ]);
   const verifyOptions = {
     algorithms: [ALGORITHM],
     issuer,
@@ -37,7 +42,7 @@ export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
         .setIssuedAt(issuedAt)
         .setExpirationTime(issuedAt + ttlSeconds)
         .setJti(crypto.randomUUID())
-        .sign(secret);
+        .sign(await key);
       return { token, expiresIn: ttlSeconds };
     },
 
@@ -45,7 +50,7 @@ export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken();
       let payload;
       try {
-        ({ payload } = await jwtVerify(token, secret, { ...verifyOptions, currentDate: clock.now() }));
+        ({ payload } = await jwtVerify(token, await key, { ...verifyOptions, currentDate: clock.now() }));
       } catch (error) {
         if (error instanceof errors.JWTExpired) {
           throw new AppError('token_expired', 'the token has expired', { cause: error });

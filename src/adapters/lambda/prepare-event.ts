@@ -13,6 +13,11 @@ const isV2 = (event: ApiEvent): event is APIGatewayProxyEventV2 =>
   'rawPath' in event && 'http' in (event.requestContext ?? {});
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const isBase64 = (text: string) => BASE64.test(text.replace(/\s+/g, ''));
+
+// Only the execute-api host puts the stage in the path; a custom domain's mapping has already removed it.
+const carriesStage = (event: APIGatewayProxyEventV2) =>
+  /\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(event.requestContext.domainName ?? '');
 
 /**
  * Returns the event Hono should see: on an HTTP API's named stage the stage leaves the path (rawPath carries it,
@@ -23,7 +28,7 @@ export const prepareEvent = (event: ApiEvent): ApiEvent & Marked => {
   let prepared: ApiEvent & Marked = event;
   if (isV2(event)) {
     const stage = event.requestContext.stage;
-    if (stage && stage !== '$default') {
+    if (stage && stage !== '$default' && carriesStage(event)) {
       const prefix = `/${stage}`;
       if (event.rawPath === prefix || event.rawPath.startsWith(`${prefix}/`)) {
         prepared = { ...event, rawPath: event.rawPath.slice(prefix.length) || '/' };
@@ -34,7 +39,7 @@ export const prepareEvent = (event: ApiEvent): ApiEvent & Marked => {
   const body = event.body ?? '';
   let problem: string | undefined;
   if (body !== '' && (method === 'GET' || method === 'HEAD')) problem = `a ${method} request must not have a body`;
-  else if (body !== '' && event.isBase64Encoded && !BASE64.test(body)) problem = 'the request body is not valid base64';
+  else if (body !== '' && event.isBase64Encoded && !isBase64(body)) problem = 'the request body is not valid base64';
   if (problem !== undefined) prepared = { ...prepared, body: undefined, isBase64Encoded: false, [ADAPTER_ERROR]: problem } as ApiEvent & Marked;
   return prepared;
 };

@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIN_JWT_SECRET_BYTES } from '../../config';
 
 export class DataDirError extends Error {
   override readonly name = 'DataDirError';
@@ -13,7 +12,11 @@ const SECRET_FILE = 'jwt-secret';
 
 /** Takes DATA_DIR for this process; a live second process is refused, a stale lock (dead pid) is taken over. */
 export const lockDataDir = (dir: string): (() => void) => {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new DataDirError(`DATA_DIR ${dir} cannot be used as a folder (${(error as NodeJS.ErrnoException).code})`);
+  }
   const lockPath = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
@@ -44,17 +47,20 @@ const isAlive = (pid: number) => {
   }
 };
 
+// 64 random bytes: twice the minimum a configured HS256 secret must have.
+const GENERATED_SECRET_BYTES = 64;
+
 /** The local signing secret: read from DATA_DIR, or generated once and kept there (mode 600). */
-export const localJwtSecret = (dir: string | undefined): { secret: Uint8Array; created: boolean } => {
-  if (dir === undefined) return { secret: randomBytes(MIN_JWT_SECRET_BYTES * 2), created: true };
+export const localJwtSecret = (dir: string | undefined): Uint8Array => {
+  if (dir === undefined) return randomBytes(GENERATED_SECRET_BYTES);
   const path = join(dir, SECRET_FILE);
   try {
     const secret = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
-    if (secret.length >= MIN_JWT_SECRET_BYTES) return { secret, created: false };
+    if (secret.length >= GENERATED_SECRET_BYTES) return secret;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const secret = randomBytes(MIN_JWT_SECRET_BYTES * 2);
+  const secret = randomBytes(GENERATED_SECRET_BYTES);
   writeFileSync(path, secret.toString('base64url'), { mode: 0o600 });
-  return { secret, created: true };
+  return secret;
 };
