@@ -1,5 +1,5 @@
 // Template assertions on the synthesized stacks, and the argon2 binary inside each function asset.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -240,6 +240,11 @@ describe('function assets', () => {
     const header = readFileSync(binaries[0] as string);
     expect(header.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
     expect(header.readUInt16LE(18)).toBe(ELF_MACHINE[architecture]);
-    expect(readFileSync(join(assetDir, 'index.mjs'), 'utf8')).toContain('createRequire');
+    const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
+    expect(bundle.startsWith('import { createRequire')).toBe(true);
+    // The AWS SDK is inside the bundle, not expected from the runtime, and no SDK package ships beside it.
+    expect(bundle).toContain('serviceTarget:"DynamoDB_20120810"');
+    expect(existsSync(join(assetDir, 'node_modules', '@aws-sdk'))).toBe(false);
+    expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
   });
 });
