@@ -1,20 +1,25 @@
 // The one composition root: builds clients and adapters once per process and wires the use cases to HTTP.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'hono';
+import { createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
 import { createDynamoClient } from './adapters/dynamodb/client';
+import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoUserStore } from './adapters/dynamodb/user-store';
 import { createApp } from './adapters/http/app';
 import { createJwtTokens } from './adapters/jwt/jwt-tokens';
 import { createArgon2Hasher } from './adapters/password/argon2-hasher';
 import type { Config } from './config';
+import { changePassword, deleteAccount, getMe } from './domain/account';
 import { logIn } from './domain/log-in';
+import { logOut, logOutAll } from './domain/log-out';
 import type { Clock } from './domain/ports';
 import { register } from './domain/register';
+import { refreshSession } from './domain/sessions';
 import { verifyToken } from './domain/verify-token';
+import type { KeyMaterial } from './key-material';
 
 export type ComposeOptions = {
-  /** The signing secret, from config or (locally) from DATA_DIR. */
-  jwtSecret: Uint8Array;
+  keys: KeyMaterial;
   /** Overrides the DynamoDB endpoint from config (the embedded store's, locally). */
   dynamodbEndpoint?: string;
   clock?: Clock;
@@ -32,10 +37,12 @@ export const compose = (config: Config, options: ComposeOptions) => {
     endpoint: options.dynamodbEndpoint ?? config.dynamodb.endpoint,
     timeoutMs: config.storeTimeoutMs,
   });
-  const users = createDynamoUserStore({ client, tableName: config.tableName, timeoutMs: config.storeTimeoutMs });
+  const store = { client, timeoutMs: config.storeTimeoutMs };
+  const users = createDynamoUserStore({ ...store, tableName: config.tableName });
+  const sessions = createDynamoSessionStore({ ...store, tableName: config.sessionsTableName });
   const hasher = createArgon2Hasher(config.argon2);
   const tokens = createJwtTokens({
-    secret: options.jwtSecret,
+    keys: options.keys.signing,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     ttlSeconds: config.tokenTtlSeconds,
@@ -46,11 +53,29 @@ export const compose = (config: Config, options: ComposeOptions) => {
     warn: (message: string, fields: Record<string, unknown> = {}) => logger.warn(message, fields),
     error: (message: string, fields: Record<string, unknown>) => logger.error(message, fields),
   };
+  const deps = {
+    users,
+    sessions,
+    hasher,
+    tokens,
+    clock,
+    log,
+    ids: randomIds,
+    secrets: createRefreshSecrets(options.keys.refreshSecret),
+    settings: { refreshTtlSeconds: config.refreshTtlSeconds, refreshGraceSeconds: config.refreshGraceSeconds },
+  };
 
   const app = createApp({
-    register: (input) => register({ users, hasher, clock }, input),
-    logIn: (input) => logIn({ users, hasher, tokens, log }, input),
-    verifyToken: (input) => verifyToken({ tokens }, input),
+    register: (input) => register(deps, input),
+    logIn: (input) => logIn(deps, input),
+    refresh: (refreshToken) => refreshSession(deps, refreshToken),
+    verifyToken: (input) => verifyToken(deps, input),
+    logOut: (input) => logOut(deps, input),
+    logOutAll: (accessToken) => logOutAll(deps, accessToken),
+    getMe: (accessToken) => getMe(deps, accessToken),
+    changePassword: (accessToken, input) => changePassword(deps, accessToken, input),
+    deleteAccount: (accessToken, input) => deleteAccount(deps, accessToken, input),
+    jwks: options.keys.signing.publicJwks,
     log,
     corsOrigins: config.corsOrigins,
     ...(options.requestId === undefined ? {} : { requestId: options.requestId }),

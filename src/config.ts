@@ -10,6 +10,17 @@ export type Config = Readonly<{
   jwtSecret: Uint8Array | undefined;
   /** On AWS: the Secrets Manager secret holding the signing secret, read once per cold start. */
   jwtSecretArn: string | undefined;
+  jwtAlg: 'HS256' | 'EdDSA' | 'ES256';
+  /** EdDSA / ES256: the private JWK set (JSON text), or on AWS its secret's ARN; locally generated when absent. */
+  jwtPrivateJwks: string | undefined;
+  jwtPrivateJwksArn: string | undefined;
+  jwtSigningKid: string | undefined;
+  /** Key of the refresh-token HMAC chain; locally generated when absent, on AWS from its secret's ARN. */
+  refreshTokenSecret: Uint8Array | undefined;
+  refreshTokenSecretArn: string | undefined;
+  refreshTtlSeconds: number;
+  refreshGraceSeconds: number;
+  sessionsTableName: string;
   tableName: string;
   tokenTtlSeconds: number;
   jwtIssuer: string;
@@ -66,26 +77,56 @@ const origin = (value: string) => {
   }
 };
 
-const SETTINGS = {
-  JWT_SECRET: v.optional(
-    v.pipe(
-      v.string(),
-      v.check(
-        (s) => Buffer.byteLength(s, 'utf8') >= MIN_JWT_SECRET_BYTES,
-        `must be at least ${MIN_JWT_SECRET_BYTES} bytes`,
-      ),
-    ),
+const secretArn = v.optional(
+  v.pipe(
+    v.string(),
+    v.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/, 'must be a Secrets Manager secret ARN'),
   ),
-  JWT_SECRET_ARN: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/, 'must be a Secrets Manager secret ARN'),
-    ),
-  ),
-  TABLE_NAME: v.pipe(
-    v.optional(v.string(), 'user-table'),
+);
+
+const tableName = (fallback: string) =>
+  v.pipe(
+    v.optional(v.string(), fallback),
     v.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'),
+  );
+
+const secretText = v.optional(
+  v.pipe(
+    v.string(),
+    v.check(
+      (s) => Buffer.byteLength(s, 'utf8') >= MIN_JWT_SECRET_BYTES,
+      `must be at least ${MIN_JWT_SECRET_BYTES} bytes`,
+    ),
   ),
+);
+
+const jsonObject = v.optional(
+  v.pipe(
+    v.string(),
+    v.check((s) => {
+      try {
+        const parsed = JSON.parse(s) as unknown;
+        return typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { keys?: unknown }).keys);
+      } catch {
+        return false;
+      }
+    }, 'must be a JSON Web Key Set: {"keys": [...]}'),
+  ),
+);
+
+const SETTINGS = {
+  JWT_SECRET: secretText,
+  JWT_SECRET_ARN: secretArn,
+  JWT_ALG: v.pipe(v.optional(v.string(), 'HS256'), v.picklist(['HS256', 'EdDSA', 'ES256'], 'must be HS256, EdDSA or ES256')),
+  JWT_PRIVATE_JWKS: jsonObject,
+  JWT_PRIVATE_JWKS_ARN: secretArn,
+  JWT_SIGNING_KID: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'), v.maxLength(128, 'is too long'))),
+  REFRESH_TOKEN_SECRET: secretText,
+  REFRESH_TOKEN_SECRET_ARN: secretArn,
+  REFRESH_TTL_SECONDS: wholeNumber(30 * 86_400, 300, 366 * 86_400),
+  REFRESH_GRACE_SECONDS: wholeNumber(10, 0, 300),
+  TABLE_NAME: tableName('user-table'),
+  SESSIONS_TABLE_NAME: tableName('user-sessions'),
   TOKEN_TTL_SECONDS: wholeNumber(3600, 60, 86_400),
   JWT_ISSUER: label('login-service'),
   JWT_AUDIENCE: label('login-service'),
@@ -132,8 +173,17 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, ru
     else problems.push(`${name} ${result.issues[0].message}`);
   }
   const s = parsed as Parsed;
-  if (problems.length === 0 && runtime === 'lambda' && s.JWT_SECRET === undefined && s.JWT_SECRET_ARN === undefined) {
-    problems.push('JWT_SECRET_ARN or JWT_SECRET is required on Lambda');
+  if (problems.length === 0 && runtime === 'lambda') {
+    const hmac = s.JWT_ALG === 'HS256';
+    if (hmac && s.JWT_SECRET === undefined && s.JWT_SECRET_ARN === undefined) {
+      problems.push('JWT_SECRET_ARN or JWT_SECRET is required on Lambda');
+    }
+    if (!hmac && s.JWT_PRIVATE_JWKS === undefined && s.JWT_PRIVATE_JWKS_ARN === undefined) {
+      problems.push(`JWT_PRIVATE_JWKS_ARN or JWT_PRIVATE_JWKS is required on Lambda with JWT_ALG=${s.JWT_ALG}`);
+    }
+    if (s.REFRESH_TOKEN_SECRET === undefined && s.REFRESH_TOKEN_SECRET_ARN === undefined) {
+      problems.push('REFRESH_TOKEN_SECRET_ARN or REFRESH_TOKEN_SECRET is required on Lambda');
+    }
   }
   const region = s.AWS_REGION ?? s.AWS_DEFAULT_REGION;
   const localStore = runtime === 'local' || s.DYNAMODB_ENDPOINT !== undefined;
@@ -144,6 +194,15 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, ru
     runtime,
     jwtSecret: s.JWT_SECRET === undefined ? undefined : new TextEncoder().encode(s.JWT_SECRET),
     jwtSecretArn: s.JWT_SECRET_ARN,
+    jwtAlg: s.JWT_ALG,
+    jwtPrivateJwks: s.JWT_PRIVATE_JWKS,
+    jwtPrivateJwksArn: s.JWT_PRIVATE_JWKS_ARN,
+    jwtSigningKid: s.JWT_SIGNING_KID,
+    refreshTokenSecret: s.REFRESH_TOKEN_SECRET === undefined ? undefined : new TextEncoder().encode(s.REFRESH_TOKEN_SECRET),
+    refreshTokenSecretArn: s.REFRESH_TOKEN_SECRET_ARN,
+    refreshTtlSeconds: s.REFRESH_TTL_SECONDS,
+    refreshGraceSeconds: s.REFRESH_GRACE_SECONDS,
+    sessionsTableName: s.SESSIONS_TABLE_NAME,
     tableName: s.TABLE_NAME,
     tokenTtlSeconds: s.TOKEN_TTL_SECONDS,
     jwtIssuer: s.JWT_ISSUER,

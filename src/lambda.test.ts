@@ -1,9 +1,9 @@
 // The exported Lambda handler fed complete, real-format API Gateway v1/v2 and Function URL events, against dynalite.
 import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { TEST_JWT_SECRET } from '../test/app-harness';
+import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../test/app-harness';
 import { functionUrlEvent, httpApiEvent, lambdaContext, restEvent } from '../test/events';
-import { createUsersTable, startDynalite, type TestStore } from '../test/stores';
+import { createSessionsTable, createUsersTable, startDynalite, type TestStore } from '../test/stores';
 
 type Handler = typeof import('./lambda').handler;
 type Result = APIGatewayProxyResult & APIGatewayProxyStructuredResultV2;
@@ -14,7 +14,14 @@ let handler: Handler;
 beforeAll(async () => {
   store = await startDynalite();
   const tableName = await createUsersTable(store.endpoint);
-  const env = { JWT_SECRET: TEST_JWT_SECRET, TABLE_NAME: tableName, DYNAMODB_ENDPOINT: store.endpoint, LOG_LEVEL: 'SILENT' };
+  const env = {
+    JWT_SECRET: TEST_JWT_SECRET,
+    REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
+    TABLE_NAME: tableName,
+    SESSIONS_TABLE_NAME: await createSessionsTable(store.endpoint),
+    DYNAMODB_ENDPOINT: store.endpoint,
+    LOG_LEVEL: 'SILENT',
+  };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   // Imported only now: the module reads its configuration once, at cold start.
   ({ handler } = await import('./lambda'));

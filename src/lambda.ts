@@ -4,19 +4,19 @@ import { handle, type LambdaEvent } from 'hono/aws-lambda';
 import { adapterErrorOf, prepareEvent, type ApiEvent, type LambdaBindings } from './adapters/lambda/prepare-event';
 import { readSecretString } from './adapters/secrets/read-secret';
 import { compose } from './compose';
-import { jwtSecretFrom, loadConfig } from './config';
+import { loadConfig } from './config';
+import { resolveKeys } from './key-material';
 
 const config = loadConfig(process.env, 'lambda');
 
-// On AWS the secret lives in Secrets Manager (JWT_SECRET_ARN); JWT_SECRET serves the zip and local runs.
-// loadConfig guarantees that one of the two is set.
-const jwtSecret =
-  config.jwtSecretArn === undefined
-    ? (config.jwtSecret as Uint8Array)
-    : jwtSecretFrom(await readSecretString(config.jwtSecretArn, { region: config.dynamodb.region }), 'the JWT_SECRET_ARN secret');
+// On AWS the keys live in Secrets Manager (*_ARN settings); plain settings serve the zip and tests.
+const keys = await resolveKeys(config, {
+  kind: 'lambda',
+  readSecret: (arn) => readSecretString(arn, { region: config.dynamodb.region }),
+});
 
 const { app } = compose(config, {
-  jwtSecret,
+  keys,
   requestId: (c) => (c.env as LambdaBindings | undefined)?.lambdaContext?.awsRequestId,
   adapterError: (c) => adapterErrorOf(c.env as LambdaBindings | undefined),
 });

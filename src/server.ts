@@ -3,11 +3,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
-import { ensureUsersTable } from './adapters/dynamodb/ensure-table';
+import { ensureSessionsTable, ensureUsersTable } from './adapters/dynamodb/ensure-table';
+import { KeyError } from './adapters/jwt/signing-keys';
 import { startEmbeddedStore } from './adapters/local/embedded-store';
-import { DataDirError, localJwtSecret, lockDataDir } from './adapters/local/data-dir';
+import { DataDirError, lockDataDir } from './adapters/local/data-dir';
 import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
+import { resolveKeys } from './key-material';
 
 export type RunningServer = { url: string; close(): Promise<void> };
 
@@ -48,21 +50,15 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       endpoint = store.endpoint;
     }
 
-    let jwtSecret = config.jwtSecret;
     const warnings: string[] = [];
-    if (jwtSecret === undefined) {
-      jwtSecret = localJwtSecret(dataDir);
-      warnings.push(
-        dataDir === undefined
-          ? 'JWT_SECRET is not set: using a random secret for this run only'
-          : `JWT_SECRET is not set: using the generated secret kept in ${join(dataDir, 'jwt-secret')}`,
-      );
-    }
-
-    const { app, client, logger } = compose(config, { jwtSecret, dynamodbEndpoint: endpoint });
+    const keys = await resolveKeys(config, { kind: 'local', dataDir, warn: (message) => warnings.push(message) });
+    const { app, client, logger } = compose(config, { keys, dynamodbEndpoint: endpoint });
     cleanups.push(() => client.destroy());
     for (const warning of warnings) logger.warn(warning);
-    await ensureUsersTable(client, config.tableName).catch((error: unknown) => {
+    await Promise.all([
+      ensureUsersTable(client, config.tableName),
+      ensureSessionsTable(client, config.sessionsTableName),
+    ]).catch((error: unknown) => {
       throw new StartupError(`the DynamoDB endpoint ${endpoint} did not answer (${(error as Error).name})`, { cause: error });
     });
 
@@ -110,9 +106,9 @@ const main = async () => {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   } catch (error) {
-    const expected = error instanceof ConfigError || error instanceof DataDirError || error instanceof StartupError;
+    const expected = [ConfigError, DataDirError, StartupError, KeyError].some((kind) => error instanceof kind);
     // Anything else is a bug: keep its stack.
-    console.error(expected ? `cannot start: ${error.message}` : error);
+    console.error(expected ? `cannot start: ${(error as Error).message}` : error);
     process.exit(1);
   }
 };

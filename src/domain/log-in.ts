@@ -1,39 +1,59 @@
-// Use case: check a password and issue an access token. Unknown user and wrong password look the same.
+// Use case: check a password and start a session. Unknown user and wrong password look the same.
 import { assertLoginPassword } from './credentials';
 import { AppError } from './errors';
-import type { EventLog, IssuedToken, PasswordHasher, PublicUser, TokenService, UserStore } from './ports';
+import type { EventLog, PasswordHasher, UserRecord } from './ports';
+import { startSession, type SessionDeps, type TokenPair } from './sessions';
 import { loginUsername } from './username';
 
-export type LogInDeps = { users: UserStore; hasher: PasswordHasher; tokens: TokenService; log: EventLog };
+export type LogInDeps = SessionDeps & { hasher: PasswordHasher; log: EventLog };
 export type LogInInput = { username: string; password: string };
-export type LogInResult = IssuedToken & { user: PublicUser };
 
-const invalidCredentials = () => new AppError('invalid_credentials', 'invalid username or password');
+export const invalidCredentials = () => new AppError('invalid_credentials', 'invalid username or password');
 
-export const logIn = async (deps: LogInDeps, input: LogInInput): Promise<LogInResult> => {
-  const username = loginUsername(input.username);
-  assertLoginPassword(input.password);
+/** The stored user whose password this is, or invalid_credentials (after equal work when the user is unknown). */
+export const checkPassword = async (
+  deps: Pick<LogInDeps, 'users' | 'hasher' | 'log'>,
+  username: string,
+  password: string,
+): Promise<UserRecord> => {
   const stored = await deps.users.find(username);
   if (stored === null) {
-    await deps.hasher.verifyDummy(input.password);
+    await deps.hasher.verifyDummy(password);
     throw invalidCredentials();
   }
-  const check = await deps.hasher.verify(stored.passwordHash, input.password);
+  const check = await deps.hasher.verify(stored.passwordHash, password);
   if (!check.valid) throw invalidCredentials();
-  if (check.needsRehash) await upgradeHash(deps, stored.username, stored.passwordHash, input.password);
-  const user = { username: stored.username, name: stored.name };
-  return { user, ...(await deps.tokens.issue(user)) };
+  const upgraded = check.needsRehash ? await upgradeHash(deps, stored, password) : undefined;
+  return upgraded === undefined ? stored : { ...stored, passwordHash: upgraded };
 };
 
-// A failed upgrade must not fail the login: the old hash still works, and the next login tries again.
-const upgradeHash = async (deps: LogInDeps, username: string, oldHash: string, password: string) => {
+export const logIn = async (deps: LogInDeps, input: LogInInput): Promise<TokenPair> => {
+  const username = loginUsername(input.username);
+  assertLoginPassword(input.password);
+  const user = await checkPassword(deps, username, input.password);
+  // Tutorial-era users get their stable id at their first login.
+  const uid = user.uid ?? (await deps.users.assignUid(user.username, deps.ids.newId()));
+  if (uid === null) throw invalidCredentials();
+  return startSession(deps, { ...user, uid });
+};
+
+/**
+ * Replaces a legacy or weaker hash; returns the new hash when stored. A failed upgrade must not fail the login:
+ * the old hash still works, and the next login tries again.
+ */
+const upgradeHash = async (
+  deps: Pick<LogInDeps, 'users' | 'hasher' | 'log'>,
+  user: UserRecord,
+  password: string,
+): Promise<string | undefined> => {
   try {
     const newHash = await deps.hasher.hash(password);
-    const replaced = await deps.users.replacePasswordHash(username, oldHash, newHash);
-    if (!replaced) deps.log.warn('password hash upgrade skipped: the hash changed meanwhile', { username });
+    if (await deps.users.replacePasswordHash(user.username, user.passwordHash, newHash)) return newHash;
+    deps.log.warn('password hash upgrade skipped: the hash changed meanwhile', { username: user.username });
   } catch (error) {
-    deps.log.warn('password hash upgrade failed', { username, error: errorSummary(error) });
+    deps.log.warn('password hash upgrade failed', { username: user.username, error: errorSummary(error) });
   }
+  return undefined;
 };
 
 const errorSummary = (error: unknown) =>

@@ -1,17 +1,18 @@
-// Use case: say whether an access token is valid, and for whom; optionally that it belongs to the claimed user.
+// Use case: say whether an access token is valid (its session live), and for whom; optionally for the claimed user.
 import { AppError } from './errors';
-import type { PublicUser, TokenService } from './ports';
+import type { PublicUser } from './ports';
+import { authenticate, type SessionDeps } from './sessions';
 import { normalizeUsername } from './username';
 
-export type VerifyTokenDeps = { tokens: TokenService };
+export type VerifyTokenDeps = Pick<SessionDeps, 'sessions' | 'tokens' | 'clock'>;
 /** `claimedUsernames`: the names the client says the token is for (tutorial clients send one or two shapes). */
 export type VerifyTokenInput = { token: string | undefined; claimedUsernames: readonly string[] };
 
 export const verifyToken = async (deps: VerifyTokenDeps, input: VerifyTokenInput): Promise<PublicUser> => {
   if (input.token === undefined || input.token === '') throw new AppError('invalid_token', 'a token is required');
-  const user = await deps.tokens.verify(input.token);
-  if (input.claimedUsernames.some((claimed) => normalizeUsername(claimed) !== user.username)) {
+  const { claims } = await authenticate(deps, input.token);
+  if (input.claimedUsernames.some((claimed) => normalizeUsername(claimed) !== claims.username)) {
     throw new AppError('invalid_token', 'the token does not belong to this user');
   }
-  return user;
+  return { username: claims.username, name: claims.name };
 };

@@ -24,6 +24,8 @@ const user = (username: string, passwordHash = '$argon2id$v=19$m=19456,t=2,p=1$c
   name: `Name of ${username}`,
   passwordHash,
   createdAt: '2026-11-26T00:00:00.000Z',
+  uid: `uid-of-${username}`,
+  credentialVersion: 0,
 });
 
 for (const target of targets) {
@@ -90,6 +92,8 @@ for (const target of targets) {
         name: 'Old',
         passwordHash: '$2a$10$abc',
         createdAt: null,
+        uid: null,
+        credentialVersion: 0,
       });
     });
 
@@ -107,6 +111,58 @@ for (const target of targets) {
     it('does not create a user when replacing the hash of an unknown one', async () => {
       expect(await users.replacePasswordHash('ghost', 'x', 'y')).toBe(false);
       expect(await users.find('ghost')).toBeNull();
+    });
+
+    it('gives a legacy user a uid once; a second assignment keeps the first', async () => {
+      await client.send(
+        new PutCommand({ TableName: tableName, Item: { username: 'nouid', name: 'Old', password: '$2a$10$abc' } }),
+      );
+
+      const first = await users.assignUid('nouid', 'uid-1');
+      const second = await users.assignUid('nouid', 'uid-2');
+
+      expect(first).toBe('uid-1');
+      expect(second).toBe('uid-1');
+      expect((await users.find('nouid'))?.uid).toBe('uid-1');
+    });
+
+    it('does not create a user when assigning a uid to an unknown one', async () => {
+      expect(await users.assignUid('ghost-uid', 'uid-3')).toBeNull();
+      expect(await users.find('ghost-uid')).toBeNull();
+    });
+
+    it('changes the password only while the hash is the expected one, bumping the credential version', async () => {
+      await users.create(user('changer', 'hash-0'));
+
+      const stale = await users.changePassword('changer', 'not-the-hash', 'hash-x');
+      const first = await users.changePassword('changer', 'hash-0', 'hash-1');
+      const second = await users.changePassword('changer', 'hash-1', 'hash-2');
+
+      expect([stale, first, second]).toEqual([false, true, true]);
+      expect(await users.find('changer')).toMatchObject({ passwordHash: 'hash-2', credentialVersion: 2 });
+    });
+
+    it('counts a legacy item without a version as version 0 when changing its password', async () => {
+      await client.send(
+        new PutCommand({ TableName: tableName, Item: { username: 'oldver', name: 'Old', password: 'old-hash' } }),
+      );
+
+      await users.changePassword('oldver', 'old-hash', 'new-hash');
+
+      expect((await users.find('oldver'))?.credentialVersion).toBe(1);
+    });
+
+    it('removes a user only while the hash is the expected one', async () => {
+      await users.create(user('leaver', 'hash-0'));
+
+      const stale = await users.remove('leaver', 'other-hash');
+      const kept = await users.find('leaver');
+      const removed = await users.remove('leaver', 'hash-0');
+
+      expect(stale).toBe(false);
+      expect(kept).not.toBeNull();
+      expect(removed).toBe(true);
+      expect(await users.find('leaver')).toBeNull();
     });
 
     it('reports a missing table as an internal error, not as an unknown user', async () => {
@@ -136,7 +192,7 @@ describe('DynamoDB user store when the store is unreachable', () => {
     const users = createDynamoUserStore({ client, tableName: 'user-table', timeoutMs: 1000 });
     const started = Date.now();
 
-    const result = users.create({ username: 'ada', name: 'Ada', passwordHash: 'h', createdAt: 'now' });
+    const result = users.create(user('ada'));
 
     await expect(result).rejects.toMatchObject({ code: 'service_unavailable' });
     expect(Date.now() - started).toBeLessThan(2500);

@@ -1,5 +1,12 @@
-// UserStore on DynamoDB, on the tutorial's table schema: key `username`, attributes `name`, `password`, `createdAt`.
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+// UserStore on DynamoDB, on the tutorial's table schema: key `username`, attributes `name`, `password`, `createdAt`,
+// plus `uid` and `credentialVersion` (absent on tutorial-era items until their first login or password change).
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../domain/errors';
 import type { UserRecord, UserStore } from '../../domain/ports';
 import { isConditionFailure, translateStoreError } from './store-errors';
@@ -18,43 +25,60 @@ const isStorableKey = (username: string) =>
 
 export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStore => {
   const { client, tableName, timeoutMs } = options;
-
   // One deadline per call, SDK retries included: a hung store becomes a prompt 503, not a Lambda timeout.
   const bounded = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
 
+  /** Runs a conditional write: true when it happened, false when its condition failed. */
+  const conditional = async (write: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw translateStoreError(error);
+    }
+  };
+
+  const find = async (username: string): Promise<UserRecord | null> => {
+    if (!isStorableKey(username)) return null;
+    try {
+      const { Item } = await client.send(
+        new GetCommand({ TableName: tableName, Key: { username }, ConsistentRead: true }),
+        bounded(),
+      );
+      return Item === undefined ? null : toUserRecord(Item);
+    } catch (error) {
+      throw translateStoreError(error);
+    }
+  };
+
   return {
     async create(user) {
-      try {
-        await client.send(
+      const created = await conditional(() =>
+        client.send(
           new PutCommand({
             TableName: tableName,
-            Item: { username: user.username, name: user.name, password: user.passwordHash, createdAt: user.createdAt },
+            Item: {
+              username: user.username,
+              name: user.name,
+              password: user.passwordHash,
+              createdAt: user.createdAt,
+              uid: user.uid,
+              credentialVersion: user.credentialVersion,
+            },
             ConditionExpression: 'attribute_not_exists(username)',
           }),
           bounded(),
-        );
-      } catch (error) {
-        if (isConditionFailure(error)) throw new AppError('username_taken', 'this username is already taken');
-        throw translateStoreError(error);
-      }
+        ),
+      );
+      if (!created) throw new AppError('username_taken', 'this username is already taken');
     },
 
-    async find(username) {
-      if (!isStorableKey(username)) return null;
-      try {
-        const { Item } = await client.send(
-          new GetCommand({ TableName: tableName, Key: { username }, ConsistentRead: true }),
-          bounded(),
-        );
-        return Item === undefined ? null : toUserRecord(Item);
-      } catch (error) {
-        throw translateStoreError(error);
-      }
-    },
+    find,
 
-    async replacePasswordHash(username, expectedHash, newHash) {
-      try {
-        await client.send(
+    replacePasswordHash: (username, expectedHash, newHash) =>
+      conditional(() =>
+        client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { username },
@@ -64,20 +88,64 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
             ExpressionAttributeValues: { ':new': newHash, ':expected': expectedHash },
           }),
           bounded(),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw translateStoreError(error);
-      }
+        ),
+      ),
+
+    async assignUid(username, uid) {
+      const assigned = await conditional(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { username },
+            UpdateExpression: 'SET #uid = :uid',
+            ConditionExpression: 'attribute_exists(username) AND attribute_not_exists(#uid)',
+            ExpressionAttributeNames: { '#uid': 'uid' },
+            ExpressionAttributeValues: { ':uid': uid },
+          }),
+          bounded(),
+        ),
+      );
+      // Lost the race to a concurrent first login, or the user is gone: the stored value decides.
+      return assigned ? uid : ((await find(username))?.uid ?? null);
     },
+
+    changePassword: (username, expectedHash, newHash) =>
+      conditional(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { username },
+            UpdateExpression: 'SET #password = :new, #version = if_not_exists(#version, :zero) + :one',
+            ConditionExpression: '#password = :expected',
+            ExpressionAttributeNames: { '#password': 'password', '#version': 'credentialVersion' },
+            ExpressionAttributeValues: { ':new': newHash, ':expected': expectedHash, ':zero': 0, ':one': 1 },
+          }),
+          bounded(),
+        ),
+      ),
+
+    remove: (username, expectedHash) =>
+      conditional(() =>
+        client.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { username },
+            ConditionExpression: '#password = :expected',
+            ExpressionAttributeNames: { '#password': 'password' },
+            ExpressionAttributeValues: { ':expected': expectedHash },
+          }),
+          bounded(),
+        ),
+      ),
   };
 };
 
-// Tutorial-era items may lack createdAt; a malformed hash simply never verifies.
+// Tutorial-era items may lack createdAt and uid; a malformed hash simply never verifies.
 const toUserRecord = (item: Record<string, unknown>): UserRecord => ({
   username: String(item.username),
   name: typeof item.name === 'string' ? item.name : '',
   passwordHash: typeof item.password === 'string' ? item.password : '',
   createdAt: typeof item.createdAt === 'string' ? item.createdAt : null,
+  uid: typeof item.uid === 'string' ? item.uid : null,
+  credentialVersion: typeof item.credentialVersion === 'number' ? item.credentialVersion : 0,
 });

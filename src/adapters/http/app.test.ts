@@ -114,6 +114,8 @@ describe('POST /login', () => {
       token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       tokenType: 'Bearer',
       expiresIn: 3600,
+      refreshToken: expect.any(String),
+      refreshExpiresIn: 30 * 86_400,
     });
   });
 

@@ -3,12 +3,25 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { AppError } from '../../domain/errors';
-import type { LogInInput, LogInResult } from '../../domain/log-in';
+import type { ChangePasswordInput, Me } from '../../domain/account';
+import type { LogInInput } from '../../domain/log-in';
+import type { LogOutInput } from '../../domain/log-out';
 import type { PublicUser } from '../../domain/ports';
 import type { RegisterInput } from '../../domain/register';
+import type { TokenPair } from '../../domain/sessions';
 import type { VerifyTokenInput } from '../../domain/verify-token';
 import { errorResponse, toAppError } from './error-response';
-import { LoginBody, parseJsonObject, RegisterBody, validate, VerifyBody } from './schemas';
+import {
+  ChangePasswordBody,
+  DeleteAccountBody,
+  LoginBody,
+  LogoutBody,
+  parseJsonObject,
+  RefreshBody,
+  RegisterBody,
+  validate,
+  VerifyBody,
+} from './schemas';
 
 export type RequestLog = {
   info(message: string, fields: Record<string, unknown>): void;
@@ -17,8 +30,16 @@ export type RequestLog = {
 
 export type AppDeps = {
   register(input: RegisterInput): Promise<{ username: string }>;
-  logIn(input: LogInInput): Promise<LogInResult>;
+  logIn(input: LogInInput): Promise<TokenPair>;
+  refresh(refreshToken: string): Promise<TokenPair>;
   verifyToken(input: VerifyTokenInput): Promise<PublicUser>;
+  logOut(input: LogOutInput): Promise<void>;
+  logOutAll(accessToken: string | undefined): Promise<void>;
+  getMe(accessToken: string | undefined): Promise<Me>;
+  changePassword(accessToken: string | undefined, input: ChangePasswordInput): Promise<TokenPair>;
+  deleteAccount(accessToken: string | undefined, input: { password: string }): Promise<void>;
+  /** The public signing keys (empty in HS256 mode). */
+  jwks: { keys: unknown[] };
   log: RequestLog;
   corsOrigins: '*' | readonly string[];
   /** The platform's request id when there is one (Lambda); otherwise one is generated. */
@@ -32,9 +53,27 @@ export const MAX_BODY_BYTES = 16 * 1024;
 const ROUTES: Record<string, readonly string[]> = {
   '/register': ['POST'],
   '/login': ['POST'],
+  '/token/refresh': ['POST'],
   '/verify': ['POST'],
+  '/logout': ['POST'],
+  '/logout/all': ['POST'],
+  '/me': ['GET', 'HEAD', 'DELETE'],
+  '/me/password': ['POST'],
+  '/.well-known/jwks.json': ['GET', 'HEAD'],
   '/health': ['GET', 'HEAD'],
 };
+
+// Token responses must never be cached (RFC 6749 5.1).
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+const tokenPairBody = (result: TokenPair) => ({
+  user: result.user,
+  token: result.token,
+  tokenType: 'Bearer',
+  expiresIn: result.expiresIn,
+  refreshToken: result.refreshToken,
+  refreshExpiresIn: result.refreshExpiresIn,
+});
 
 type Env = { Variables: { requestId: string; failure?: Record<string, unknown> } };
 
@@ -72,7 +111,7 @@ export const createApp = (deps: AppDeps) => {
   app.use(
     cors({
       origin: deps.corsOrigins === '*' ? '*' : [...deps.corsOrigins],
-      allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+      allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Content-Type', 'Authorization'],
       exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
       maxAge: 600,
@@ -97,23 +136,53 @@ export const createApp = (deps: AppDeps) => {
   app.post('/register', async (c) => {
     const body = validate(RegisterBody, parseJsonObject(await bodyText(c)));
     const { username } = await deps.register(body);
-    return c.json({ username }, 201, { 'Cache-Control': 'no-store' });
+    return c.json({ username }, 201, NO_STORE);
   });
 
   app.post('/login', async (c) => {
     const body = validate(LoginBody, parseJsonObject(await bodyText(c)));
-    const { user, token, expiresIn } = await deps.logIn(body);
-    return c.json({ user, token, tokenType: 'Bearer', expiresIn }, 200, { 'Cache-Control': 'no-store' });
+    return c.json(tokenPairBody(await deps.logIn(body)), 200, NO_STORE);
   });
+
+  app.post('/token/refresh', async (c) => {
+    const body = validate(RefreshBody, parseJsonObject(await bodyText(c)));
+    return c.json(tokenPairBody(await deps.refresh(body.refreshToken)), 200, NO_STORE);
+  });
+
+  app.post('/logout', async (c) => {
+    const body = validate(LogoutBody, parseJsonObject(await bodyText(c), { allowEmpty: true }));
+    await deps.logOut({ refreshToken: body.refreshToken, accessToken: bearerToken(c.req.header('Authorization')) });
+    return c.body(null, 204);
+  });
+
+  app.post('/logout/all', async (c) => {
+    await deps.logOutAll(bearerToken(c.req.header('Authorization')));
+    return c.body(null, 204);
+  });
+
+  app.get('/me', async (c) => c.json({ user: await deps.getMe(bearerToken(c.req.header('Authorization'))) }, 200, NO_STORE));
+
+  app.post('/me/password', async (c) => {
+    const body = validate(ChangePasswordBody, parseJsonObject(await bodyText(c)));
+    const result = await deps.changePassword(bearerToken(c.req.header('Authorization')), body);
+    return c.json(tokenPairBody(result), 200, NO_STORE);
+  });
+
+  app.delete('/me', async (c) => {
+    const body = validate(DeleteAccountBody, parseJsonObject(await bodyText(c)));
+    await deps.deleteAccount(bearerToken(c.req.header('Authorization')), body);
+    return c.body(null, 204);
+  });
+
+  // Public keys change rarely and must be fetchable by every verifier: cacheable for 5 minutes.
+  app.get('/.well-known/jwks.json', (c) => c.json(deps.jwks, 200, { 'Cache-Control': 'public, max-age=300' }));
 
   app.post('/verify', async (c) => {
     const body = validate(VerifyBody, parseJsonObject(await bodyText(c), { allowEmpty: true }));
     const token = body.token ?? bearerToken(c.req.header('Authorization'));
     const claimed = [body.username, body.user?.username].filter((name): name is string => name !== undefined);
     const user = await deps.verifyToken({ token, claimedUsernames: claimed });
-    return c.json({ verified: true, message: 'success', username: user.username, user }, 200, {
-      'Cache-Control': 'no-store',
-    });
+    return c.json({ verified: true, message: 'success', username: user.username, user }, 200, NO_STORE);
   });
 
   app.get('/health', (c) => c.json({ status: 'ok' }));

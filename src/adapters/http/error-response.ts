@@ -9,7 +9,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   weak_password: 400,
   invalid_credentials: 401,
   invalid_token: 401,
+  missing_token: 401,
   token_expired: 401,
+  invalid_refresh_token: 401,
+  refresh_token_reused: 401,
   not_found: 404,
   method_not_allowed: 405,
   username_taken: 409,
@@ -31,8 +34,10 @@ export const errorResponse = (c: Context, error: AppError, extra: Record<string,
   if (error.details?.field !== undefined) body.field = error.details.field;
   if (error.details?.reasons !== undefined) body.reasons = error.details.reasons;
   if (error.code === 'service_unavailable') c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  // RFC 6750: a request without credentials gets the bare challenge; a bad token gets error="invalid_token".
+  if (error.code === 'missing_token') c.header('WWW-Authenticate', 'Bearer');
   if (error.code === 'invalid_token' || error.code === 'token_expired') {
-    c.header('WWW-Authenticate', `Bearer error="invalid_token"`);
+    c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
   }
   c.header('Cache-Control', 'no-store');
   return c.json(body, STATUS_BY_CODE[error.code]);

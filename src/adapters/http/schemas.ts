@@ -16,6 +16,11 @@ export const VerifyBody = v.object({
   user: v.optional(v.object({ username: v.optional(text) })),
 });
 
+export const RefreshBody = v.object({ refreshToken: text });
+export const LogoutBody = v.object({ refreshToken: v.optional(text) });
+export const ChangePasswordBody = v.object({ currentPassword: text, newPassword: text });
+export const DeleteAccountBody = v.object({ password: text });
+
 /** Parses a raw body as a JSON object, or throws invalid_json / invalid_request. Empty means `{}` when allowed. */
 export const parseJsonObject = (raw: string, { allowEmpty = false } = {}): unknown => {
   if (raw.trim() === '' && allowEmpty) return {};

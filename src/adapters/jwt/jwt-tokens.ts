@@ -1,48 +1,47 @@
-// TokenService on jose: HS256 access tokens, algorithm, issuer, audience and required claims pinned on verify.
+// TokenService on jose: access tokens (typ at+jwt, kid) signed with the configured key; algorithm, type,
+// issuer, audience and required claims pinned on verify.
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../../domain/errors';
-import type { Clock, PublicUser, TokenService } from '../../domain/ports';
+import type { AccessClaims, Clock, TokenService } from '../../domain/ports';
+import type { SigningKeys } from './signing-keys';
 
 export type JwtTokensOptions = {
-  secret: Uint8Array;
+  keys: SigningKeys;
   issuer: string;
   audience: string;
   ttlSeconds: number;
   clock: Clock;
 };
 
-const ALGORITHM = 'HS256';
+/** The access-token type (RFC 9068's header): a refresh token or an ID token is never taken for one. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
 // Far above any token we issue (a tutorial-era user may have a long name); refuses megabyte-sized junk.
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 const invalidToken = (cause?: unknown) => new AppError('invalid_token', 'the token is invalid', { cause });
 
 export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
-  const { issuer, audience, ttlSeconds, clock } = options;
-  // Imported once per process: jose would otherwise re-import a raw secret on every sign and verify.
-  const key = crypto.subtle.importKey('raw', new Uint8Array(options.secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-    'verify',
-  ]);
+  const { keys, issuer, audience, ttlSeconds, clock } = options;
   const verifyOptions = {
-    algorithms: [ALGORITHM],
+    algorithms: keys.algorithms,
+    typ: ACCESS_TOKEN_TYPE,
     issuer,
     audience,
-    requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+    requiredClaims: ['exp', 'iat', 'sub', 'jti', 'sid', 'uid'],
   };
 
   return {
-    async issue(user) {
+    async issue(claims) {
       const issuedAt = Math.floor(clock.now().getTime() / 1000);
-      const token = await new SignJWT({ username: user.username, name: user.name })
-        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-        .setSubject(user.username)
+      const token = await new SignJWT({ username: claims.username, name: claims.name, uid: claims.uid, sid: claims.sid })
+        .setProtectedHeader({ alg: keys.alg, typ: ACCESS_TOKEN_TYPE, kid: keys.kid })
+        .setSubject(claims.username)
         .setIssuer(issuer)
         .setAudience(audience)
         .setIssuedAt(issuedAt)
         .setExpirationTime(issuedAt + ttlSeconds)
         .setJti(crypto.randomUUID())
-        .sign(await key);
+        .sign(keys.signingKey);
       return { token, expiresIn: ttlSeconds };
     },
 
@@ -50,7 +49,11 @@ export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken();
       let payload;
       try {
-        ({ payload } = await jwtVerify(token, await key, { ...verifyOptions, currentDate: clock.now() }));
+        const options = { ...verifyOptions, currentDate: clock.now() };
+        ({ payload } =
+          typeof keys.verificationKey === 'function'
+            ? await jwtVerify(token, keys.verificationKey, options)
+            : await jwtVerify(token, keys.verificationKey, options));
       } catch (error) {
         if (error instanceof errors.JWTExpired) {
           throw new AppError('token_expired', 'the token has expired', { cause: error });
@@ -58,9 +61,17 @@ export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
         if (error instanceof errors.JOSEError || error instanceof TypeError) throw invalidToken(error);
         throw error;
       }
-      const { sub, username, name } = payload;
-      if (typeof sub !== 'string' || username !== sub || typeof name !== 'string') throw invalidToken();
-      return { username: sub, name } satisfies PublicUser;
+      const { sub, username, name, uid, sid } = payload;
+      if (
+        typeof sub !== 'string' ||
+        username !== sub ||
+        typeof name !== 'string' ||
+        typeof uid !== 'string' ||
+        typeof sid !== 'string'
+      ) {
+        throw invalidToken();
+      }
+      return { username: sub, name, uid, sid } satisfies AccessClaims;
     },
   };
 };

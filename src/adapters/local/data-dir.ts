@@ -8,7 +8,6 @@ export class DataDirError extends Error {
 }
 
 const LOCK_FILE = 'server.lock';
-const SECRET_FILE = 'jwt-secret';
 
 /** Takes DATA_DIR for this process; a live second process is refused, a stale lock (dead pid) is taken over. */
 export const lockDataDir = (dir: string): (() => void) => {
@@ -50,17 +49,27 @@ const isAlive = (pid: number) => {
 // 64 random bytes: twice the minimum a configured HS256 secret must have.
 const GENERATED_SECRET_BYTES = 64;
 
-/** The local signing secret: read from DATA_DIR, or generated once and kept there (mode 600). */
-export const localJwtSecret = (dir: string | undefined): Uint8Array => {
-  if (dir === undefined) return randomBytes(GENERATED_SECRET_BYTES);
-  const path = join(dir, SECRET_FILE);
+/**
+ * A value kept in DATA_DIR/`file` (mode 600): read when there, else made by `generate` and kept.
+ * With no DATA_DIR (`:memory:`) it is made anew and lasts one run.
+ */
+export const keptInDataDir = async (
+  dir: string | undefined,
+  file: string,
+  generate: () => Promise<string> | string,
+): Promise<{ value: string; path: string | undefined }> => {
+  if (dir === undefined) return { value: await generate(), path: undefined };
+  const path = join(dir, file);
   try {
-    const secret = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
-    if (secret.length >= GENERATED_SECRET_BYTES) return secret;
+    const kept = readFileSync(path, 'utf8').trim();
+    if (kept !== '') return { value: kept, path };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const secret = randomBytes(GENERATED_SECRET_BYTES);
-  writeFileSync(path, secret.toString('base64url'), { mode: 0o600 });
-  return secret;
+  const value = await generate();
+  writeFileSync(path, value, { mode: 0o600 });
+  return { value, path };
 };
+
+/** A random secret as text: 64 bytes, base64url. */
+export const randomSecretText = () => randomBytes(GENERATED_SECRET_BYTES).toString('base64url');

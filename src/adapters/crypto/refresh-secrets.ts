@@ -1,0 +1,13 @@
+// RefreshSecrets on node:crypto: 256 random bits, successors by HMAC-SHA-256 under a server key, SHA-256 digests.
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Ids, RefreshSecrets } from '../../domain/ports';
+
+export const createRefreshSecrets = (key: Uint8Array): RefreshSecrets => ({
+  newSecret: () => randomBytes(32).toString('base64url'),
+  // Without the key nobody can compute a successor, so a stolen digest or an old token predicts nothing.
+  successor: (secret) => createHmac('sha256', key).update(secret).digest('base64url'),
+  digest: (secret) => createHash('sha256').update(secret).digest('base64url'),
+  same: (a, b) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b)),
+});
+
+export const randomIds: Ids = { newId: () => randomUUID() };

@@ -1,0 +1,110 @@
+// Contract tests of the DynamoDB session store, over the real protocol against dynalite and DynamoDB Local.
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Session, SessionStore } from '../../domain/ports';
+import {
+  createSessionsTable,
+  dynamoDbLocalRequired,
+  startDynalite,
+  startDynamoDbLocal,
+  testClient,
+  type TestStore,
+} from '../../../test/stores';
+import { createDynamoSessionStore } from './session-store';
+
+const targets = [
+  { name: 'dynalite', start: startDynalite, enabled: true },
+  { name: 'DynamoDB Local', start: startDynamoDbLocal, enabled: dynamoDbLocalRequired() },
+];
+
+const NOW = Date.UTC(2026, 10, 26);
+
+const session = (uid: string, sid: string, overrides: Partial<Session> = {}): Session => ({
+  uid,
+  sid,
+  username: `user-${uid}`,
+  name: 'Session Owner',
+  createdAt: NOW,
+  expiresAt: NOW + 30 * 86_400_000,
+  refreshHash: 'hash-0',
+  rotatedAt: NOW,
+  generation: 0,
+  credentialVersion: 0,
+  ...overrides,
+});
+
+for (const target of targets) {
+  describe.skipIf(!target.enabled)(`DynamoDB session store on ${target.name}`, () => {
+    let store: TestStore;
+    let client: ReturnType<typeof testClient>;
+    let tableName: string;
+    let sessions: SessionStore;
+
+    beforeAll(async () => {
+      store = await target.start();
+      client = testClient(store.endpoint, 5000);
+      tableName = await createSessionsTable(store.endpoint);
+      sessions = createDynamoSessionStore({ client, tableName, timeoutMs: 5000 });
+    });
+
+    afterAll(async () => {
+      client?.destroy();
+      await store?.stop();
+    });
+
+    it('finds a created session with every attribute', async () => {
+      await sessions.create(session('u1', 's1'));
+
+      expect(await sessions.find('u1', 's1')).toEqual(session('u1', 's1'));
+    });
+
+    it('stores the expiry as epoch seconds, the TTL attribute DynamoDB cleans up by', async () => {
+      await sessions.create(session('u2', 's1'));
+
+      const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: { uid: 'u2', sid: 's1' } }));
+
+      expect(Item?.expiresAt).toBe((NOW + 30 * 86_400_000) / 1000);
+    });
+
+    it('returns null for an unknown session, or ids no token of ours carries', async () => {
+      expect(await sessions.find('u1', 'nope')).toBeNull();
+      expect(await sessions.find('', 's1')).toBeNull();
+      expect(await sessions.find('u'.repeat(500), 's1')).toBeNull();
+    });
+
+    it('lets exactly one of 20 concurrent rotations of one refresh hash win', async () => {
+      await sessions.create(session('u3', 's1'));
+
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          sessions.rotate('u3', 's1', 'hash-0', { refreshHash: `hash-${i + 1}`, rotatedAt: NOW + 1, generation: 1 }),
+        ),
+      );
+
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await sessions.find('u3', 's1')).toMatchObject({ generation: 1, rotatedAt: NOW + 1 });
+    });
+
+    it('removes one session, and removing it again is fine', async () => {
+      await sessions.create(session('u4', 's1'));
+      await sessions.create(session('u4', 's2'));
+
+      await sessions.remove('u4', 's1');
+      await sessions.remove('u4', 's1');
+
+      expect(await sessions.find('u4', 's1')).toBeNull();
+      expect(await sessions.find('u4', 's2')).not.toBeNull();
+    });
+
+    it('removes all 60 sessions of a user (several batches) and no one else’s', async () => {
+      await Promise.all(Array.from({ length: 60 }, (_, i) => sessions.create(session('u5', `s${i}`))));
+      await sessions.create(session('u6', 's1'));
+
+      await sessions.removeAll('u5');
+
+      const left = await Promise.all(Array.from({ length: 60 }, (_, i) => sessions.find('u5', `s${i}`)));
+      expect(left.filter((s) => s !== null)).toHaveLength(0);
+      expect(await sessions.find('u6', 's1')).not.toBeNull();
+    });
+  });
+}

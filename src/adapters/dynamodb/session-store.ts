@@ -1,0 +1,138 @@
+// SessionStore on DynamoDB: key (uid, sid), so a user's sessions are one Query and a check is one GetItem.
+// `expiresAt` (epoch seconds) is the table's TTL attribute: DynamoDB deletes ended sessions for cleanup,
+// while expiry itself is enforced in code (TTL deletion can lag by days).
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { Session, SessionStore } from '../../domain/ports';
+import { isConditionFailure, translateStoreError } from './store-errors';
+
+export type DynamoSessionStoreOptions = { client: DynamoDBDocumentClient; tableName: string; timeoutMs: number };
+
+// Keys are ids we generated; anything else in a token cannot name a session.
+const isId = (value: string) => value.length > 0 && value.length <= 64;
+
+export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): SessionStore => {
+  const { client, tableName, timeoutMs } = options;
+  const bounded = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw translateStoreError(error);
+    }
+  };
+
+  return {
+    create: (session) =>
+      guard(async () => {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: toItem(session),
+            ConditionExpression: 'attribute_not_exists(sid)',
+          }),
+          bounded(),
+        );
+      }),
+
+    find: (uid, sid) =>
+      !isId(uid) || !isId(sid)
+        ? Promise.resolve(null)
+        : guard(async () => {
+            const { Item } = await client.send(
+              new GetCommand({ TableName: tableName, Key: { uid, sid }, ConsistentRead: true }),
+              bounded(),
+            );
+            return Item === undefined ? null : toSession(Item);
+          }),
+
+    async rotate(uid, sid, expectedHash, next) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { uid, sid },
+            UpdateExpression: 'SET refreshHash = :hash, rotatedAt = :at, generation = :generation',
+            ConditionExpression: 'refreshHash = :expected',
+            ExpressionAttributeValues: {
+              ':hash': next.refreshHash,
+              ':at': next.rotatedAt,
+              ':generation': next.generation,
+              ':expected': expectedHash,
+            },
+          }),
+          bounded(),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw translateStoreError(error);
+      }
+    },
+
+    remove: (uid, sid) =>
+      !isId(uid) || !isId(sid)
+        ? Promise.resolve()
+        : guard(async () => {
+            await client.send(new DeleteCommand({ TableName: tableName, Key: { uid, sid } }), bounded());
+          }),
+
+    removeAll: (uid) =>
+      guard(async () => {
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: 'uid = :uid',
+              ExpressionAttributeValues: { ':uid': uid },
+              ProjectionExpression: 'sid',
+              ConsistentRead: true,
+              ExclusiveStartKey: startKey,
+            }),
+            bounded(),
+          );
+          const sids = (page.Items ?? []).map((item) => String(item.sid));
+          for (let i = 0; i < sids.length; i += 25) await deleteBatch(uid, sids.slice(i, i + 25));
+          startKey = page.LastEvaluatedKey;
+        } while (startKey !== undefined);
+      }),
+  };
+
+  // BatchWriteItem may leave items unprocessed under load: retry those a few times, then fail loudly.
+  async function deleteBatch(uid: string, sids: string[]) {
+    let requests = sids.map((sid) => ({ DeleteRequest: { Key: { uid, sid } } }));
+    for (let attempt = 0; requests.length > 0; attempt += 1) {
+      if (attempt === 5) throw new Error(`could not delete ${requests.length} sessions`);
+      const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }), bounded());
+      requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      if (requests.length > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+    }
+  }
+};
+
+const toItem = (session: Session) => ({
+  ...session,
+  // The TTL attribute must be epoch seconds.
+  expiresAt: Math.ceil(session.expiresAt / 1000),
+});
+
+const toSession = (item: Record<string, unknown>): Session => ({
+  uid: String(item.uid),
+  sid: String(item.sid),
+  username: String(item.username),
+  name: typeof item.name === 'string' ? item.name : '',
+  createdAt: Number(item.createdAt),
+  expiresAt: Number(item.expiresAt) * 1000,
+  refreshHash: String(item.refreshHash),
+  rotatedAt: Number(item.rotatedAt),
+  generation: Number(item.generation),
+  credentialVersion: Number(item.credentialVersion ?? 0),
+});

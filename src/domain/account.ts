@@ -1,0 +1,52 @@
+// Use cases on one's own account, behind a bearer access token: read it, change the password, delete it.
+import { assertAcceptablePassword } from './credentials';
+import { AppError } from './errors';
+import { checkPassword, invalidCredentials, type LogInDeps } from './log-in';
+import { authenticate, startSession, type TokenPair } from './sessions';
+
+export type AccountDeps = LogInDeps;
+export type Me = { username: string; name: string; createdAt: string | null };
+
+const accountOf = async (deps: AccountDeps, accessToken: string | undefined) => {
+  const { claims } = await authenticate(deps, accessToken);
+  return claims;
+};
+
+export const getMe = async (deps: AccountDeps, accessToken: string | undefined): Promise<Me> => {
+  const claims = await accountOf(deps, accessToken);
+  const user = await deps.users.find(claims.username);
+  if (user === null || user.uid !== claims.uid) throw new AppError('invalid_token', 'the account no longer exists');
+  return { username: user.username, name: user.name, createdAt: user.createdAt };
+};
+
+export type ChangePasswordInput = { currentPassword: string; newPassword: string };
+
+/** Changes the password, ends every session (this one included), and starts a new one. */
+export const changePassword = async (
+  deps: AccountDeps,
+  accessToken: string | undefined,
+  input: ChangePasswordInput,
+): Promise<TokenPair> => {
+  const claims = await accountOf(deps, accessToken);
+  const user = await checkPassword(deps, claims.username, input.currentPassword);
+  if (user.uid !== claims.uid) throw invalidCredentials();
+  assertAcceptablePassword(input.newPassword);
+  const newHash = await deps.hasher.hash(input.newPassword);
+  // The user changes first, then its sessions go: a login racing with us sees the new version and drops its own.
+  if (!(await deps.users.changePassword(user.username, user.passwordHash, newHash))) throw invalidCredentials();
+  await deps.sessions.removeAll(claims.uid);
+  return startSession(deps, { ...user, uid: claims.uid, credentialVersion: user.credentialVersion + 1 });
+};
+
+/** Deletes the account and every session; the name becomes free. */
+export const deleteAccount = async (
+  deps: AccountDeps,
+  accessToken: string | undefined,
+  input: { password: string },
+): Promise<void> => {
+  const claims = await accountOf(deps, accessToken);
+  const user = await checkPassword(deps, claims.username, input.password);
+  if (user.uid !== claims.uid) throw invalidCredentials();
+  if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
+  await deps.sessions.removeAll(claims.uid);
+};

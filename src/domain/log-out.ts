@@ -1,0 +1,37 @@
+// Use cases: end one session (by access or refresh token), or every session of a user. Idempotent.
+import { AppError } from './errors';
+import { authenticate, parseRefreshToken, type SessionDeps } from './sessions';
+
+export type LogOutDeps = Pick<SessionDeps, 'sessions' | 'tokens' | 'clock' | 'secrets'>;
+export type LogOutInput = { accessToken?: string | undefined; refreshToken?: string | undefined };
+
+const invalidRefresh = () => new AppError('invalid_refresh_token', 'the refresh token is invalid');
+
+export const logOut = async (deps: LogOutDeps, input: LogOutInput): Promise<void> => {
+  if (input.refreshToken !== undefined) {
+    const parsed = parseRefreshToken(input.refreshToken);
+    if (parsed === null) throw invalidRefresh();
+    const session = await deps.sessions.find(parsed.uid, parsed.sid);
+    if (session === null) return;
+    // Knowing the locator is not enough to end somebody's session: the secret must be one of its chain.
+    let candidate = parsed.secret;
+    for (let behind = 0; behind <= session.generation; behind += 1) {
+      if (deps.secrets.same(deps.secrets.digest(candidate), session.refreshHash)) {
+        return deps.sessions.remove(session.uid, session.sid);
+      }
+      candidate = deps.secrets.successor(candidate);
+    }
+    throw invalidRefresh();
+  }
+  if (input.accessToken === undefined || input.accessToken === '') {
+    throw new AppError('missing_token', 'a bearer token or a refreshToken is required');
+  }
+  // A validly signed token of a session that already ended logs out again without complaint.
+  const claims = await deps.tokens.verify(input.accessToken);
+  await deps.sessions.remove(claims.uid, claims.sid);
+};
+
+export const logOutAll = async (deps: LogOutDeps, accessToken: string | undefined): Promise<void> => {
+  const { claims } = await authenticate(deps, accessToken);
+  await deps.sessions.removeAll(claims.uid);
+};

@@ -1,0 +1,161 @@
+// Sessions: start one at login, rotate its refresh token, and authenticate an access token against it.
+import { AppError } from './errors';
+import type {
+  AccessClaims,
+  Clock,
+  Ids,
+  IssuedToken,
+  PublicUser,
+  RefreshSecrets,
+  Session,
+  SessionStore,
+  TokenService,
+  UserRecord,
+  UserStore,
+} from './ports';
+
+export type SessionSettings = { refreshTtlSeconds: number; refreshGraceSeconds: number };
+
+export type SessionDeps = {
+  users: UserStore;
+  sessions: SessionStore;
+  tokens: TokenService;
+  secrets: RefreshSecrets;
+  ids: Ids;
+  clock: Clock;
+  settings: SessionSettings;
+};
+
+/** What login, refresh and password change answer. */
+export type TokenPair = IssuedToken & { user: PublicUser; refreshToken: string; refreshExpiresIn: number };
+
+// A walk this long covers a rotation every 5 minutes for 30 days; past it a token is simply unknown.
+const MAX_GENERATIONS = 10_000;
+
+const invalidRefresh = () => new AppError('invalid_refresh_token', 'the refresh token is invalid or expired');
+
+/** `uid.sid.secret`: the locator finds the session, the secret proves possession (only its digest is stored). */
+const formatRefreshToken = (uid: string, sid: string, secret: string) => `${uid}.${sid}.${secret}`;
+
+export const parseRefreshToken = (token: string): { uid: string; sid: string; secret: string } | null => {
+  const parts = token.split('.');
+  if (parts.length !== 3 || token.length > 256 || parts.some((part) => part === '')) return null;
+  const [uid, sid, secret] = parts as [string, string, string];
+  return { uid, sid, secret };
+};
+
+const secondsUntil = (deps: SessionDeps, epochMs: number) =>
+  Math.max(0, Math.round((epochMs - deps.clock.now().getTime()) / 1000));
+
+const pair = async (deps: SessionDeps, session: Session, secret: string): Promise<TokenPair> => {
+  const user = { username: session.username, name: session.name };
+  const access = await deps.tokens.issue({ ...user, uid: session.uid, sid: session.sid });
+  return {
+    user,
+    ...access,
+    refreshToken: formatRefreshToken(session.uid, session.sid, secret),
+    refreshExpiresIn: secondsUntil(deps, session.expiresAt),
+  };
+};
+
+/** The user is still there, still the same account, with the same password as when the session began. */
+const stillValid = (user: UserRecord | null, session: Pick<Session, 'uid' | 'credentialVersion'>) =>
+  user !== null && user.uid === session.uid && user.credentialVersion === session.credentialVersion;
+
+/**
+ * Starts a session for a user whose password was just checked. Without transactions, the order of writes
+ * keeps the rule that no session outlives its user or its password: the session is written first, then the
+ * user is read again, and the session is dropped if the user was deleted or changed password meanwhile
+ * (those operations change the user first, then remove the sessions).
+ */
+export const startSession = async (
+  deps: SessionDeps,
+  user: Pick<UserRecord, 'username' | 'name' | 'credentialVersion'> & { uid: string },
+): Promise<TokenPair> => {
+  const now = deps.clock.now().getTime();
+  const secret = deps.secrets.newSecret();
+  const session: Session = {
+    uid: user.uid,
+    sid: deps.ids.newId(),
+    username: user.username,
+    name: user.name,
+    createdAt: now,
+    expiresAt: now + deps.settings.refreshTtlSeconds * 1000,
+    refreshHash: deps.secrets.digest(secret),
+    rotatedAt: now,
+    generation: 0,
+    credentialVersion: user.credentialVersion,
+  };
+  await deps.sessions.create(session);
+  if (!stillValid(await deps.users.find(user.username), session)) {
+    await deps.sessions.remove(session.uid, session.sid);
+    throw new AppError('invalid_credentials', 'invalid username or password');
+  }
+  return pair(deps, session, secret);
+};
+
+/** How many rotations ago `secret` was current: 0 = current, 1 = just superseded, undefined = not of this session. */
+const generationsBehind = (deps: SessionDeps, session: Session, secret: string): number | undefined => {
+  let candidate = secret;
+  const limit = Math.min(session.generation, MAX_GENERATIONS);
+  for (let behind = 0; behind <= limit; behind += 1) {
+    if (deps.secrets.same(deps.secrets.digest(candidate), session.refreshHash)) return behind;
+    candidate = deps.secrets.successor(candidate);
+  }
+  return undefined;
+};
+
+/**
+ * Rotates a refresh token. The current one gets a successor (a compare-and-swap, so concurrent refreshes cannot
+ * fork the session); the one just superseded, within the grace window, gets that same successor again; any older
+ * one is a reuse, which ends the session.
+ */
+export const refreshSession = async (deps: SessionDeps, refreshToken: string): Promise<TokenPair> => {
+  const parsed = parseRefreshToken(refreshToken);
+  if (parsed === null) throw invalidRefresh();
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const session = await deps.sessions.find(parsed.uid, parsed.sid);
+    const now = deps.clock.now().getTime();
+    if (session === null || session.expiresAt <= now) throw invalidRefresh();
+    const behind = generationsBehind(deps, session, parsed.secret);
+    // A forged secret must not end somebody else's session: only a real, superseded one counts as reuse.
+    if (behind === undefined) throw invalidRefresh();
+    if (behind === 1 && now - session.rotatedAt <= deps.settings.refreshGraceSeconds * 1000) {
+      return pair(deps, session, deps.secrets.successor(parsed.secret));
+    }
+    if (behind >= 1) {
+      await deps.sessions.remove(session.uid, session.sid);
+      throw new AppError('refresh_token_reused', 'this refresh token was already used; the session has ended');
+    }
+    if (!stillValid(await deps.users.find(session.username), session)) {
+      await deps.sessions.remove(session.uid, session.sid);
+      throw invalidRefresh();
+    }
+    const next = deps.secrets.successor(parsed.secret);
+    const rotated = await deps.sessions.rotate(session.uid, session.sid, session.refreshHash, {
+      refreshHash: deps.secrets.digest(next),
+      rotatedAt: now,
+      generation: session.generation + 1,
+    });
+    if (rotated) return pair(deps, { ...session, rotatedAt: now, generation: session.generation + 1 }, next);
+    // Another refresh of this same token won the swap: read again, and this one now falls in its grace window.
+  }
+  throw invalidRefresh();
+};
+
+/**
+ * Authoritative check of an access token: signature and claims, then its session, in one read. A session
+ * exists only while its user does (see startSession), so a live session also means a live user.
+ */
+export const authenticate = async (
+  deps: Pick<SessionDeps, 'sessions' | 'tokens' | 'clock'>,
+  accessToken: string | undefined,
+): Promise<{ claims: AccessClaims; session: Session }> => {
+  if (accessToken === undefined || accessToken === '') throw new AppError('missing_token', 'a bearer token is required');
+  const claims = await deps.tokens.verify(accessToken);
+  const session = await deps.sessions.find(claims.uid, claims.sid);
+  if (session === null || session.expiresAt <= deps.clock.now().getTime() || session.username !== claims.username) {
+    throw new AppError('invalid_token', 'the session has ended');
+  }
+  return { claims, session };
+};
