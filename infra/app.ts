@@ -7,14 +7,23 @@ const app = new App();
 const context = (key: string): string | undefined => app.node.tryGetContext(key) ?? undefined;
 const numberContext = (key: string) => (context(key) === undefined ? undefined : Number(context(key)));
 
+const jwtAlgorithm = (context('jwtAlg') ?? 'HS256') as 'HS256' | 'EdDSA' | 'ES256';
+if (!['HS256', 'EdDSA', 'ES256'].includes(jwtAlgorithm)) throw new Error('jwtAlg must be HS256, EdDSA or ES256');
+
 const state = new StatefulStack(app, 'LoginServiceState', {
   existingUsersTableName: context('existingUsersTable'),
+  jwtAlgorithm,
   description: 'login-service: users table and signing secret (retained)',
 });
 
 new StatelessStack(app, 'LoginServiceApi', {
   usersTable: state.usersTable,
+  sessionsTable: state.sessionsTable,
   jwtSecret: state.jwtSecret,
+  refreshTokenSecret: state.refreshTokenSecret,
+  jwtPrivateJwks: state.jwtPrivateJwks,
+  jwtAlgorithm,
+  tokenTtlSeconds: numberContext('tokenTtlSeconds'),
   architecture: context('architecture') === 'x86_64' ? 'x86_64' : 'arm64',
   memorySize: numberContext('memorySize'),
   timeoutSeconds: numberContext('timeoutSeconds'),

@@ -11,15 +11,22 @@ import { StatelessStack, type StatelessStackProps } from './stateless-stack';
 
 const featureFlags = JSON.parse(readFileSync('cdk.json', 'utf8')).context as Record<string, unknown>;
 
-type Options = { state?: StatefulStackProps; api?: Omit<StatelessStackProps, 'usersTable' | 'jwtSecret'> };
+type Options = {
+  state?: StatefulStackProps;
+  api?: Omit<StatelessStackProps, 'usersTable' | 'sessionsTable' | 'jwtSecret' | 'refreshTokenSecret' | 'jwtPrivateJwks'>;
+};
 
 const synth = ({ state = {}, api = {} }: Options = {}) => {
   const app = new App({ context: featureFlags });
   const stateful = new StatefulStack(app, 'State', state);
   const stateless = new StatelessStack(app, 'Api', {
+    jwtAlgorithm: state.jwtAlgorithm,
     ...api,
     usersTable: stateful.usersTable,
+    sessionsTable: stateful.sessionsTable,
     jwtSecret: stateful.jwtSecret,
+    refreshTokenSecret: stateful.refreshTokenSecret,
+    jwtPrivateJwks: stateful.jwtPrivateJwks,
   });
   return {
     app,
@@ -79,9 +86,45 @@ describe('stateful stack', () => {
   it('adopts an existing table by name instead of creating one, and grants on that table only', () => {
     const adopted = synth({ state: { existingUsersTableName: 'user-table' } });
 
-    adopted.state.resourceCountIs('AWS::DynamoDB::Table', 0);
-    const dynamo = statementsOf(adopted.api).find((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-    expect(JSON.stringify(dynamo?.Resource)).toContain(':table/user-table');
+    adopted.state.resourcePropertiesCountIs(
+      'AWS::DynamoDB::Table',
+      { KeySchema: [{ AttributeName: 'username', KeyType: 'HASH' }] },
+      0,
+    );
+    const onUsers = statementsOf(adopted.api).filter((s) => JSON.stringify(s.Resource).includes(':table/user-table'));
+    expect(onUsers.flatMap(actionsOf).sort()).toEqual(
+      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    );
+  });
+
+  it('creates the sessions table keyed (uid, sid), on demand, with the TTL attribute, retained', () => {
+    t.state.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'uid', KeyType: 'HASH' },
+          { AttributeName: 'sid', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('keeps the refresh-token key in Secrets Manager, and a private JWK set only for asymmetric signing', () => {
+    t.state.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    const asymmetric = synth({ state: { jwtAlgorithm: 'EdDSA' } });
+
+    asymmetric.state.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    asymmetric.api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          JWT_ALG: 'EdDSA',
+          JWT_PRIVATE_JWKS_ARN: Match.anyValue(),
+          JWT_SECRET_ARN: Match.absent(),
+        }),
+      },
+    });
   });
 });
 
@@ -105,8 +148,11 @@ describe('stateless stack', () => {
     t.api.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
+          JWT_ALG: 'HS256',
           JWT_SECRET_ARN: Match.anyValue(),
+          REFRESH_TOKEN_SECRET_ARN: Match.anyValue(),
           TABLE_NAME: Match.anyValue(),
+          SESSIONS_TABLE_NAME: Match.anyValue(),
           CORS_ORIGINS: '*',
           NODE_OPTIONS: Match.absent(),
           JWT_SECRET: Match.absent(),
@@ -133,17 +179,18 @@ describe('stateless stack', () => {
     t.api.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: Match.anyValue() } });
   });
 
-  it('serves /register, /login, /verify (POST) and /health (GET) on a REST API with CORS preflight', () => {
+  it('serves every endpoint on a REST API with CORS preflight', () => {
     t.api.resourceCountIs('AWS::ApiGateway::RestApi', 1);
-    for (const path of ['register', 'login', 'verify', 'health']) {
-      t.api.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: path });
-    }
-    t.api.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'POST' }, 3);
-    t.api.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'GET' }, 1);
+    const paths = ['register', 'login', 'verify', 'token', 'refresh', 'logout', 'all', 'me', 'password', '.well-known', 'jwks.json', 'health'];
+    for (const path of paths) t.api.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: path });
+    // POST: register, login, verify, token/refresh, logout, logout/all, me/password; GET: me, jwks, health.
+    t.api.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'POST' }, 7);
+    t.api.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'GET' }, 3);
+    t.api.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'DELETE' }, 1);
     t.api.resourcePropertiesCountIs(
       'AWS::ApiGateway::Method',
       { HttpMethod: 'OPTIONS', Integration: Match.objectLike({ Type: 'MOCK' }) },
-      5,
+      paths.length + 1,
     );
   });
 
@@ -204,9 +251,23 @@ describe('stateless stack', () => {
     const statements = statementsOf(t.api);
     const all = statements.flatMap(actionsOf);
 
-    expect(all.sort()).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'].sort(),
+    expect([...new Set(all)].sort()).toEqual(
+      [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
     );
+    // Query and BatchWriteItem only on the sessions table.
+    const wide = statements.filter((s) => actionsOf(s).includes('dynamodb:Query'));
+    expect(wide).toHaveLength(1);
+    expect(actionsOf(statements.find((s) => actionsOf(s).includes('dynamodb:DeleteItem') && !actionsOf(s).includes('dynamodb:Query')) as Statement)).not.toContain('dynamodb:BatchWriteItem');
     for (const statement of statements) {
       expect(statement.Resource).not.toBe('*');
       expect(JSON.stringify(statement.Resource)).not.toBe('"*"');

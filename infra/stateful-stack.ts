@@ -10,11 +10,17 @@ export type StatefulStackProps = StackProps & {
    * An adopted table keeps its own point-in-time recovery and deletion protection settings.
    */
   existingUsersTableName?: string;
+  /** EdDSA / ES256 also keep a private JWK set in Secrets Manager (you put its value: see the README). */
+  jwtAlgorithm?: 'HS256' | 'EdDSA' | 'ES256';
 };
 
 export class StatefulStack extends Stack {
   readonly usersTable: ITable;
+  readonly sessionsTable: ITable;
   readonly jwtSecret: ISecret;
+  readonly refreshTokenSecret: ISecret;
+  /** Only with an asymmetric jwtAlgorithm. */
+  readonly jwtPrivateJwks: ISecret | undefined;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -30,11 +36,31 @@ export class StatefulStack extends Stack {
           })
         : Table.fromTableName(this, 'Users', props.existingUsersTableName);
 
-    // A secret is state: replacing it would invalidate every token in circulation.
-    this.jwtSecret = new Secret(this, 'JwtSigningSecret', {
-      description: 'HS256 signing secret of the login service',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    // Sessions: all of a user's in one Query (uid), one session in one read (uid, sid). DynamoDB's TTL
+    // deletes ended ones for cleanup; the code enforces expiry itself. Losing it logs everybody out: retained.
+    this.sessionsTable = new Table(this, 'Sessions', {
+      partitionKey: { name: 'uid', type: AttributeType.STRING },
+      sortKey: { name: 'sid', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    // A secret is state: replacing it would invalidate every token in circulation.
+    const generated = (id: string, description: string) =>
+      new Secret(this, id, {
+        description,
+        generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    this.jwtSecret = generated('JwtSigningSecret', 'HS256 signing secret of the login service');
+    this.refreshTokenSecret = generated('RefreshTokenSecret', 'HMAC key of the login service refresh-token chains');
+    this.jwtPrivateJwks =
+      (props.jwtAlgorithm ?? 'HS256') === 'HS256'
+        ? undefined
+        : new Secret(this, 'JwtPrivateJwks', {
+            description: 'Private JWK set that signs login-service access tokens (put it with npm run jwks)',
+            removalPolicy: RemovalPolicy.RETAIN,
+          });
   }
 }

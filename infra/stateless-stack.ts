@@ -25,7 +25,14 @@ const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
 export type StatelessStackProps = StackProps & {
   usersTable: ITable;
+  sessionsTable: ITable;
   jwtSecret: ISecret;
+  refreshTokenSecret: ISecret;
+  /** Required with an asymmetric jwtAlgorithm. */
+  jwtPrivateJwks?: ISecret | undefined;
+  jwtAlgorithm?: 'HS256' | 'EdDSA' | 'ES256';
+  /** Access-token lifetime; shorten it to bound how long a service verifying on its own (JWKS) trusts a token. */
+  tokenTtlSeconds?: number;
   /** Default arm64 (cheaper per ms on Lambda); the matching argon2 binary goes into the asset. */
   architecture?: 'arm64' | 'x86_64';
   memorySize?: number;
@@ -52,6 +59,11 @@ export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const architecture = props.architecture ?? 'arm64';
+    const jwtAlgorithm = props.jwtAlgorithm ?? 'HS256';
+    if (jwtAlgorithm !== 'HS256' && props.jwtPrivateJwks === undefined) {
+      throw new Error(`jwtAlgorithm ${jwtAlgorithm} needs the private JWK set secret`);
+    }
+    const signingSecret = jwtAlgorithm === 'HS256' ? props.jwtSecret : (props.jwtPrivateJwks as ISecret);
     const corsOrigins = props.corsOrigins ?? ['*'];
     const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
 
@@ -62,12 +74,28 @@ export class StatelessStack extends Stack {
     });
     role.addToPolicy(
       new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [props.usersTable.tableArn],
       }),
     );
     role.addToPolicy(
-      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.jwtSecret.secretArn] }),
+      new PolicyStatement({
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+          'dynamodb:BatchWriteItem',
+        ],
+        resources: [props.sessionsTable.tableArn],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [signingSecret.secretArn, props.refreshTokenSecret.secretArn],
+      }),
     );
     role.addToPolicy(
       new PolicyStatement({
@@ -89,7 +117,13 @@ export class StatelessStack extends Stack {
       logGroup: functionLogs,
       environment: {
         TABLE_NAME: props.usersTable.tableName,
-        JWT_SECRET_ARN: props.jwtSecret.secretArn,
+        SESSIONS_TABLE_NAME: props.sessionsTable.tableName,
+        JWT_ALG: jwtAlgorithm,
+        ...(jwtAlgorithm === 'HS256'
+          ? { JWT_SECRET_ARN: signingSecret.secretArn }
+          : { JWT_PRIVATE_JWKS_ARN: signingSecret.secretArn }),
+        REFRESH_TOKEN_SECRET_ARN: props.refreshTokenSecret.secretArn,
+        ...(props.tokenTtlSeconds === undefined ? {} : { TOKEN_TTL_SECONDS: String(props.tokenTtlSeconds) }),
         CORS_ORIGINS: corsOrigins.join(','),
         ...(props.enableSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
@@ -126,14 +160,24 @@ export class StatelessStack extends Stack {
       },
       defaultCorsPreflightOptions: {
         allowOrigins: corsOrigins.includes('*') ? Cors.ALL_ORIGINS : corsOrigins,
-        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Content-Type', 'Authorization'],
         maxAge: Duration.minutes(10),
       },
     });
     const integration = new LambdaIntegration(this.function, { allowTestInvoke: false });
-    for (const path of ['register', 'login', 'verify']) this.api.root.addResource(path).addMethod('POST', integration);
-    this.api.root.addResource('health').addMethod('GET', integration);
+    const root = this.api.root;
+    for (const path of ['register', 'login', 'verify']) root.addResource(path).addMethod('POST', integration);
+    root.addResource('token').addResource('refresh').addMethod('POST', integration);
+    const logout = root.addResource('logout');
+    logout.addMethod('POST', integration);
+    logout.addResource('all').addMethod('POST', integration);
+    const me = root.addResource('me');
+    me.addMethod('GET', integration);
+    me.addMethod('DELETE', integration);
+    me.addResource('password').addMethod('POST', integration);
+    root.addResource('.well-known').addResource('jwks.json').addMethod('GET', integration);
+    root.addResource('health').addMethod('GET', integration);
 
     const singleOrigin = corsOrigins.includes('*') ? '*' : corsOrigins.length === 1 ? corsOrigins[0] : undefined;
     addGatewayErrors(this, this.api, singleOrigin);

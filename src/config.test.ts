@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config';
 
 const SECRET_32 = 'k'.repeat(32);
-const LAMBDA_ENV = { JWT_SECRET: SECRET_32, AWS_REGION: 'eu-west-1' };
+const LAMBDA_ENV = { JWT_SECRET: SECRET_32, REFRESH_TOKEN_SECRET: SECRET_32, AWS_REGION: 'eu-west-1' };
 
 /** The ConfigError loadConfig throws for this env, or a test failure if it throws nothing or something else. */
 const configError = (env: Record<string, string | undefined>, runtime: 'lambda' | 'local' = 'local') => {
@@ -25,6 +25,16 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       runtime: 'local',
       jwtSecret: undefined,
+      jwtSecretArn: undefined,
+      jwtAlg: 'HS256',
+      jwtPrivateJwks: undefined,
+      jwtPrivateJwksArn: undefined,
+      jwtSigningKid: undefined,
+      refreshTokenSecret: undefined,
+      refreshTokenSecretArn: undefined,
+      refreshTtlSeconds: 2_592_000,
+      refreshGraceSeconds: 10,
+      sessionsTableName: 'user-sessions',
       tableName: 'user-table',
       tokenTtlSeconds: 3600,
       jwtIssuer: 'login-service',
@@ -120,7 +130,7 @@ describe('loadConfig', () => {
 
   it('accepts an http(s) DYNAMODB_ENDPOINT on Lambda as a local store: no region needed, dummy credentials', () => {
     // Act
-    const config = loadConfig({ JWT_SECRET: SECRET_32, DYNAMODB_ENDPOINT: 'http://localhost:8000' }, 'lambda');
+    const config = loadConfig({ JWT_SECRET: SECRET_32, REFRESH_TOKEN_SECRET: SECRET_32, DYNAMODB_ENDPOINT: 'http://localhost:8000' }, 'lambda');
 
     // Assess
     expect(config.dynamodb).toEqual({
@@ -149,7 +159,7 @@ describe('loadConfig', () => {
 
   it('requires AWS_REGION on Lambda against real DynamoDB', () => {
     // Act
-    const error = configError({ JWT_SECRET: SECRET_32 }, 'lambda');
+    const error = configError({ JWT_SECRET: SECRET_32, REFRESH_TOKEN_SECRET: SECRET_32 }, 'lambda');
 
     // Assess
     expect(error.message).toContain('AWS_REGION');
@@ -172,7 +182,11 @@ describe('loadConfig', () => {
   it('starts on Lambda with JWT_SECRET_ARN instead of JWT_SECRET', () => {
     // Act
     const config = loadConfig(
-      { AWS_REGION: 'eu-west-1', JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf' },
+      {
+        AWS_REGION: 'eu-west-1',
+        JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf',
+        REFRESH_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:refresh-AbCdEf',
+      },
       'lambda',
     );
 
@@ -188,4 +202,29 @@ describe('loadConfig', () => {
     // Assess
     expect(config.dynamodb.credentials).toBeUndefined();
   });
+
+  it.each([
+    [{ AWS_REGION: 'eu-west-1', JWT_SECRET: SECRET_32 }, 'REFRESH_TOKEN_SECRET'],
+    [{ AWS_REGION: 'eu-west-1', JWT_ALG: 'EdDSA', REFRESH_TOKEN_SECRET: SECRET_32 }, 'JWT_PRIVATE_JWKS'],
+  ])('refuses to start on Lambda without its keys: %j needs %s', (env, missing) => {
+    // Act
+    const error = configError(env, 'lambda');
+
+    // Assess
+    expect(error.message).toContain(missing);
+  });
+
+  it.each(['JWT_ALG=RS256', 'JWT_PRIVATE_JWKS=[1,2]', 'REFRESH_GRACE_SECONDS=301', 'SESSIONS_TABLE_NAME=a'])(
+    'refuses %s naming the variable',
+    (assignment) => {
+      // Prepare
+      const [name, value] = assignment.split('=') as [string, string];
+
+      // Act
+      const error = configError({ [name]: value });
+
+      // Assess
+      expect(error.message).toContain(name);
+    },
+  );
 });
