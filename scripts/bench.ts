@@ -13,11 +13,12 @@ import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 import { jwtVerify } from 'jose';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
-import { ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
+import { ensureSessionsTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
 import { startEmbeddedStore } from '../src/adapters/local/embedded-store';
 import { startServer } from '../src/server';
 
 const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
+const REFRESH_TOKEN_SECRET = 'bench-refresh-secret-long-enough-0123456789';
 const ISSUER = 'login-service';
 const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 const PASSWORD = 'correct horse battery staple';
@@ -122,6 +123,7 @@ const main = async () => {
   const store = await startEmbeddedStore(undefined);
   const proxy = await startCountingProxy(store.endpoint);
   const tableName = 'bench-users';
+  const sessionsTableName = 'bench-sessions';
   const client = createDynamoClient({
     region: 'us-east-1',
     endpoint: store.endpoint,
@@ -129,13 +131,16 @@ const main = async () => {
     timeoutMs: 5000,
   });
   await ensureUsersTable(client, tableName);
+  await ensureSessionsTable(client, sessionsTableName);
   const server = await startServer({
     DATA_DIR: ':memory:',
     PORT: '0',
     LOG_LEVEL: 'SILENT',
     DYNAMODB_ENDPOINT: proxy.endpoint,
     TABLE_NAME: tableName,
+    SESSIONS_TABLE_NAME: sessionsTableName,
     JWT_SECRET,
+    REFRESH_TOKEN_SECRET,
   });
 
   // ---------- DynamoDB requests per operation ----------
@@ -143,10 +148,17 @@ const main = async () => {
   await postJson(`${server.url}/register`, { name: 'Bench', username: 'bench', password: PASSWORD });
   const registerCalls = proxy.take();
   const loginResponse = await fetch(`${server.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
-  const { token } = (await loginResponse.json()) as { token: string };
+  const { token, refreshToken } = (await loginResponse.json()) as { token: string; refreshToken: string };
   const loginCalls = proxy.take();
   await postJson(`${server.url}/verify`, { token });
   const verifyCalls = proxy.take();
+  const refreshed = await fetch(`${server.url}/token/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken }) });
+  const rotated = (await refreshed.json()) as { token: string };
+  const refreshCalls = proxy.take();
+  await fetch(`${server.url}/logout`, { method: 'POST', headers: { Authorization: `Bearer ${rotated.token}` } });
+  const logoutCalls = proxy.take();
+  const verifyToken = ((await (await fetch(`${server.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'bench', password: PASSWORD }) })).json()) as { token: string }).token;
+  proxy.take();
   await client.send(new PutCommand({ TableName: tableName, Item: { username: 'legacy', name: 'Legacy', password: bcrypt.hashSync(PASSWORD, 10) } }));
   proxy.take();
   await postJson(`${server.url}/login`, { username: 'legacy', password: PASSWORD });
@@ -156,10 +168,12 @@ const main = async () => {
   const calls = (counted: Record<string, number>) =>
     Object.entries(counted).map(([op, n]) => `${n} ${op}`).join(' + ') || '0';
   add('DynamoDB requests: register', calls(registerCalls), '', 'conditional put');
-  add('DynamoDB requests: login', calls(loginCalls), '', 'consistent read');
+  add('DynamoDB requests: login', calls(loginCalls), '', 'read user, write session, re-read user');
   add('DynamoDB requests: login, legacy bcrypt user (first time)', calls(legacyCalls), '', 'read, then hash upgrade');
   add('DynamoDB requests: login, unknown user', calls(unknownCalls), '', '');
-  add('DynamoDB requests: verify', calls(verifyCalls), '', 'signature and claims only');
+  add('DynamoDB requests: verify', calls(verifyCalls), '', 'the session, one consistent read');
+  add('DynamoDB requests: refresh', calls(refreshCalls), '', 'session, user, compare-and-swap');
+  add('DynamoDB requests: logout', calls(logoutCalls), '', '');
 
   // ---------- login latency: the service over HTTP against its floor (one argon2id check + one consistent read) ----------
   const storedHash = await argon2Hash(PASSWORD, ARGON2);
@@ -176,7 +190,18 @@ const main = async () => {
     serviceSamples.push(...(await timeEach(100, loginOnce)));
     floorSamples.push(...(await timeEach(100, floorOnce)));
   }
-  add('login p50 (sequential, HTTP)', ms(median(serviceSamples)), ms(median(floorSamples)), `${ratio(median(serviceSamples), median(floorSamples))} of the floor (target <= 1.25x)`);
+  add('login p50 (sequential, HTTP)', ms(median(serviceSamples)), ms(median(floorSamples)) + ' one argon2id check + one consistent read', `${ratio(median(serviceSamples), median(floorSamples))} of the floor (target <= 1.25x; login also writes its session)`);
+  // The same storage work login does with sessions, done bare: read user, hash, write session, re-read user.
+  const sessionFloorOnce = async () => {
+    await floorOnce();
+    await client.send(new PutCommand({ TableName: sessionsTableName, Item: { uid: 'bench', sid: crypto.randomUUID(), expiresAt: 0 } }));
+    await client.send(new GetCommand({ TableName: tableName, Key: { username: 'bench' }, ConsistentRead: true }));
+  };
+  const sessionFloor = await sideBySide(
+    async () => median(await timeEach(60, loginOnce)),
+    async () => median(await timeEach(60, sessionFloorOnce)),
+  );
+  add('login p50 against the same storage work done bare', ms(sessionFloor.subject), ms(sessionFloor.reference) + ' argon2id + read + session put + re-read', ratio(sessionFloor.subject, sessionFloor.reference));
   add('login p99 (sequential, HTTP)', ms(percentile(serviceSamples, 99)), ms(percentile(floorSamples, 99)), ratio(percentile(serviceSamples, 99), percentile(floorSamples, 99)));
 
   // ---------- login throughput under concurrency, against bare concurrent hashing ----------
@@ -204,7 +229,9 @@ const main = async () => {
     let body = '';
     for await (const chunk of req) body += chunk;
     try {
-      const { payload } = await jwtVerify(JSON.parse(body).token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: ISSUER });
+      const { payload } = await jwtVerify(JSON.parse(body).token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: ISSUER, typ: 'at+jwt' });
+      // The same read the service makes: the session, strongly consistent.
+      await client.send(new GetCommand({ TableName: sessionsTableName, Key: { uid: payload.uid, sid: payload.sid }, ConsistentRead: true }));
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify({ verified: true, username: payload.sub }));
     } catch {
@@ -214,15 +241,15 @@ const main = async () => {
   });
   await new Promise<void>((done) => bare.listen(0, '127.0.0.1', done));
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
-  const verifyOnce = () => postJson(`${server.url}/verify`, { token });
-  const bareOnce = () => postJson(`${bareUrl}/verify`, { token });
+  const verifyOnce = () => postJson(`${server.url}/verify`, { token: verifyToken });
+  const bareOnce = () => postJson(`${bareUrl}/verify`, { token: verifyToken });
   await timeEach(200, verifyOnce);
   await timeEach(200, bareOnce);
   const verifyLatency = await sideBySide(
     async () => median(await timeEach(300, verifyOnce)),
     async () => median(await timeEach(300, bareOnce)),
   );
-  add('verify p50 (sequential, HTTP)', ms(verifyLatency.subject), ms(verifyLatency.reference) + ' bare node:http', ratio(verifyLatency.subject, verifyLatency.reference));
+  add('verify p50 (sequential, HTTP)', ms(verifyLatency.subject), ms(verifyLatency.reference) + ' bare node:http, same HMAC check and read', ratio(verifyLatency.subject, verifyLatency.reference));
   const verifyRate = await sideBySide(() => throughput(16, 2, verifyOnce), () => throughput(16, 2, bareOnce));
   add('verify requests/s, 16 concurrent clients', verifyRate.subject.toFixed(0), verifyRate.reference.toFixed(0) + ' bare node:http', `${(verifyRate.subject / verifyRate.reference).toFixed(2)} of bare`);
   await new Promise((done) => bare.close(done));
@@ -248,7 +275,8 @@ const main = async () => {
     ].join('\n'),
   );
   const env = {
-    JWT_SECRET, TABLE_NAME: tableName, DYNAMODB_ENDPOINT: store.endpoint, AWS_REGION: 'us-east-1',
+    JWT_SECRET, REFRESH_TOKEN_SECRET, TABLE_NAME: tableName, SESSIONS_TABLE_NAME: sessionsTableName,
+    DYNAMODB_ENDPOINT: store.endpoint, AWS_REGION: 'us-east-1',
     LOG_LEVEL: 'WARN', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   const runs = 10;

@@ -1,32 +1,49 @@
 // In-memory fakes of the domain ports, so use-case tests run fast and deterministically without I/O.
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createRefreshSecrets } from '../src/adapters/crypto/refresh-secrets';
 import { AppError } from '../src/domain/errors';
 import type {
+  AccessClaims,
   Clock,
   EventLog,
+  Ids,
   PasswordHasher,
-  PublicUser,
+  RefreshSecrets,
+  Session,
+  SessionStore,
   TokenService,
   UserRecord,
   UserStore,
 } from '../src/domain/ports';
+import type { SessionSettings } from '../src/domain/sessions';
 
 export type FakeUserStore = UserStore & {
   /** Direct look at what is stored, bypassing the port (a copy). */
   peek(username: string): UserRecord | undefined;
   /** Makes the next replacePasswordHash calls throw this error (the store being down). */
   failReplaceWith(error: Error | undefined): void;
+  /** Runs before each `find` reads, with the 1-based call number: lets a test change the user between reads. */
+  beforeFind(hook: ((username: string, call: number) => void | Promise<void>) | undefined): void;
+  /** Changes a stored user directly, bypassing the port (another request's write, or a data migration). */
+  patch(username: string, change: Partial<UserRecord>): void;
+  /** Deletes a stored user directly, bypassing the port. */
+  drop(username: string): void;
 };
 
-/** A UserStore keyed on the exact username; `create` is a conditional put, like DynamoDB's. */
+/** A UserStore keyed on the exact username; `create` is a conditional put and updates are compare-and-swap, like DynamoDB's. */
 export const createUserStore = (initial: readonly UserRecord[] = []): FakeUserStore => {
   const rows = new Map<string, UserRecord>(initial.map((user) => [user.username, { ...user }]));
   let replaceError: Error | undefined;
+  let findHook: ((username: string, call: number) => void | Promise<void>) | undefined;
+  let findCalls = 0;
   return {
     async create(user) {
       if (rows.has(user.username)) throw new AppError('username_taken', 'the username is taken');
       rows.set(user.username, { ...user });
     },
     async find(username) {
+      findCalls += 1;
+      await findHook?.(username, findCalls);
       const row = rows.get(username);
       return row === undefined ? null : { ...row };
     },
@@ -37,12 +54,138 @@ export const createUserStore = (initial: readonly UserRecord[] = []): FakeUserSt
       rows.set(username, { ...row, passwordHash: newHash });
       return true;
     },
+    async assignUid(username, uid) {
+      const row = rows.get(username);
+      if (row === undefined) return null;
+      if (row.uid !== null) return row.uid;
+      rows.set(username, { ...row, uid });
+      return uid;
+    },
+    async changePassword(username, expectedHash, newHash) {
+      const row = rows.get(username);
+      if (row === undefined || row.passwordHash !== expectedHash) return false;
+      rows.set(username, { ...row, passwordHash: newHash, credentialVersion: row.credentialVersion + 1 });
+      return true;
+    },
+    async remove(username, expectedHash) {
+      const row = rows.get(username);
+      if (row === undefined || row.passwordHash !== expectedHash) return false;
+      rows.delete(username);
+      return true;
+    },
     peek: (username) => {
       const row = rows.get(username);
       return row === undefined ? undefined : { ...row };
     },
     failReplaceWith: (error) => {
       replaceError = error;
+    },
+    beforeFind: (hook) => {
+      findHook = hook;
+      findCalls = 0;
+    },
+    patch: (username, change) => {
+      const row = rows.get(username);
+      if (row === undefined) throw new Error(`no user ${username} to patch`);
+      rows.set(username, { ...row, ...change });
+    },
+    drop: (username) => {
+      rows.delete(username);
+    },
+  };
+};
+
+/** A user as registration stores it today, with a current fake hash. */
+export const storedUser = (overrides: Partial<UserRecord> = {}): UserRecord => ({
+  username: 'alice',
+  name: 'Alice',
+  passwordHash: 'fake$correct horse',
+  createdAt: '2024-01-01T00:00:00.000Z',
+  uid: 'uid-alice',
+  credentialVersion: 0,
+  ...overrides,
+});
+
+export type FakeSessionStore = SessionStore & {
+  /** Direct look at one stored session, bypassing the port (a copy). */
+  peek(uid: string, sid: string): Session | undefined;
+  /** Every stored session of a user (copies). */
+  sessionsOf(uid: string): Session[];
+  /** How many `rotate` calls were made, and how many of them won their compare-and-swap. */
+  readonly rotations: { attempts: number; wins: number };
+  /** Runs after `find` has read the session and before it answers: another request may act in between. */
+  afterFindRead(hook: ((uid: string, sid: string) => void | Promise<void>) | undefined): void;
+  /** Runs after `create` has stored a session: lets a test change the world between the write and what follows. */
+  afterCreate(hook: ((session: Session) => void | Promise<void>) | undefined): void;
+};
+
+/**
+ * A SessionStore keyed on uid + sid. Every call yields to the event loop before it reads or writes, so
+ * concurrent use cases interleave as they would against a real store, and `rotate` really races.
+ */
+export const createSessionStore = (): FakeSessionStore => {
+  const rows = new Map<string, Session>();
+  const key = (uid: string, sid: string) => JSON.stringify([uid, sid]);
+  const rotations = { attempts: 0, wins: 0 };
+  let findHook: ((uid: string, sid: string) => void | Promise<void>) | undefined;
+  let createHook: ((session: Session) => void | Promise<void>) | undefined;
+  return {
+    rotations,
+    async create(session) {
+      await nextTurn();
+      if (rows.has(key(session.uid, session.sid))) throw new Error(`session ${session.sid} exists`);
+      rows.set(key(session.uid, session.sid), { ...session });
+      await createHook?.({ ...session });
+    },
+    async find(uid, sid) {
+      await nextTurn();
+      const row = rows.get(key(uid, sid));
+      const copy = row === undefined ? null : { ...row };
+      await findHook?.(uid, sid);
+      return copy;
+    },
+    async rotate(uid, sid, expectedHash, next) {
+      rotations.attempts += 1;
+      await nextTurn();
+      const row = rows.get(key(uid, sid));
+      if (row === undefined || row.refreshHash !== expectedHash) return false;
+      rows.set(key(uid, sid), { ...row, ...next });
+      rotations.wins += 1;
+      return true;
+    },
+    async remove(uid, sid) {
+      await nextTurn();
+      rows.delete(key(uid, sid));
+    },
+    async removeAll(uid) {
+      await nextTurn();
+      for (const [k, row] of rows) if (row.uid === uid) rows.delete(k);
+    },
+    peek: (uid, sid) => {
+      const row = rows.get(key(uid, sid));
+      return row === undefined ? undefined : { ...row };
+    },
+    sessionsOf: (uid) => [...rows.values()].filter((row) => row.uid === uid).map((row) => ({ ...row })),
+    afterFindRead: (hook) => {
+      findHook = hook;
+    },
+    afterCreate: (hook) => {
+      createHook = hook;
+    },
+  };
+};
+
+/** The real HMAC-based secrets under a fixed key: pure and fast, so the chain behaves exactly as in production. */
+export const REFRESH_KEY = new Uint8Array(32).fill(7);
+export const createSecrets = (key: Uint8Array = REFRESH_KEY): RefreshSecrets => createRefreshSecrets(key);
+
+/** Sequential ids `<prefix>-1`, `<prefix>-2`, ... (no dots: they sit inside refresh tokens). */
+export const createIds = (prefix = 'id'): Ids => {
+  let next = 0;
+  return {
+    newId: () => {
+      next += 1;
+      return `${prefix}-${next}`;
     },
   };
 };
@@ -104,24 +247,58 @@ export const createEventLog = (): FakeEventLog => {
   };
 };
 
-export type FakeTokenService = TokenService & { readonly issued: PublicUser[] };
+export type FakeTokenService = TokenService & { readonly issued: AccessClaims[] };
 
-/** Opaque tokens 'token-<n>' remembered in memory; anything else is invalid_token. */
+/** Opaque tokens 'token-<n>' remembered in memory (they never expire); anything else is invalid_token. */
 export const createTokenService = (expiresIn = 3600): FakeTokenService => {
-  const byToken = new Map<string, PublicUser>();
-  const issued: PublicUser[] = [];
+  const byToken = new Map<string, AccessClaims>();
+  const issued: AccessClaims[] = [];
   return {
     issued,
-    async issue(user) {
+    async issue(claims) {
       const token = `token-${byToken.size + 1}`;
-      byToken.set(token, { ...user });
-      issued.push({ ...user });
+      byToken.set(token, { ...claims });
+      issued.push({ ...claims });
       return { token, expiresIn };
     },
     async verify(token) {
-      const user = byToken.get(token);
-      if (user === undefined) throw new AppError('invalid_token', 'the token is invalid');
-      return { ...user };
+      const claims = byToken.get(token);
+      if (claims === undefined) throw new AppError('invalid_token', 'the token is invalid');
+      return { ...claims };
     },
+  };
+};
+
+export const REFRESH_TTL = 30 * 24 * 3600;
+export const REFRESH_GRACE = 10;
+export const ACCESS_TTL = 900;
+
+/** Every port the session use cases need, wired to fakes (and the real refresh secrets), with the fakes exposed. */
+export const createWorld = (
+  options: { users?: readonly UserRecord[]; settings?: Partial<SessionSettings>; idPrefix?: string } = {},
+) => {
+  const users = createUserStore(options.users ?? [storedUser()]);
+  const sessions = createSessionStore();
+  const tokens = createTokenService(ACCESS_TTL);
+  const secrets = createSecrets();
+  const ids = createIds(options.idPrefix);
+  const clock = createClock();
+  const hasher = createPasswordHasher();
+  const log = createEventLog();
+  const settings: SessionSettings = {
+    refreshTtlSeconds: REFRESH_TTL,
+    refreshGraceSeconds: REFRESH_GRACE,
+    ...options.settings,
+  };
+  return {
+    users,
+    sessions,
+    tokens,
+    secrets,
+    ids,
+    clock,
+    hasher,
+    log,
+    deps: { users, sessions, tokens, secrets, ids, clock, hasher, log, settings },
   };
 };

@@ -1,19 +1,12 @@
-// logIn: unknown users and wrong passwords are indistinguishable, and legacy hashes are upgraded without risking the login.
+// logIn: unknown users and wrong passwords look the same, each login starts a session (a legacy user gets a uid), and legacy hashes upgrade safely.
 import { describe, expect, it } from 'vitest';
-import { createEventLog, createPasswordHasher, createTokenService, createUserStore } from '../../test/fakes';
-import type { UserRecord } from './ports';
+import { createPasswordHasher, createWorld, REFRESH_TTL, storedUser } from '../../test/fakes';
 import { logIn } from './log-in';
 
 const PASSWORD = 'correct horse';
 
-const setup = (passwordHash = 'fake$' + PASSWORD) => {
-  const alice: UserRecord = { username: 'alice', name: 'Alice', passwordHash, createdAt: null };
-  const users = createUserStore([alice]);
-  const hasher = createPasswordHasher();
-  const tokens = createTokenService(900);
-  const log = createEventLog();
-  return { users, hasher, tokens, log, deps: { users, hasher, tokens, log } };
-};
+const setup = (passwordHash = 'fake$' + PASSWORD, uid: string | null = 'uid-alice') =>
+  createWorld({ users: [storedUser({ passwordHash, createdAt: null, uid })] });
 
 const rejection = async (attempt: Promise<unknown>) => {
   const error = await attempt.then(
@@ -25,7 +18,7 @@ const rejection = async (attempt: Promise<unknown>) => {
 };
 
 describe('logIn', () => {
-  it('returns a token and the public user for the right password', async () => {
+  it('returns an access token, a refresh token and the public user for the right password', async () => {
     // Prepare
     const { deps, tokens } = setup();
 
@@ -33,8 +26,84 @@ describe('logIn', () => {
     const result = await logIn(deps, { username: 'alice', password: PASSWORD });
 
     // Assess
-    expect(result).toEqual({ token: 'token-1', expiresIn: 900, user: { username: 'alice', name: 'Alice' } });
-    expect(tokens.issued).toEqual([{ username: 'alice', name: 'Alice' }]);
+    expect(result).toEqual({
+      token: 'token-1',
+      expiresIn: 900,
+      user: { username: 'alice', name: 'Alice' },
+      refreshToken: expect.stringMatching(/^uid-alice\.id-1\.[A-Za-z0-9_-]{43}$/),
+      refreshExpiresIn: REFRESH_TTL,
+    });
+    expect(tokens.issued).toEqual([{ username: 'alice', name: 'Alice', uid: 'uid-alice', sid: 'id-1' }]);
+  });
+
+  it('starts a new session at every login', async () => {
+    // Prepare
+    const { deps, sessions } = setup();
+
+    // Act
+    const first = await logIn(deps, { username: 'alice', password: PASSWORD });
+    const second = await logIn(deps, { username: 'alice', password: PASSWORD });
+
+    // Assess
+    expect(first.refreshToken).not.toBe(second.refreshToken);
+    expect(sessions.sessionsOf('uid-alice').map((session) => session.sid)).toEqual(['id-1', 'id-2']);
+  });
+
+  it('gives a tutorial-era user without a uid one at the first login, and keeps it at the next', async () => {
+    // Prepare
+    const { deps, users, tokens } = setup('fake$' + PASSWORD, null);
+
+    // Act
+    await logIn(deps, { username: 'alice', password: PASSWORD });
+    await logIn(deps, { username: 'alice', password: PASSWORD });
+
+    // Assess
+    const uid = users.peek('alice')?.uid;
+    expect(uid).toBe('id-1');
+    expect(tokens.issued.map((claims) => claims.uid)).toEqual([uid, uid]);
+    expect(tokens.issued.map((claims) => claims.sid)).toEqual(['id-2', 'id-3']);
+  });
+
+  it('returns invalid_credentials and starts no session for a wrong password', async () => {
+    // Prepare
+    const { deps, sessions, tokens } = setup();
+
+    // Act
+    const attempt = logIn(deps, { username: 'alice', password: 'wrong password' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+    expect(tokens.issued).toEqual([]);
+  });
+
+  it('returns invalid_credentials and keeps no session when the user is deleted during the login', async () => {
+    // Prepare
+    const { deps, sessions, users } = setup();
+    sessions.afterCreate(() => users.drop('alice'));
+
+    // Act
+    const attempt = logIn(deps, { username: 'alice', password: PASSWORD });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+  });
+
+  it('returns invalid_credentials and keeps no session when the password changes during the login', async () => {
+    // Prepare
+    const { deps, sessions, users } = setup();
+    users.beforeFind((_username, call) => {
+      // The first read checks the password; a password change lands before the re-read after the session write.
+      if (call === 2) users.patch('alice', { passwordHash: 'fake$changed password', credentialVersion: 1 });
+    });
+
+    // Act
+    const attempt = logIn(deps, { username: 'alice', password: PASSWORD });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
   });
 
   it('finds the user whatever the case or width of the typed username', async () => {
@@ -50,7 +119,7 @@ describe('logIn', () => {
 
   it('returns invalid_credentials for an unknown user after a dummy password check', async () => {
     // Prepare
-    const { deps, hasher } = setup();
+    const { deps, hasher, tokens } = setup();
 
     // Act
     const attempt = logIn(deps, { username: 'bob', password: PASSWORD });
@@ -58,6 +127,7 @@ describe('logIn', () => {
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
     expect(hasher.calls.verifyDummy).toBe(1);
+    expect(tokens.issued).toEqual([]);
   });
 
   it('returns the same code and message for a wrong password as for an unknown user', async () => {

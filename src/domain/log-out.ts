@@ -1,6 +1,6 @@
 // Use cases: end one session (by access or refresh token), or every session of a user. Idempotent.
 import { AppError } from './errors';
-import { authenticate, parseRefreshToken, type SessionDeps } from './sessions';
+import { authenticate, generationsBehind, parseRefreshToken, type SessionDeps } from './sessions';
 
 export type LogOutDeps = Pick<SessionDeps, 'sessions' | 'tokens' | 'clock' | 'secrets'>;
 export type LogOutInput = { accessToken?: string | undefined; refreshToken?: string | undefined };
@@ -14,14 +14,8 @@ export const logOut = async (deps: LogOutDeps, input: LogOutInput): Promise<void
     const session = await deps.sessions.find(parsed.uid, parsed.sid);
     if (session === null) return;
     // Knowing the locator is not enough to end somebody's session: the secret must be one of its chain.
-    let candidate = parsed.secret;
-    for (let behind = 0; behind <= session.generation; behind += 1) {
-      if (deps.secrets.same(deps.secrets.digest(candidate), session.refreshHash)) {
-        return deps.sessions.remove(session.uid, session.sid);
-      }
-      candidate = deps.secrets.successor(candidate);
-    }
-    throw invalidRefresh();
+    if (generationsBehind(deps, session, parsed.secret) === undefined) throw invalidRefresh();
+    return deps.sessions.remove(session.uid, session.sid);
   }
   if (input.accessToken === undefined || input.accessToken === '') {
     throw new AppError('missing_token', 'a bearer token or a refreshToken is required');

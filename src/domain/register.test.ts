@@ -1,19 +1,20 @@
 // register: validates input, hashes the password as typed, and relies on the store's conditional write for uniqueness.
 import { describe, expect, it } from 'vitest';
-import { createClock, createPasswordHasher, createUserStore } from '../../test/fakes';
+import { createClock, createIds, createPasswordHasher, createUserStore } from '../../test/fakes';
 import { register } from './register';
 
 const setup = () => {
   const users = createUserStore();
   const hasher = createPasswordHasher();
   const clock = createClock(new Date('2024-05-01T12:00:00.000Z'));
-  return { users, hasher, deps: { users, hasher, clock } };
+  const ids = createIds('uid');
+  return { users, hasher, deps: { users, hasher, clock, ids } };
 };
 
 const valid = { name: 'Alice Smith', username: 'alice', password: 'correct horse' };
 
 describe('register', () => {
-  it('stores the normalized username, trimmed name, hashed password and creation time', async () => {
+  it('stores the normalized username, trimmed name, hashed password, creation time, a new uid and version 0', async () => {
     // Prepare
     const { deps, users } = setup();
 
@@ -27,7 +28,22 @@ describe('register', () => {
       name: 'Alice Smith',
       passwordHash: 'fake$correct horse',
       createdAt: '2024-05-01T12:00:00.000Z',
+      uid: 'uid-1',
+      credentialVersion: 0,
     });
+  });
+
+  it('gives every account its own uid', async () => {
+    // Prepare
+    const { deps, users } = setup();
+
+    // Act
+    await register(deps, valid);
+    await register(deps, { ...valid, username: 'bob' });
+
+    // Assess
+    expect(users.peek('alice')?.uid).toBe('uid-1');
+    expect(users.peek('bob')?.uid).toBe('uid-2');
   });
 
   it('hashes a password with leading and trailing spaces exactly as given', async () => {

@@ -95,7 +95,11 @@ export const startSession = async (
 };
 
 /** How many rotations ago `secret` was current: 0 = current, 1 = just superseded, undefined = not of this session. */
-const generationsBehind = (deps: SessionDeps, session: Session, secret: string): number | undefined => {
+export const generationsBehind = (
+  deps: Pick<SessionDeps, 'secrets'>,
+  session: Session,
+  secret: string,
+): number | undefined => {
   let candidate = secret;
   const limit = Math.min(session.generation, MAX_GENERATIONS);
   for (let behind = 0; behind <= limit; behind += 1) {

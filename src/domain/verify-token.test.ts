@@ -1,12 +1,14 @@
-// verifyToken: a token is required, and every username the client claims must be the token's, after normalization.
+// verifyToken: a token is required, its session must be live, and every claimed username must be the token's, after normalization.
 import { describe, expect, it } from 'vitest';
-import { createTokenService } from '../../test/fakes';
+import { createWorld, REFRESH_TTL } from '../../test/fakes';
+import { logOut } from './log-out';
+import { startSession } from './sessions';
 import { verifyToken } from './verify-token';
 
 const setup = async () => {
-  const tokens = createTokenService();
-  const { token } = await tokens.issue({ username: 'alice', name: 'Alice' });
-  return { token, deps: { tokens } };
+  const world = createWorld();
+  const { token } = await startSession(world.deps, { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0 });
+  return { ...world, token };
 };
 
 describe('verifyToken', () => {
@@ -68,6 +70,30 @@ describe('verifyToken', () => {
 
     // Act
     const attempt = verifyToken(deps, { token: 'forged', claimedUsernames: [] });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it('returns invalid_token for a validly signed token once its session is logged out', async () => {
+    // Prepare
+    const { deps, token } = await setup();
+    await logOut(deps, { accessToken: token });
+
+    // Act
+    const attempt = verifyToken(deps, { token, claimedUsernames: [] });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it('returns invalid_token for a validly signed token once its session has expired', async () => {
+    // Prepare
+    const { deps, token, clock } = await setup();
+    clock.advanceSeconds(REFRESH_TTL);
+
+    // Act
+    const attempt = verifyToken(deps, { token, claimedUsernames: [] });
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });

@@ -48,6 +48,9 @@ export const asymmetricKeys = async (jwks: PrivateJwks, signingKid?: string): Pr
   for (const jwk of keys) {
     if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new KeyError('every key of the private JWK set needs a kid');
     if (jwk.alg !== 'EdDSA' && jwk.alg !== 'ES256') throw new KeyError(`key ${jwk.kid}: alg must be EdDSA or ES256`);
+    // The published alg must be the key's real one: Ed25519 for EdDSA, P-256 for ES256.
+    const fits = jwk.alg === 'EdDSA' ? jwk.kty === 'OKP' && jwk.crv === 'Ed25519' : jwk.kty === 'EC' && jwk.crv === 'P-256';
+    if (!fits) throw new KeyError(`key ${jwk.kid}: a ${jwk.kty}/${jwk.crv} key cannot sign ${jwk.alg}`);
     if (typeof jwk.d !== 'string') throw new KeyError(`key ${jwk.kid}: not a private key`);
   }
   if (new Set(keys.map((k) => k.kid)).size !== keys.length) throw new KeyError('the kids of the private JWK set repeat');

@@ -1,0 +1,268 @@
+// Account self-service: read one's account, change the password (ending every session), delete the account (freeing the name).
+import { describe, expect, it } from 'vitest';
+import { createWorld, storedUser } from '../../test/fakes';
+import { changePassword, deleteAccount, getMe } from './account';
+import { logIn } from './log-in';
+import { register } from './register';
+import { authenticate, refreshSession } from './sessions';
+
+const PASSWORD = 'correct horse';
+const NEW_PASSWORD = 'battery staple';
+
+const setup = () => {
+  const world = createWorld({
+    users: [storedUser({ passwordHash: 'fake$' + PASSWORD }), storedUser({ username: 'bob', name: 'Bob', uid: 'uid-bob' })],
+  });
+  return { ...world, logInAlice: () => logIn(world.deps, { username: 'alice', password: PASSWORD }) };
+};
+
+describe('getMe', () => {
+  it('returns the username, name and creation time of the token\'s account', async () => {
+    // Prepare
+    const { deps, logInAlice } = setup();
+    const { token } = await logInAlice();
+
+    // Act
+    const me = await getMe(deps, token);
+
+    // Assess
+    expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: '2024-01-01T00:00:00.000Z' });
+  });
+
+  it('returns createdAt null for a tutorial-era user', async () => {
+    // Prepare
+    const world = createWorld({ users: [storedUser({ createdAt: null, uid: null })] });
+    const { token } = await logIn(world.deps, { username: 'alice', password: PASSWORD });
+
+    // Act
+    const me = await getMe(world.deps, token);
+
+    // Assess
+    expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: null });
+  });
+
+  it('returns missing_token without a bearer token', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const attempt = getMe(deps, undefined);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'missing_token' });
+  });
+
+  it('returns invalid_token once the session has ended', async () => {
+    // Prepare
+    const { deps, logInAlice, sessions } = setup();
+    const { token } = await logInAlice();
+    await sessions.removeAll('uid-alice');
+
+    // Act
+    const attempt = getMe(deps, token);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it('returns invalid_token when the name now belongs to another account', async () => {
+    // Prepare
+    const { deps, logInAlice, users } = setup();
+    const { token } = await logInAlice();
+    users.patch('alice', { uid: 'uid-someone-else' });
+
+    // Act
+    const attempt = getMe(deps, token);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+});
+
+describe('changePassword', () => {
+  it('returns invalid_credentials for a wrong current password and changes nothing', async () => {
+    // Prepare
+    const { deps, logInAlice, users, sessions } = setup();
+    const { token } = await logInAlice();
+    const userBefore = users.peek('alice');
+    const sessionsBefore = sessions.sessionsOf('uid-alice');
+
+    // Act
+    const attempt = changePassword(deps, token, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(users.peek('alice')).toEqual(userBefore);
+    expect(sessions.sessionsOf('uid-alice')).toEqual(sessionsBefore);
+    await expect(authenticate(deps, token)).resolves.toMatchObject({ claims: { username: 'alice' } });
+  });
+
+  it('returns weak_password for a too-short new password and changes nothing', async () => {
+    // Prepare
+    const { deps, logInAlice, users, sessions } = setup();
+    const { token } = await logInAlice();
+    const userBefore = users.peek('alice');
+
+    // Act
+    const attempt = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: 'short' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['too_short'] } });
+    expect(users.peek('alice')).toEqual(userBefore);
+    expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
+  });
+
+  it('stores the new hash and bumps credentialVersion', async () => {
+    // Prepare
+    const { deps, logInAlice, users } = setup();
+    const { token } = await logInAlice();
+
+    // Act
+    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+
+    // Assess
+    expect(users.peek('alice')).toMatchObject({ passwordHash: 'fake$' + NEW_PASSWORD, credentialVersion: 1, uid: 'uid-alice' });
+  });
+
+  it('ends every old session, the current one included', async () => {
+    // Prepare
+    const { deps, logInAlice } = setup();
+    const current = await logInAlice();
+    const other = await logInAlice();
+
+    // Act
+    await changePassword(deps, current.token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+
+    // Assess
+    await expect(authenticate(deps, current.token)).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(authenticate(deps, other.token)).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(refreshSession(deps, other.refreshToken)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+  });
+
+  it('returns a working token pair for a new session', async () => {
+    // Prepare
+    const { deps, logInAlice, sessions, tokens } = setup();
+    const current = await logInAlice();
+
+    // Act
+    const pair = await changePassword(deps, current.token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+
+    // Assess
+    expect(pair.user).toEqual({ username: 'alice', name: 'Alice' });
+    const { claims } = await authenticate(deps, pair.token);
+    expect(claims.sid).not.toBe(tokens.issued[0]?.sid);
+    expect(sessions.sessionsOf('uid-alice').map((session) => session.sid)).toEqual([claims.sid]);
+    expect(sessions.peek('uid-alice', claims.sid)?.credentialVersion).toBe(1);
+    await expect(refreshSession(deps, pair.refreshToken)).resolves.toMatchObject({ user: { username: 'alice' } });
+  });
+
+  it('lets the new password log in, and no longer the old one', async () => {
+    // Prepare
+    const { deps, logInAlice } = setup();
+    const { token } = await logInAlice();
+
+    // Act
+    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+
+    // Assess
+    await expect(logIn(deps, { username: 'alice', password: NEW_PASSWORD })).resolves.toMatchObject({
+      user: { username: 'alice' },
+    });
+    await expect(logIn(deps, { username: 'alice', password: PASSWORD })).rejects.toMatchObject({
+      code: 'invalid_credentials',
+    });
+  });
+
+  it('leaves another user\'s sessions alone', async () => {
+    // Prepare
+    const { deps, logInAlice } = setup();
+    const { token } = await logInAlice();
+    const bob = await logIn(deps, { username: 'bob', password: PASSWORD });
+
+    // Act
+    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+
+    // Assess
+    await expect(authenticate(deps, bob.token)).resolves.toMatchObject({ claims: { username: 'bob' } });
+  });
+
+  it('returns invalid_token for the token of an ended session', async () => {
+    // Prepare
+    const { deps, logInAlice, sessions, users } = setup();
+    const { token } = await logInAlice();
+    await sessions.removeAll('uid-alice');
+    const userBefore = users.peek('alice');
+
+    // Act
+    const attempt = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+    expect(users.peek('alice')).toEqual(userBefore);
+  });
+});
+
+describe('deleteAccount', () => {
+  it('returns invalid_credentials for a wrong password and keeps the user and its sessions', async () => {
+    // Prepare
+    const { deps, logInAlice, users, sessions } = setup();
+    const { token } = await logInAlice();
+
+    // Act
+    const attempt = deleteAccount(deps, token, { password: 'wrong password' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(users.peek('alice')).toBeDefined();
+    expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
+  });
+
+  it('removes the user and every session of it', async () => {
+    // Prepare
+    const { deps, logInAlice, users, sessions } = setup();
+    const current = await logInAlice();
+    const other = await logInAlice();
+
+    // Act
+    await deleteAccount(deps, current.token, { password: PASSWORD });
+
+    // Assess
+    expect(users.peek('alice')).toBeUndefined();
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+    await expect(authenticate(deps, other.token)).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(refreshSession(deps, other.refreshToken)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+  });
+
+  it('leaves another user and their sessions alone', async () => {
+    // Prepare
+    const { deps, logInAlice, users } = setup();
+    const { token } = await logInAlice();
+    const bob = await logIn(deps, { username: 'bob', password: PASSWORD });
+
+    // Act
+    await deleteAccount(deps, token, { password: PASSWORD });
+
+    // Assess
+    expect(users.peek('bob')).toBeDefined();
+    await expect(authenticate(deps, bob.token)).resolves.toMatchObject({ claims: { username: 'bob' } });
+  });
+
+  it('frees the name: registered again, it is a different account with a different uid', async () => {
+    // Prepare
+    const { deps, logInAlice, users } = setup();
+    const old = await logInAlice();
+    await deleteAccount(deps, old.token, { password: PASSWORD });
+
+    // Act
+    await register(deps, { name: 'New Alice', username: 'alice', password: NEW_PASSWORD });
+
+    // Assess
+    const reborn = users.peek('alice');
+    expect(reborn?.name).toBe('New Alice');
+    expect(reborn?.uid).not.toBeNull();
+    expect(reborn?.uid).not.toBe('uid-alice');
+    const fresh = await logIn(deps, { username: 'alice', password: NEW_PASSWORD });
+    expect((await authenticate(deps, fresh.token)).claims.uid).toBe(reborn?.uid);
+    await expect(authenticate(deps, old.token)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+});

@@ -1,0 +1,223 @@
+// logOut / logOutAll: end one session (by access or refresh token) or all of a user's, idempotently, never on a forged secret.
+import { describe, expect, it } from 'vitest';
+import { createWorld, storedUser } from '../../test/fakes';
+import { logOut, logOutAll } from './log-out';
+import { authenticate, refreshSession, startSession } from './sessions';
+
+const ALICE = { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0 };
+const BOB = { username: 'bob', name: 'Bob', uid: 'uid-bob', credentialVersion: 0 };
+
+const setup = () => {
+  const world = createWorld({
+    users: [storedUser(), storedUser({ username: 'bob', name: 'Bob', uid: 'uid-bob' })],
+  });
+  return {
+    ...world,
+    startAlice: () => startSession(world.deps, ALICE),
+    startBob: () => startSession(world.deps, BOB),
+  };
+};
+
+describe('logOut with a bearer access token', () => {
+  it('ends that session only', async () => {
+    // Prepare
+    const { deps, startAlice, sessions } = setup();
+    const phone = await startAlice();
+    const laptop = await startAlice();
+
+    // Act
+    await logOut(deps, { accessToken: phone.token });
+
+    // Assess
+    await expect(authenticate(deps, phone.token)).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(authenticate(deps, laptop.token)).resolves.toMatchObject({ claims: { sid: 'id-2' } });
+    expect(sessions.sessionsOf('uid-alice').map((session) => session.sid)).toEqual(['id-2']);
+  });
+
+  it('also ends the refresh token of that session', async () => {
+    // Prepare
+    const { deps, startAlice } = setup();
+    const pair = await startAlice();
+
+    // Act
+    await logOut(deps, { accessToken: pair.token });
+
+    // Assess
+    await expect(refreshSession(deps, pair.refreshToken)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+  });
+
+  it('resolves again when the session has already ended (idempotent)', async () => {
+    // Prepare
+    const { deps, startAlice } = setup();
+    const pair = await startAlice();
+    await logOut(deps, { accessToken: pair.token });
+
+    // Act
+    const again = logOut(deps, { accessToken: pair.token });
+
+    // Assess
+    await expect(again).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['absent', undefined],
+    ['empty', ''],
+  ])('returns missing_token when neither token is given and the access token is %s', async (_label, accessToken) => {
+    // Prepare
+    const { deps, startAlice } = setup();
+    await startAlice();
+
+    // Act
+    const attempt = logOut(deps, { accessToken });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'missing_token' });
+  });
+
+  it('returns invalid_token for a forged access token and ends nothing', async () => {
+    // Prepare
+    const { deps, startAlice, sessions } = setup();
+    await startAlice();
+
+    // Act
+    const attempt = logOut(deps, { accessToken: 'forged' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+    expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
+  });
+});
+
+describe('logOut with a refresh token', () => {
+  it('ends the session of the current refresh token', async () => {
+    // Prepare
+    const { deps, startAlice, sessions } = setup();
+    const pair = await startAlice();
+
+    // Act
+    await logOut(deps, { refreshToken: pair.refreshToken });
+
+    // Assess
+    expect(sessions.peek('uid-alice', 'id-1')).toBeUndefined();
+    await expect(authenticate(deps, pair.token)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it('ends the session with a superseded refresh token of its chain', async () => {
+    // Prepare
+    const { deps, startAlice, sessions } = setup();
+    const first = await startAlice();
+    const second = await refreshSession(deps, first.refreshToken);
+    await refreshSession(deps, second.refreshToken);
+
+    // Act
+    await logOut(deps, { refreshToken: first.refreshToken });
+
+    // Assess
+    expect(sessions.peek('uid-alice', 'id-1')).toBeUndefined();
+  });
+
+  it('ends only that session, not the user\'s others', async () => {
+    // Prepare
+    const { deps, startAlice, sessions } = setup();
+    const phone = await startAlice();
+    await startAlice();
+
+    // Act
+    await logOut(deps, { refreshToken: phone.refreshToken });
+
+    // Assess
+    expect(sessions.sessionsOf('uid-alice').map((session) => session.sid)).toEqual(['id-2']);
+  });
+
+  it('returns invalid_refresh_token for a forged secret with a real locator, and the session stays', async () => {
+    // Prepare
+    const { deps, startAlice, sessions, secrets } = setup();
+    const pair = await startAlice();
+
+    // Act
+    const attempt = logOut(deps, { refreshToken: `uid-alice.id-1.${secrets.newSecret()}` });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+    expect(sessions.peek('uid-alice', 'id-1')).toBeDefined();
+    await expect(authenticate(deps, pair.token)).resolves.toMatchObject({ claims: { sid: 'id-1' } });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['not dotted', 'garbage'],
+    ['four parts', 'a.b.c.d'],
+    ['an empty part', 'uid-alice..secret'],
+  ])('returns invalid_refresh_token for a malformed token (%s)', async (_label, refreshToken) => {
+    // Prepare
+    const { deps, startAlice } = setup();
+    await startAlice();
+
+    // Act
+    const attempt = logOut(deps, { refreshToken });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+  });
+
+  it('resolves again when the session has already ended (idempotent)', async () => {
+    // Prepare
+    const { deps, startAlice } = setup();
+    const pair = await startAlice();
+    await logOut(deps, { refreshToken: pair.refreshToken });
+
+    // Act
+    const again = logOut(deps, { refreshToken: pair.refreshToken });
+
+    // Assess
+    await expect(again).resolves.toBeUndefined();
+  });
+});
+
+describe('logOutAll', () => {
+  it('ends every session of the user and none of another user', async () => {
+    // Prepare
+    const { deps, startAlice, startBob, sessions } = setup();
+    const phone = await startAlice();
+    const laptop = await startAlice();
+    const bob = await startBob();
+
+    // Act
+    await logOutAll(deps, phone.token);
+
+    // Assess
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+    await expect(authenticate(deps, laptop.token)).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(refreshSession(deps, laptop.refreshToken)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+    await expect(authenticate(deps, bob.token)).resolves.toMatchObject({ claims: { username: 'bob' } });
+    expect(sessions.sessionsOf('uid-bob')).toHaveLength(1);
+  });
+
+  it('returns missing_token without a bearer token', async () => {
+    // Prepare
+    const { deps, startAlice, sessions } = setup();
+    await startAlice();
+
+    // Act
+    const attempt = logOutAll(deps, undefined);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'missing_token' });
+    expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
+  });
+
+  it('returns invalid_token for the token of a session that has already ended, and ends nothing more', async () => {
+    // Prepare
+    const { deps, startAlice, sessions } = setup();
+    const ended = await startAlice();
+    await startAlice();
+    await logOut(deps, { accessToken: ended.token });
+
+    // Act
+    const attempt = logOutAll(deps, ended.token);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+    expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
+  });
+});
