@@ -14,7 +14,6 @@ import bcrypt from 'bcryptjs';
 import { jwtVerify } from 'jose';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
 import { ensureSessionsTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
-import { startEmbeddedStore } from '../src/adapters/local/embedded-store';
 import { startServer } from '../src/server';
 
 const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
@@ -116,11 +115,33 @@ const runNode = (script: string, env: Record<string, string>) =>
     child.on('exit', (code) => (code === 0 ? done(performance.now() - started) : fail(new Error(`${script}: exit ${code}: ${stderr}`))));
   });
 
+/** dynalite in its own process, as DynamoDB is remote in production: its work must not share our event loop. */
+const startStoreProcess = async () => {
+  const probe = createServer();
+  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((done) => probe.close(done));
+  const child = spawn(process.execPath, ['node_modules/dynalite/cli.js', '--host', '127.0.0.1', '--port', String(port), '--createTableMs', '0'], {
+    stdio: 'ignore',
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await fetch(endpoint, { method: 'POST' });
+      break;
+    } catch (error) {
+      if (attempt > 100) throw error;
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+  return { endpoint, close: async () => void child.kill() };
+};
+
 const main = async () => {
   const rows: [string, string, string, string][] = [];
   const add = (what: string, value: string, reference: string, note: string) => rows.push([what, value, reference, note]);
 
-  const store = await startEmbeddedStore(undefined);
+  const store = await startStoreProcess();
   const proxy = await startCountingProxy(store.endpoint);
   const tableName = 'bench-users';
   const sessionsTableName = 'bench-sessions';
@@ -132,38 +153,41 @@ const main = async () => {
   });
   await ensureUsersTable(client, tableName);
   await ensureSessionsTable(client, sessionsTableName);
-  const server = await startServer({
+  const serverEnv = (endpoint: string) => ({
     DATA_DIR: ':memory:',
     PORT: '0',
     LOG_LEVEL: 'SILENT',
-    DYNAMODB_ENDPOINT: proxy.endpoint,
+    DYNAMODB_ENDPOINT: endpoint,
     TABLE_NAME: tableName,
     SESSIONS_TABLE_NAME: sessionsTableName,
     JWT_SECRET,
     REFRESH_TOKEN_SECRET,
   });
+  // Requests are counted through a proxy; speed is measured against the store directly.
+  const counted = await startServer(serverEnv(proxy.endpoint));
+  const server = await startServer(serverEnv(store.endpoint));
 
   // ---------- DynamoDB requests per operation ----------
   proxy.take(); // start-up's table check is not an operation
-  await postJson(`${server.url}/register`, { name: 'Bench', username: 'bench', password: PASSWORD });
+  await postJson(`${counted.url}/register`, { name: 'Bench', username: 'bench', password: PASSWORD });
   const registerCalls = proxy.take();
-  const loginResponse = await fetch(`${server.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
+  const loginResponse = await fetch(`${counted.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
   const { token, refreshToken } = (await loginResponse.json()) as { token: string; refreshToken: string };
   const loginCalls = proxy.take();
-  await postJson(`${server.url}/verify`, { token });
+  await postJson(`${counted.url}/verify`, { token });
   const verifyCalls = proxy.take();
-  const refreshed = await fetch(`${server.url}/token/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken }) });
+  const refreshed = await fetch(`${counted.url}/token/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken }) });
   const rotated = (await refreshed.json()) as { token: string };
   const refreshCalls = proxy.take();
-  await fetch(`${server.url}/logout`, { method: 'POST', headers: { Authorization: `Bearer ${rotated.token}` } });
+  await fetch(`${counted.url}/logout`, { method: 'POST', headers: { Authorization: `Bearer ${rotated.token}` } });
   const logoutCalls = proxy.take();
-  const verifyToken = ((await (await fetch(`${server.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'bench', password: PASSWORD }) })).json()) as { token: string }).token;
+  const verifyToken = ((await (await fetch(`${counted.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'bench', password: PASSWORD }) })).json()) as { token: string }).token;
   proxy.take();
   await client.send(new PutCommand({ TableName: tableName, Item: { username: 'legacy', name: 'Legacy', password: bcrypt.hashSync(PASSWORD, 10) } }));
   proxy.take();
-  await postJson(`${server.url}/login`, { username: 'legacy', password: PASSWORD });
+  await postJson(`${counted.url}/login`, { username: 'legacy', password: PASSWORD });
   const legacyCalls = proxy.take();
-  await postJson(`${server.url}/login`, { username: 'nobody', password: PASSWORD });
+  await postJson(`${counted.url}/login`, { username: 'nobody', password: PASSWORD });
   const unknownCalls = proxy.take();
   const calls = (counted: Record<string, number>) =>
     Object.entries(counted).map(([op, n]) => `${n} ${op}`).join(' + ') || '0';
@@ -171,6 +195,7 @@ const main = async () => {
   add('DynamoDB requests: login', calls(loginCalls), '', 'read user, write session, re-read user');
   add('DynamoDB requests: login, legacy bcrypt user (first time)', calls(legacyCalls), '', 'read, then hash upgrade');
   add('DynamoDB requests: login, unknown user', calls(unknownCalls), '', '');
+  await counted.close();
   add('DynamoDB requests: verify', calls(verifyCalls), '', 'the session, one consistent read');
   add('DynamoDB requests: refresh', calls(refreshCalls), '', 'session, user, compare-and-swap');
   add('DynamoDB requests: logout', calls(logoutCalls), '', '');
