@@ -85,6 +85,12 @@ export type PasswordHasher = {
   verifyDummy(password: string): Promise<void>;
 };
 
+/** The blocklist of common passwords (loaded on first use, so it costs no cold start). */
+export type CommonPasswords = {
+  /** Case-insensitive: 'Password1' is as common as 'password1'. */
+  isCommon(password: string): Promise<boolean>;
+};
+
 export type PublicUser = { username: string; name: string };
 
 /** What an access token says: whose it is and which session it belongs to. */
