@@ -307,5 +307,6 @@ describe('function assets', () => {
     expect(bundle).toContain('serviceTarget:"DynamoDB_20120810"');
     expect(existsSync(join(assetDir, 'node_modules', '@aws-sdk'))).toBe(false);
     expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
+    expect(existsSync(join(assetDir, 'common-passwords.txt.gz'))).toBe(true);
   });
 });

@@ -139,8 +139,12 @@ export class StatelessStack extends Stack {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The argon2 binary for the function's architecture, staged by scripts/stage-argon2.mjs.
-          afterBundling: (_inputDir, outputDir) => [`cp -R "${stagedArgon2(architecture)}" "${outputDir}/node_modules"`],
+          // The argon2 binary for the function's architecture, staged by scripts/stage-argon2.mjs, and the
+          // common-password blocklist, read at run time from beside index.mjs.
+          afterBundling: (_inputDir, outputDir) => [
+            `cp -R "${stagedArgon2(architecture)}" "${outputDir}/node_modules"`,
+            `cp "${join(PROJECT_ROOT, 'data', 'common-passwords.txt.gz')}" "${outputDir}/common-passwords.txt.gz"`,
+          ],
         },
       },
     });

@@ -1,4 +1,5 @@
-// Bundles the Lambda entry to dist/lambda/index.mjs (ESM, minified, native modules external).
+// Bundles the Lambda entry to dist/lambda/index.mjs (ESM, minified, native modules external), the blocklist beside it.
+import { copyFileSync } from 'node:fs';
 import { analyzeMetafile, build } from 'esbuild';
 import { LAMBDA_BUNDLE, NATIVE_MODULES } from './lambda-bundle.mjs';
 
@@ -18,6 +19,9 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
+
+// Read at run time from beside the bundle (see commonPasswordsCandidates), never bundled into it.
+copyFileSync('data/common-passwords.txt.gz', 'dist/lambda/common-passwords.txt.gz');
 
 if (process.argv.includes('--analyze')) console.log(await analyzeMetafile(result.metafile));
 const bytes = result.metafile.outputs['dist/lambda/index.mjs']?.bytes ?? 0;

@@ -1,11 +1,15 @@
-// Writes dist/lambda.zip for a console upload (handler index.handler): the bundle, plus argon2 for both
+// Writes dist/lambda.zip for a console upload (handler index.handler): the bundle and its blocklist, plus argon2 for both
 // linux arm64 and x64, so the zip runs on either architecture. Run via `npm run package` (stages and builds first).
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { zipSync } from 'fflate';
 import { ARCHITECTURES, nativeFiles, stagedDir } from './stage-argon2.mjs';
 
-const files = { 'index.mjs': readFileSync('dist/lambda/index.mjs') };
+const files = {
+  'index.mjs': readFileSync('dist/lambda/index.mjs'),
+  // Already gzipped: stored as is, since deflating it again only costs time.
+  'common-passwords.txt.gz': [readFileSync('dist/lambda/common-passwords.txt.gz'), { level: 0 }],
+};
 
 for (const arch of ARCHITECTURES) {
   const modules = join(stagedDir(arch), 'node_modules');

@@ -4,15 +4,19 @@ import type { Context } from 'hono';
 import { createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
 import { createDynamoClient } from './adapters/dynamodb/client';
 import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
+import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
 import { createDynamoUserStore } from './adapters/dynamodb/user-store';
 import { createApp } from './adapters/http/app';
 import { createJwtTokens } from './adapters/jwt/jwt-tokens';
+import { createAuditLog } from './adapters/log/audit-log';
 import { createArgon2Hasher } from './adapters/password/argon2-hasher';
+import { createCommonPasswords } from './adapters/password/common-passwords';
 import type { Config } from './config';
 import { changePassword, deleteAccount, getMe } from './domain/account';
 import { logIn } from './domain/log-in';
 import { logOut, logOutAll } from './domain/log-out';
-import type { Clock } from './domain/ports';
+import { createPacer } from './domain/pace';
+import type { Clock, Timer } from './domain/ports';
 import { register } from './domain/register';
 import { refreshSession } from './domain/sessions';
 import { verifyToken } from './domain/verify-token';
@@ -20,14 +24,18 @@ import type { KeyMaterial } from './key-material';
 
 export type ComposeOptions = {
   keys: KeyMaterial;
+  /** Where the common-password blocklist may be (read on first use); the entry point knows its layout. */
+  commonPasswords: readonly (string | URL)[];
   /** Overrides the DynamoDB endpoint from config (the embedded store's, locally). */
   dynamodbEndpoint?: string;
   clock?: Clock;
   requestId?(c: Context): string | undefined;
   adapterError?(c: Context): string | undefined;
+  peerAddress?(c: Context): string | undefined;
 };
 
 export const systemClock: Clock = { now: () => new Date() };
+const systemTimer: Timer = { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 export const compose = (config: Config, options: ComposeOptions) => {
   const clock = options.clock ?? systemClock;
@@ -40,6 +48,7 @@ export const compose = (config: Config, options: ComposeOptions) => {
   const store = { client, timeoutMs: config.storeTimeoutMs };
   const users = createDynamoUserStore({ ...store, tableName: config.tableName });
   const sessions = createDynamoSessionStore({ ...store, tableName: config.sessionsTableName });
+  const throttle = createDynamoThrottleStore({ ...store, tableName: config.throttleTableName });
   const hasher = createArgon2Hasher(config.argon2);
   const tokens = createJwtTokens({
     keys: options.keys.signing,
@@ -53,9 +62,18 @@ export const compose = (config: Config, options: ComposeOptions) => {
     warn: (message: string, fields: Record<string, unknown> = {}) => logger.warn(message, fields),
     error: (message: string, fields: Record<string, unknown>) => logger.error(message, fields),
   };
+  // The audit trail is its own stream of JSON lines; LOG_LEVEL=SILENT silences it too.
+  const audit = createAuditLog(clock, (line) => {
+    if (config.logLevel !== 'SILENT') process.stdout.write(`${line}\n`);
+  });
   const deps = {
     users,
     sessions,
+    throttle,
+    throttleSettings: config.throttle,
+    audit,
+    pacer: createPacer(clock, systemTimer),
+    passwordPolicy: { minLength: config.passwordMinLength, common: createCommonPasswords(options.commonPasswords) },
     hasher,
     tokens,
     clock,
@@ -66,20 +84,22 @@ export const compose = (config: Config, options: ComposeOptions) => {
   };
 
   const app = createApp({
-    register: (input) => register(deps, input),
-    logIn: (input) => logIn(deps, input),
-    refresh: (refreshToken) => refreshSession(deps, refreshToken),
+    register: (input, context) => register(deps, input, context),
+    logIn: (input, context) => logIn(deps, input, context),
+    refresh: (refreshToken, context) => refreshSession(deps, refreshToken, context),
     verifyToken: (input) => verifyToken(deps, input),
-    logOut: (input) => logOut(deps, input),
-    logOutAll: (accessToken) => logOutAll(deps, accessToken),
+    logOut: (input, context) => logOut(deps, input, context),
+    logOutAll: (accessToken, context) => logOutAll(deps, accessToken, context),
     getMe: (accessToken) => getMe(deps, accessToken),
-    changePassword: (accessToken, input) => changePassword(deps, accessToken, input),
-    deleteAccount: (accessToken, input) => deleteAccount(deps, accessToken, input),
+    changePassword: (accessToken, input, context) => changePassword(deps, accessToken, input, context),
+    deleteAccount: (accessToken, input, context) => deleteAccount(deps, accessToken, input, context),
     jwks: options.keys.signing.publicJwks,
     log,
     corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
     ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     ...(options.adapterError === undefined ? {} : { adapterError: options.adapterError }),
+    ...(options.peerAddress === undefined ? {} : { peerAddress: options.peerAddress }),
   });
   return { app, client, logger: log };
 };

@@ -35,6 +35,10 @@ describe('loadConfig', () => {
       refreshTtlSeconds: 2_592_000,
       refreshGraceSeconds: 10,
       sessionsTableName: 'user-sessions',
+      throttleTableName: 'login-throttle',
+      throttle: { userFailures: 5, maxDelaySeconds: 900, windowSeconds: 900, ipFailures: 100, ipRegistrations: 20 },
+      trustProxy: 0,
+      passwordMinLength: 8,
       tableName: 'user-table',
       tokenTtlSeconds: 3600,
       jwtIssuer: 'login-service',
@@ -216,6 +220,20 @@ describe('loadConfig', () => {
 
   it.each(['JWT_ALG=RS256', 'JWT_PRIVATE_JWKS=[1,2]', 'REFRESH_GRACE_SECONDS=301', 'SESSIONS_TABLE_NAME=a'])(
     'refuses %s naming the variable',
+    (assignment) => {
+      // Prepare
+      const [name, value] = assignment.split('=') as [string, string];
+
+      // Act
+      const error = configError({ [name]: value });
+
+      // Assess
+      expect(error.message).toContain(name);
+    },
+  );
+
+  it.each(['PASSWORD_MIN_LENGTH=7', 'THROTTLE_USER_FAILURES=0', 'TRUST_PROXY=-1', 'THROTTLE_WINDOW_SECONDS=abc'])(
+    'refuses the throttle or policy setting %s naming it',
     (assignment) => {
       // Prepare
       const [name, value] = assignment.split('=') as [string, string];

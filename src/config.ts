@@ -21,6 +21,17 @@ export type Config = Readonly<{
   refreshTtlSeconds: number;
   refreshGraceSeconds: number;
   sessionsTableName: string;
+  throttleTableName: string;
+  throttle: Readonly<{
+    userFailures: number;
+    maxDelaySeconds: number;
+    windowSeconds: number;
+    ipFailures: number;
+    ipRegistrations: number;
+  }>;
+  /** How many proxies in front of us append to X-Forwarded-For; 0: the connection's address is the client's. */
+  trustProxy: number;
+  passwordMinLength: number;
   tableName: string;
   tokenTtlSeconds: number;
   jwtIssuer: string;
@@ -127,6 +138,14 @@ const SETTINGS = {
   REFRESH_GRACE_SECONDS: wholeNumber(10, 0, 300),
   TABLE_NAME: tableName('user-table'),
   SESSIONS_TABLE_NAME: tableName('user-sessions'),
+  THROTTLE_TABLE_NAME: tableName('login-throttle'),
+  THROTTLE_USER_FAILURES: wholeNumber(5, 1, 999_999_999),
+  THROTTLE_MAX_DELAY_SECONDS: wholeNumber(900, 1, 86_400),
+  THROTTLE_WINDOW_SECONDS: wholeNumber(900, 1, 86_400),
+  THROTTLE_IP_FAILURES: wholeNumber(100, 1, 999_999_999),
+  THROTTLE_IP_REGISTRATIONS: wholeNumber(20, 1, 999_999_999),
+  TRUST_PROXY: wholeNumber(0, 0, 10),
+  PASSWORD_MIN_LENGTH: wholeNumber(8, 8, 64),
   TOKEN_TTL_SECONDS: wholeNumber(3600, 60, 86_400),
   JWT_ISSUER: label('login-service'),
   JWT_AUDIENCE: label('login-service'),
@@ -203,6 +222,16 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, ru
     refreshTtlSeconds: s.REFRESH_TTL_SECONDS,
     refreshGraceSeconds: s.REFRESH_GRACE_SECONDS,
     sessionsTableName: s.SESSIONS_TABLE_NAME,
+    throttleTableName: s.THROTTLE_TABLE_NAME,
+    throttle: Object.freeze({
+      userFailures: s.THROTTLE_USER_FAILURES,
+      maxDelaySeconds: s.THROTTLE_MAX_DELAY_SECONDS,
+      windowSeconds: s.THROTTLE_WINDOW_SECONDS,
+      ipFailures: s.THROTTLE_IP_FAILURES,
+      ipRegistrations: s.THROTTLE_IP_REGISTRATIONS,
+    }),
+    trustProxy: s.TRUST_PROXY,
+    passwordMinLength: s.PASSWORD_MIN_LENGTH,
     tableName: s.TABLE_NAME,
     tokenTtlSeconds: s.TOKEN_TTL_SECONDS,
     jwtIssuer: s.JWT_ISSUER,

@@ -3,7 +3,7 @@ import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'a
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../test/app-harness';
 import { functionUrlEvent, httpApiEvent, lambdaContext, restEvent } from '../test/events';
-import { createSessionsTable, createUsersTable, startDynalite, type TestStore } from '../test/stores';
+import { createSessionsTable, createThrottleTable, createUsersTable, startDynalite, type TestStore } from '../test/stores';
 
 type Handler = typeof import('./lambda').handler;
 type Result = APIGatewayProxyResult & APIGatewayProxyStructuredResultV2;
@@ -19,6 +19,7 @@ beforeAll(async () => {
     REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
     TABLE_NAME: tableName,
     SESSIONS_TABLE_NAME: await createSessionsTable(store.endpoint),
+    THROTTLE_TABLE_NAME: await createThrottleTable(store.endpoint),
     DYNAMODB_ENDPOINT: store.endpoint,
     LOG_LEVEL: 'SILENT',
   };
@@ -40,7 +41,7 @@ const headerOf = (result: Result, name: string) =>
 
 describe('REST API (payload v1)', () => {
   it('registers, logs in and verifies through per-route resources', async () => {
-    const credentials = { username: 'RestUser', password: 'rest password 1' };
+    const credentials = { username: 'RestUser', password: 'amber falcon 41' };
 
     const registered = await invoke(
       restEvent({ method: 'POST', path: '/register', body: jsonBody({ ...credentials, name: 'Rest' }) }),
@@ -59,7 +60,7 @@ describe('REST API (payload v1)', () => {
   });
 
   it('routes through a /{proxy+} resource and takes a base64 body', async () => {
-    const body = Buffer.from(jsonBody({ name: 'Proxy', username: 'proxyuser', password: 'proxy password' })).toString(
+    const body = Buffer.from(jsonBody({ name: 'Proxy', username: 'proxyuser', password: 'silver comet 7' })).toString(
       'base64',
     );
 
@@ -193,7 +194,7 @@ describe('HTTP API edge cases', () => {
 
 describe('Function URL', () => {
   it('registers from a base64 body', async () => {
-    const body = Buffer.from(jsonBody({ name: 'Url', username: 'urluser', password: 'url password' })).toString('base64');
+    const body = Buffer.from(jsonBody({ name: 'Url', username: 'urluser', password: 'lunar garden 9' })).toString('base64');
 
     const result = await invoke(functionUrlEvent({ method: 'POST', path: '/register', body, base64: true }));
 

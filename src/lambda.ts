@@ -1,7 +1,14 @@
 // Lambda entry (API Gateway REST v1, HTTP API v2, Function URLs): config, clients and keys built once per cold start.
 import type { Context as LambdaContext } from 'aws-lambda';
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
-import { adapterErrorOf, prepareEvent, type ApiEvent, type LambdaBindings } from './adapters/lambda/prepare-event';
+import {
+  adapterErrorOf,
+  prepareEvent,
+  sourceIpOf,
+  type ApiEvent,
+  type LambdaBindings,
+} from './adapters/lambda/prepare-event';
+import { commonPasswordsCandidates } from './adapters/password/common-passwords';
 import { readSecretString } from './adapters/secrets/read-secret';
 import { compose } from './compose';
 import { loadConfig } from './config';
@@ -17,7 +24,10 @@ const keys = await resolveKeys(config, {
 
 const { app } = compose(config, {
   keys,
+  // Beside the bundle (dist/lambda, the zip, the CDK asset), or in data/ when running from src/.
+  commonPasswords: commonPasswordsCandidates(import.meta.url),
   requestId: (c) => (c.env as LambdaBindings | undefined)?.lambdaContext?.awsRequestId,
+  peerAddress: (c) => sourceIpOf(c.env as LambdaBindings | undefined),
   adapterError: (c) => adapterErrorOf(c.env as LambdaBindings | undefined),
 });
 

@@ -3,10 +3,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
-import { ensureSessionsTable, ensureUsersTable } from './adapters/dynamodb/ensure-table';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from './adapters/dynamodb/ensure-table';
 import { KeyError } from './adapters/jwt/signing-keys';
 import { startEmbeddedStore } from './adapters/local/embedded-store';
 import { DataDirError, lockDataDir } from './adapters/local/data-dir';
+import { commonPasswordsCandidates } from './adapters/password/common-passwords';
 import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
 import { resolveKeys } from './key-material';
@@ -52,20 +54,26 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
 
     const warnings: string[] = [];
     const keys = await resolveKeys(config, { kind: 'local', dataDir, warn: (message) => warnings.push(message) });
-    const { app, client, logger } = compose(config, { keys, dynamodbEndpoint: endpoint });
+    const { app, client, logger } = compose(config, {
+      keys,
+      dynamodbEndpoint: endpoint,
+      commonPasswords: commonPasswordsCandidates(import.meta.url),
+      peerAddress: (c) => getConnInfo(c).remote.address,
+    });
     cleanups.push(() => client.destroy());
     for (const warning of warnings) logger.warn(warning);
     await Promise.all([
       ensureUsersTable(client, config.tableName),
       ensureSessionsTable(client, config.sessionsTableName),
+      ensureThrottleTable(client, config.throttleTableName),
     ]).catch((error: unknown) => {
       throw new StartupError(`the DynamoDB endpoint ${endpoint} did not answer (${(error as Error).name})`, { cause: error });
     });
 
     const server = serve({
       // An early 413 leaves the request body unread on the socket: close it, or the client's next request fails.
-      fetch: async (request) => {
-        const response = await app.fetch(request);
+      fetch: async (request, env) => {
+        const response = await app.fetch(request, env);
         if (response.status === 413) response.headers.set('Connection', 'close');
         return response;
       },

@@ -3,7 +3,8 @@ import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
 import type { Clock } from '../src/domain/ports';
 import { resolveKeys } from '../src/key-material';
-import { createSessionsTable, createUsersTable } from './stores';
+import { commonPasswordsCandidates } from '../src/adapters/password/common-passwords';
+import { createSessionsTable, createThrottleTable, createUsersTable } from './stores';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 export const TEST_REFRESH_SECRET = 'test-refresh-secret-at-least-32-bytes-long';
@@ -36,6 +37,7 @@ export const createTestApp = async (
     options.tableName ?? (options.createTable === false ? 'user-table' : await createUsersTable(endpoint));
   const sessionsTableName =
     options.sessionsTableName ?? (options.createTable === false ? 'user-sessions' : await createSessionsTable(endpoint));
+  const throttleTableName = options.createTable === false ? 'login-throttle' : await createThrottleTable(endpoint);
   const config = loadConfig(
     {
       TABLE_NAME: tableName,
@@ -43,6 +45,10 @@ export const createTestApp = async (
       DYNAMODB_ENDPOINT: endpoint,
       JWT_SECRET: TEST_JWT_SECRET,
       REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
+      THROTTLE_TABLE_NAME: throttleTableName,
+      // Every app.request() comes from the same unknown address: per-client ceilings off unless a test sets them.
+      THROTTLE_IP_FAILURES: '999999999',
+      THROTTLE_IP_REGISTRATIONS: '999999999',
       LOG_LEVEL: 'SILENT',
       ...env,
     },
@@ -50,7 +56,13 @@ export const createTestApp = async (
   );
   const clock = movableClock();
   const keys = await resolveKeys(config, { kind: 'local', dataDir: undefined, warn: () => undefined });
-  const { app, client } = compose(config, { keys, clock });
+  const { app, client } = compose(config, {
+    keys,
+    clock,
+    commonPasswords: commonPasswordsCandidates(new URL('../src/server.ts', import.meta.url)),
+    // app.request() has no connection: tests say where they come from in a header of their own.
+    peerAddress: (c) => c.req.header('X-Test-Peer'),
+  });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from './app-harness';
 import { httpApiEvent, restEvent } from './events';
 import { invokeBundle } from './invoke-bundle';
-import { createSessionsTable, createUsersTable, startDynalite, type TestStore } from './stores';
+import { createSessionsTable, createThrottleTable, createUsersTable, startDynalite, type TestStore } from './stores';
 
 let store: TestStore;
 let workDir: string;
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 const signUpAndLogIn = async (bundleFile: string, dir: string, username: string) => {
   const tableName = await createUsersTable(store.endpoint);
-  const credentials = { username, password: 'bundled password' };
+  const credentials = { username, password: 'a long passphrase here' };
   const events = [
     restEvent({ method: 'POST', path: '/register', body: JSON.stringify({ ...credentials, name: 'Bundled' }) }),
     httpApiEvent({ method: 'POST', path: '/login', body: JSON.stringify(credentials) }, 'prod'),
@@ -36,6 +36,7 @@ const signUpAndLogIn = async (bundleFile: string, dir: string, username: string)
     REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
     TABLE_NAME: tableName,
     SESSIONS_TABLE_NAME: await createSessionsTable(store.endpoint),
+    THROTTLE_TABLE_NAME: await createThrottleTable(store.endpoint),
     DYNAMODB_ENDPOINT: store.endpoint,
     AWS_REGION: 'us-east-1',
     LOG_LEVEL: 'ERROR',
@@ -67,6 +68,7 @@ describe('console zip', () => {
       'node_modules/@node-rs/argon2-linux-arm64-gnu/argon2.linux-arm64-gnu.node',
       'node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node',
     ]);
+    expect(Object.keys(entries)).toContain('common-passwords.txt.gz');
     expect(registered?.statusCode).toBe(201);
     expect(loggedIn?.statusCode).toBe(200);
   });

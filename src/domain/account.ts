@@ -1,10 +1,11 @@
 // Use cases on one's own account, behind a bearer access token: read it, change the password, delete it.
-import { assertAcceptablePassword } from './credentials';
+import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
 import { AppError } from './errors';
 import { checkPassword, invalidCredentials, type LogInDeps } from './log-in';
+import type { RequestContext } from './ports';
 import { authenticate, startSession, type TokenPair } from './sessions';
 
-export type AccountDeps = LogInDeps;
+export type AccountDeps = LogInDeps & { passwordPolicy: PasswordPolicy };
 export type Me = { username: string; name: string; createdAt: string | null };
 
 const accountOf = async (deps: AccountDeps, accessToken: string | undefined) => {
@@ -26,15 +27,17 @@ export const changePassword = async (
   deps: AccountDeps,
   accessToken: string | undefined,
   input: ChangePasswordInput,
+  context: RequestContext,
 ): Promise<TokenPair> => {
   const claims = await accountOf(deps, accessToken);
   const user = await checkPassword(deps, claims.username, input.currentPassword);
   if (user.uid !== claims.uid) throw invalidCredentials();
-  assertAcceptablePassword(input.newPassword);
+  await assertAcceptablePassword(deps.passwordPolicy, input.newPassword, user);
   const newHash = await deps.hasher.hash(input.newPassword);
   // The user changes first, then its sessions go: a login racing with us sees the new version and drops its own.
   if (!(await deps.users.changePassword(user.username, user.passwordHash, newHash))) throw invalidCredentials();
   await deps.sessions.removeAll(claims.uid);
+  deps.audit.record('password.changed', { username: user.username, known: true, context });
   return startSession(deps, { ...user, uid: claims.uid, credentialVersion: user.credentialVersion + 1 });
 };
 
@@ -43,10 +46,12 @@ export const deleteAccount = async (
   deps: AccountDeps,
   accessToken: string | undefined,
   input: { password: string },
+  context: RequestContext,
 ): Promise<void> => {
   const claims = await accountOf(deps, accessToken);
   const user = await checkPassword(deps, claims.username, input.password);
   if (user.uid !== claims.uid) throw invalidCredentials();
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
   await deps.sessions.removeAll(claims.uid);
+  deps.audit.record('user.deleted', { username: user.username, known: true, context });
 };

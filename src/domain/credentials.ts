@@ -1,28 +1,51 @@
 // Password and display-name rules: lengths in code points, no composition rules, never trimmed or truncated.
 import { AppError, invalidField } from './errors';
+import type { CommonPasswords } from './ports';
 import { codePointLength } from './username';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
+
+/** What a new password is checked against: a minimum length (8 by default) and the blocklist. */
+export type PasswordPolicy = { minLength: number; common: CommonPasswords };
 export const LOGIN_PASSWORD_MAX_LENGTH = 1024;
 export const NAME_MAX_LENGTH = 128;
 
-export type WeakPasswordReason = 'too_short' | 'too_long';
+export type WeakPasswordReason = 'too_short' | 'too_long' | 'common_password' | 'contains_username' | 'contains_name';
 
-/** A new password must be 8 to 256 code points; otherwise weak_password with its reasons. */
-export const assertAcceptablePassword = (password: string): void => {
+/** Parts of the owner's name a password must not contain: the whole name (3+), and each word of 4+ characters. */
+const nameParts = (name: string): string[] => {
+  const whole = name.trim().toLowerCase();
+  const words = whole.split(/[^\p{L}\p{N}]+/u).filter((word) => codePointLength(word) >= 4);
+  return codePointLength(whole) >= 3 ? [whole, ...words] : words;
+};
+
+/**
+ * A new password: `minLength` to 256 code points, not a common password, not containing the username or the
+ * name (case-insensitive); otherwise weak_password with every reason that applies. No composition rules.
+ */
+export const assertAcceptablePassword = async (
+  policy: PasswordPolicy,
+  password: string,
+  owner: { username: string; name: string },
+): Promise<void> => {
   const length = codePointLength(password);
+  const lower = password.toLowerCase();
   const reasons: WeakPasswordReason[] = [];
-  if (length < PASSWORD_MIN_LENGTH) reasons.push('too_short');
+  if (length < policy.minLength) reasons.push('too_short');
   if (length > PASSWORD_MAX_LENGTH) reasons.push('too_long');
+  if (await policy.common.isCommon(password)) reasons.push('common_password');
+  if (lower.includes(owner.username.toLowerCase())) reasons.push('contains_username');
+  if (nameParts(owner.name).some((part) => lower.includes(part))) reasons.push('contains_name');
   if (reasons.length > 0) {
-    throw new AppError(
-      'weak_password',
-      `password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
-      { details: { reasons } },
-    );
+    throw new AppError('weak_password', weakPasswordMessage(policy, reasons), { details: { reasons } });
   }
 };
+
+const weakPasswordMessage = (policy: PasswordPolicy, reasons: readonly WeakPasswordReason[]) =>
+  reasons.includes('too_short') || reasons.includes('too_long')
+    ? `password must be ${policy.minLength} to ${PASSWORD_MAX_LENGTH} characters`
+    : 'password is too easy to guess: avoid common passwords and your own names';
 
 /** Login takes 1 to 1024 code points, so tutorial users with short passwords can still sign in. */
 export const assertLoginPassword = (password: string): void => {

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'not_found',
   'method_not_allowed',
   'username_taken',
+  'too_many_attempts',
   'payload_too_large',
   'headers_too_large',
   'internal_error',
@@ -21,7 +22,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Details that are safe to show a client (a field name, reasons); never a secret. */
-export type ErrorDetails = { field?: string; reasons?: readonly string[] };
+export type ErrorDetails = { field?: string; reasons?: readonly string[]; retryAfterSeconds?: number };
 
 export class AppError extends Error {
   override readonly name = 'AppError';

@@ -1,40 +1,74 @@
-// Use case: check a password and start a session. Unknown user and wrong password look the same.
+// Use case: check a password and start a session. Unknown user, wrong password and throttled look the same.
 import { assertLoginPassword } from './credentials';
 import { AppError } from './errors';
-import type { EventLog, PasswordHasher, UserRecord } from './ports';
+import type { Pacer } from './pace';
+import type { AuditLog, EventLog, PasswordHasher, RequestContext, UserRecord } from './ports';
 import { startSession, type SessionDeps, type TokenPair } from './sessions';
+import { reserveLogin, type ThrottleDeps } from './throttle';
 import { loginUsername } from './username';
 
-export type LogInDeps = SessionDeps & { hasher: PasswordHasher; log: EventLog };
+export type LogInDeps = SessionDeps &
+  ThrottleDeps & { hasher: PasswordHasher; log: EventLog; audit: AuditLog; pacer: Pacer };
 export type LogInInput = { username: string; password: string };
 
 export const invalidCredentials = () => new AppError('invalid_credentials', 'invalid username or password');
 
-/** The stored user whose password this is, or invalid_credentials (after equal work when the user is unknown). */
+/** The stored user if this is its password; null otherwise (after equal work when the user is unknown). */
+const verifyCredentials = async (
+  deps: Pick<LogInDeps, 'users' | 'hasher' | 'log'>,
+  username: string,
+  password: string,
+): Promise<{ user: UserRecord | null; known: boolean }> => {
+  const stored = await deps.users.find(username);
+  if (stored === null) {
+    await deps.hasher.verifyDummy(password);
+    return { user: null, known: false };
+  }
+  const check = await deps.hasher.verify(stored.passwordHash, password);
+  if (!check.valid) return { user: null, known: true };
+  const upgraded = check.needsRehash ? await upgradeHash(deps, stored, password) : undefined;
+  return { user: upgraded === undefined ? stored : { ...stored, passwordHash: upgraded }, known: true };
+};
+
+/** The stored user whose password this is, or invalid_credentials. */
 export const checkPassword = async (
   deps: Pick<LogInDeps, 'users' | 'hasher' | 'log'>,
   username: string,
   password: string,
 ): Promise<UserRecord> => {
-  const stored = await deps.users.find(username);
-  if (stored === null) {
-    await deps.hasher.verifyDummy(password);
-    throw invalidCredentials();
-  }
-  const check = await deps.hasher.verify(stored.passwordHash, password);
-  if (!check.valid) throw invalidCredentials();
-  const upgraded = check.needsRehash ? await upgradeHash(deps, stored, password) : undefined;
-  return upgraded === undefined ? stored : { ...stored, passwordHash: upgraded };
+  const { user } = await verifyCredentials(deps, username, password);
+  if (user === null) throw invalidCredentials();
+  return user;
 };
 
-export const logIn = async (deps: LogInDeps, input: LogInInput): Promise<TokenPair> => {
+export const logIn = async (deps: LogInDeps, input: LogInInput, context: RequestContext): Promise<TokenPair> => {
+  const startedAt = deps.clock.now().getTime();
   const username = loginUsername(input.username);
   assertLoginPassword(input.password);
-  const user = await checkPassword(deps, username, input.password);
+  let reservation;
+  try {
+    reservation = await reserveLogin(deps, username, context.ip);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'too_many_attempts') throw error;
+    // Not looked up, so it may be anything a person typed: logged as a digest.
+    deps.audit.record('login.throttled', { username, known: false, context });
+    await deps.pacer.pad(startedAt);
+    throw error;
+  }
+  const { user, known } = await verifyCredentials(deps, username, input.password);
+  if (user === null) {
+    await reservation.failed();
+    deps.audit.record('login.failed', { username, known, context });
+    deps.pacer.record(startedAt);
+    throw invalidCredentials();
+  }
+  await reservation.succeeded();
   // Tutorial-era users get their stable id at their first login.
   const uid = user.uid ?? (await deps.users.assignUid(user.username, deps.ids.newId()));
   if (uid === null) throw invalidCredentials();
-  return startSession(deps, { ...user, uid });
+  const pair = await startSession(deps, { ...user, uid });
+  deps.audit.record('login.succeeded', { username: user.username, known: true, context });
+  return pair;
 };
 
 /**

@@ -106,6 +106,40 @@ export type TokenService = {
 
 export type Clock = { now(): Date };
 
+export type Timer = { sleep(ms: number): Promise<void> };
+
+/** Consecutive failed logins of one name (keyed by the adapter on a digest of the name). */
+export type FailureRecord = { failures: number; lastFailureAt: number; version: number };
+/** A fixed-window counter (per client IP). */
+export type WindowCount = { count: number; windowStart: number };
+
+export type ThrottleStore = {
+  readFailures(username: string): Promise<FailureRecord | null>;
+  /** Compare-and-swap on `version` (null: the record must not exist); false when another attempt won. */
+  writeFailures(username: string, expectedVersion: number | null, next: Omit<FailureRecord, 'version'>, expiresAt: number): Promise<boolean>;
+  clearFailures(username: string): Promise<void>;
+  readWindow(key: string): Promise<WindowCount | null>;
+  /** Counts one event in the window that contains `now` (starting a new one if the last has ended). */
+  hitWindow(key: string, now: number, windowMs: number): Promise<WindowCount>;
+};
+
+export type AuditEvent =
+  | 'user.registered'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'login.throttled'
+  | 'session.revoked'
+  | 'password.changed'
+  | 'user.deleted';
+
+/** Who did it, from where: the HTTP adapter knows; the use cases pass it on to the audit trail. */
+export type RequestContext = { ip: string; requestId: string };
+
+export type AuditLog = {
+  /** `known: false` for a name that is no account: the adapter logs a digest instead (it may be a typed password). */
+  record(event: AuditEvent, entry: { username: string; known: boolean; context: RequestContext }): void;
+};
+
 /** Operational log lines the use cases emit; fields must never hold a secret. */
 export type EventLog = {
   warn(message: string, fields?: Record<string, unknown>): void;

@@ -2,6 +2,8 @@
 import { AppError } from './errors';
 import type {
   AccessClaims,
+  AuditLog,
+  RequestContext,
   Clock,
   Ids,
   IssuedToken,
@@ -114,7 +116,11 @@ export const generationsBehind = (
  * fork the session); the one just superseded, within the grace window, gets that same successor again; any older
  * one is a reuse, which ends the session.
  */
-export const refreshSession = async (deps: SessionDeps, refreshToken: string): Promise<TokenPair> => {
+export const refreshSession = async (
+  deps: SessionDeps & { audit: AuditLog },
+  refreshToken: string,
+  context: RequestContext,
+): Promise<TokenPair> => {
   const parsed = parseRefreshToken(refreshToken);
   if (parsed === null) throw invalidRefresh();
   for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -129,6 +135,7 @@ export const refreshSession = async (deps: SessionDeps, refreshToken: string): P
     }
     if (behind >= 1) {
       await deps.sessions.remove(session.uid, session.sid);
+      deps.audit.record('session.revoked', { username: session.username, known: true, context });
       throw new AppError('refresh_token_reused', 'this refresh token was already used; the session has ended');
     }
     if (!stillValid(await deps.users.find(session.username), session)) {

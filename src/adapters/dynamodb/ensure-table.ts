@@ -28,6 +28,12 @@ export const SESSIONS_KEY: KeySchema = {
   ],
 };
 
+/** Throttle counters: partition key `key`. */
+export const THROTTLE_KEY: KeySchema = {
+  AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
+  KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+};
+
 // (The embedded store has no TTL API; expiry is enforced in code either way.)
 export const ensureTable = async (client: DynamoDBClient, tableName: string, key: KeySchema): Promise<void> => {
   try {
@@ -49,3 +55,6 @@ export const ensureUsersTable = (client: DynamoDBClient, tableName: string) => e
 
 export const ensureSessionsTable = (client: DynamoDBClient, tableName: string) =>
   ensureTable(client, tableName, SESSIONS_KEY);
+
+export const ensureThrottleTable = (client: DynamoDBClient, tableName: string) =>
+  ensureTable(client, tableName, THROTTLE_KEY);

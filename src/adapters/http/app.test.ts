@@ -29,21 +29,21 @@ describe('POST /register', () => {
   });
 
   it('returns 409 username_taken for an upper-case variant and leaves the first account intact', async () => {
-    await t.post('/register', { name: 'Bob', username: 'bob', password: 'bobs password' });
+    await t.post('/register', { name: 'Bob', username: 'bob', password: 'blue sky over rivers' });
 
-    const takeover = await t.post('/register', { name: 'Mallory', username: 'BOB', password: 'mallorys password' });
+    const takeover = await t.post('/register', { name: 'Mallory', username: 'BOB', password: 'green fields of wheat' });
 
     expect(takeover.status).toBe(409);
     expect(await json(takeover)).toEqual({ code: 'username_taken', message: expect.any(String) });
-    expect((await t.post('/login', { username: 'bob', password: 'bobs password' })).status).toBe(200);
-    expect((await t.post('/login', { username: 'bob', password: 'mallorys password' })).status).toBe(401);
+    expect((await t.post('/login', { username: 'bob', password: 'blue sky over rivers' })).status).toBe(200);
+    expect((await t.post('/login', { username: 'bob', password: 'green fields of wheat' })).status).toBe(401);
   });
 
   it('returns 400 weak_password with reasons for a short password', async () => {
     const response = await t.post('/register', { name: 'Short', username: 'shorty', password: 'seven77' });
 
     expect(response.status).toBe(400);
-    expect(await json(response)).toMatchObject({ code: 'weak_password', reasons: ['too_short'] });
+    expect(await json(response)).toMatchObject({ code: 'weak_password', reasons: expect.arrayContaining(['too_short']) });
   });
 
   it.each([
@@ -101,11 +101,11 @@ describe('POST /register', () => {
 
 describe('POST /login', () => {
   beforeAll(async () => {
-    await t.post('/register', { name: 'Carol C', username: 'carol', password: 'carols secret' });
+    await t.post('/register', { name: 'Carol C', username: 'carol', password: 'quiet morning tea' });
   });
 
   it('returns 200 with the user, a bearer token and its lifetime', async () => {
-    const response = await t.post('/login', { username: 'Carol', password: 'carols secret' });
+    const response = await t.post('/login', { username: 'Carol', password: 'quiet morning tea' });
 
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -120,7 +120,7 @@ describe('POST /login', () => {
   });
 
   it('answers an unknown user and a wrong password identically', async () => {
-    const unknown = await t.post('/login', { username: 'nobody-here', password: 'carols secret' });
+    const unknown = await t.post('/login', { username: 'nobody-here', password: 'quiet morning tea' });
     const wrong = await t.post('/login', { username: 'carol', password: 'not the secret' });
 
     expect(unknown.status).toBe(401);
@@ -342,7 +342,7 @@ describe('when the store is down', () => {
     const down = await createTestApp(await deadEndpoint(), {}, { createTable: false });
     const started = Date.now();
 
-    const response = await down.post('/login', { username: 'carol', password: 'carols secret' });
+    const response = await down.post('/login', { username: 'carol', password: 'quiet morning tea' });
 
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -379,7 +379,13 @@ describe('request log', () => {
       new GetCommand({ TableName: logged.tableName, Key: { username: 'logged' }, ConsistentRead: true }),
     );
 
-    const entries = capture.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const all = capture.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const entries = all.filter((e) => e.message === 'request');
+    expect(all.filter((e) => e.event !== undefined).map((e) => e.event)).toEqual([
+      'user.registered',
+      'login.succeeded',
+      'login.failed',
+    ]);
     expect(entries.map((e) => [e.message, e.method, e.route, e.status])).toEqual([
       ['request', 'POST', '/register', 201],
       ['request', 'POST', '/login', 200],
@@ -401,10 +407,10 @@ describe('request log', () => {
     const down = await createTestApp(await deadEndpoint(), { LOG_LEVEL: 'INFO' }, { createTable: false });
     const capture = captureStdout();
 
-    await down.post('/login', { username: 'carol', password: 'carols secret' });
+    await down.post('/login', { username: 'carol', password: 'quiet morning tea' });
     capture.restore();
 
-    const entries = capture.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const entries = capture.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((e) => e.event === undefined);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
       level: 'ERROR',

@@ -6,7 +6,7 @@ import { AppError } from '../../domain/errors';
 import type { ChangePasswordInput, Me } from '../../domain/account';
 import type { LogInInput } from '../../domain/log-in';
 import type { LogOutInput } from '../../domain/log-out';
-import type { PublicUser } from '../../domain/ports';
+import type { PublicUser, RequestContext } from '../../domain/ports';
 import type { RegisterInput } from '../../domain/register';
 import type { TokenPair } from '../../domain/sessions';
 import type { VerifyTokenInput } from '../../domain/verify-token';
@@ -29,15 +29,15 @@ export type RequestLog = {
 };
 
 export type AppDeps = {
-  register(input: RegisterInput): Promise<{ username: string }>;
-  logIn(input: LogInInput): Promise<TokenPair>;
-  refresh(refreshToken: string): Promise<TokenPair>;
+  register(input: RegisterInput, context: RequestContext): Promise<{ username: string }>;
+  logIn(input: LogInInput, context: RequestContext): Promise<TokenPair>;
+  refresh(refreshToken: string, context: RequestContext): Promise<TokenPair>;
   verifyToken(input: VerifyTokenInput): Promise<PublicUser>;
-  logOut(input: LogOutInput): Promise<void>;
-  logOutAll(accessToken: string | undefined): Promise<void>;
+  logOut(input: LogOutInput, context: RequestContext): Promise<void>;
+  logOutAll(accessToken: string | undefined, context: RequestContext): Promise<void>;
   getMe(accessToken: string | undefined): Promise<Me>;
-  changePassword(accessToken: string | undefined, input: ChangePasswordInput): Promise<TokenPair>;
-  deleteAccount(accessToken: string | undefined, input: { password: string }): Promise<void>;
+  changePassword(accessToken: string | undefined, input: ChangePasswordInput, context: RequestContext): Promise<TokenPair>;
+  deleteAccount(accessToken: string | undefined, input: { password: string }, context: RequestContext): Promise<void>;
   /** The public signing keys (empty in HS256 mode). */
   jwks: { keys: unknown[] };
   log: RequestLog;
@@ -46,6 +46,10 @@ export type AppDeps = {
   requestId?(c: Context): string | undefined;
   /** A problem the platform adapter found in the raw request before Hono saw it (bad base64, ...). */
   adapterError?(c: Context): string | undefined;
+  /** The address the request came from, as the platform saw it (the connection, or API Gateway's context). */
+  peerAddress?(c: Context): string | undefined;
+  /** Proxies in front of us that append to X-Forwarded-For (TRUST_PROXY); 0 ignores the header. */
+  trustProxy?: number;
 };
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -79,6 +83,19 @@ type Env = { Variables: { requestId: string; failure?: Record<string, unknown> }
 
 export const createApp = (deps: AppDeps) => {
   const app = new Hono<Env>();
+
+  /**
+   * Who is asking: the platform's peer address, never a header a client can set, unless TRUST_PROXY says how
+   * many proxies of ours append to X-Forwarded-For (then the entry that many from the right).
+   */
+  const clientIp = (c: Context): string => {
+    const peer = deps.peerAddress?.(c) ?? 'unknown';
+    const hops = deps.trustProxy ?? 0;
+    if (hops === 0) return peer;
+    const forwarded = (c.req.header('X-Forwarded-For') ?? '').split(',').map((part) => part.trim()).filter(Boolean);
+    return forwarded[forwarded.length - hops] ?? peer;
+  };
+  const requestContext = (c: Context<Env>): RequestContext => ({ ip: clientIp(c), requestId: c.get('requestId') });
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -135,28 +152,31 @@ export const createApp = (deps: AppDeps) => {
 
   app.post('/register', async (c) => {
     const body = validate(RegisterBody, parseJsonObject(await bodyText(c)));
-    const { username } = await deps.register(body);
+    const { username } = await deps.register(body, requestContext(c));
     return c.json({ username }, 201, NO_STORE);
   });
 
   app.post('/login', async (c) => {
     const body = validate(LoginBody, parseJsonObject(await bodyText(c)));
-    return c.json(tokenPairBody(await deps.logIn(body)), 200, NO_STORE);
+    return c.json(tokenPairBody(await deps.logIn(body, requestContext(c))), 200, NO_STORE);
   });
 
   app.post('/token/refresh', async (c) => {
     const body = validate(RefreshBody, parseJsonObject(await bodyText(c)));
-    return c.json(tokenPairBody(await deps.refresh(body.refreshToken)), 200, NO_STORE);
+    return c.json(tokenPairBody(await deps.refresh(body.refreshToken, requestContext(c))), 200, NO_STORE);
   });
 
   app.post('/logout', async (c) => {
     const body = validate(LogoutBody, parseJsonObject(await bodyText(c), { allowEmpty: true }));
-    await deps.logOut({ refreshToken: body.refreshToken, accessToken: bearerToken(c.req.header('Authorization')) });
+    await deps.logOut(
+      { refreshToken: body.refreshToken, accessToken: bearerToken(c.req.header('Authorization')) },
+      requestContext(c),
+    );
     return c.body(null, 204);
   });
 
   app.post('/logout/all', async (c) => {
-    await deps.logOutAll(bearerToken(c.req.header('Authorization')));
+    await deps.logOutAll(bearerToken(c.req.header('Authorization')), requestContext(c));
     return c.body(null, 204);
   });
 
@@ -164,13 +184,13 @@ export const createApp = (deps: AppDeps) => {
 
   app.post('/me/password', async (c) => {
     const body = validate(ChangePasswordBody, parseJsonObject(await bodyText(c)));
-    const result = await deps.changePassword(bearerToken(c.req.header('Authorization')), body);
+    const result = await deps.changePassword(bearerToken(c.req.header('Authorization')), body, requestContext(c));
     return c.json(tokenPairBody(result), 200, NO_STORE);
   });
 
   app.delete('/me', async (c) => {
     const body = validate(DeleteAccountBody, parseJsonObject(await bodyText(c)));
-    await deps.deleteAccount(bearerToken(c.req.header('Authorization')), body);
+    await deps.deleteAccount(bearerToken(c.req.header('Authorization')), body, requestContext(c));
     return c.body(null, 204);
   });
 

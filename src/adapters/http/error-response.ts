@@ -16,6 +16,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   not_found: 404,
   method_not_allowed: 405,
   username_taken: 409,
+  too_many_attempts: 429,
   payload_too_large: 413,
   headers_too_large: 431,
   internal_error: 500,
@@ -34,6 +35,7 @@ export const errorResponse = (c: Context, error: AppError, extra: Record<string,
   if (error.details?.field !== undefined) body.field = error.details.field;
   if (error.details?.reasons !== undefined) body.reasons = error.details.reasons;
   if (error.code === 'service_unavailable') c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (error.details?.retryAfterSeconds !== undefined) c.header('Retry-After', String(error.details.retryAfterSeconds));
   // RFC 6750: a request without credentials gets the bare challenge; a bad token gets error="invalid_token".
   if (error.code === 'missing_token') c.header('WWW-Authenticate', 'Bearer');
   if (error.code === 'invalid_token' || error.code === 'token_expired') {

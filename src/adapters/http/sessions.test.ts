@@ -118,8 +118,8 @@ describe('logout', () => {
   });
 
   it('ends every session of the user with /logout/all, and only that user’s', async () => {
-    const a = await t.registerAndLogIn('many', 'many sessions pw');
-    const b = (await (await t.post('/login', { username: 'many', password: 'many sessions pw' })).json()) as LoginAnswer;
+    const a = await t.registerAndLogIn('many', 'tangerine umbrella');
+    const b = (await (await t.post('/login', { username: 'many', password: 'tangerine umbrella' })).json()) as LoginAnswer;
     const other = await t.registerAndLogIn('bystander');
 
     const response = await t.post('/logout/all', '', t.bearer(a.token));
@@ -141,7 +141,7 @@ describe('logout', () => {
 
 describe('account self-service', () => {
   it('returns the user with createdAt from GET /me', async () => {
-    const login = await t.registerAndLogIn('selfie', 'selfie password', 'Self Ie');
+    const login = await t.registerAndLogIn('selfie', 'copper kettle song', 'Self Ie');
 
     const response = await t.app.request('/me', { headers: t.bearer(login.token) });
 
@@ -178,7 +178,7 @@ describe('account self-service', () => {
   });
 
   it('refuses a password change with a wrong current password', async () => {
-    const login = await t.registerAndLogIn('keeper', 'keeper password');
+    const login = await t.registerAndLogIn('keeper', 'violet harbor lamp');
 
     const response = await t.post(
       '/me/password',

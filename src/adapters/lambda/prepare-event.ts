@@ -46,3 +46,10 @@ export const prepareEvent = (event: ApiEvent): ApiEvent & Marked => {
 
 export const adapterErrorOf = (bindings: LambdaBindings | undefined): string | undefined =>
   bindings?.event?.[ADAPTER_ERROR];
+
+/** The caller's address as API Gateway saw it (REST: identity.sourceIp; HTTP API and URLs: http.sourceIp). */
+export const sourceIpOf = (bindings: LambdaBindings | undefined): string | undefined => {
+  const event = bindings?.event;
+  if (event === undefined) return undefined;
+  return isV2(event) ? event.requestContext.http.sourceIp : event.requestContext.identity?.sourceIp;
+};

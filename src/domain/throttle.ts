@@ -1,0 +1,93 @@
+// Brute-force throttling: consecutive failures per name with growing waits, and fixed-window ceilings per client.
+import { AppError } from './errors';
+import type { Clock, FailureRecord, ThrottleStore } from './ports';
+
+export type ThrottleSettings = {
+  /** Consecutive failures of one name before each attempt waits (1 s, 2 s, 4 s, ...). */
+  userFailures: number;
+  maxDelaySeconds: number;
+  /** Quiet time, after the last wait ended, that forgets a name's failures; also the per-client window. */
+  windowSeconds: number;
+  ipFailures: number;
+  ipRegistrations: number;
+};
+
+export type ThrottleDeps = { throttle: ThrottleStore; clock: Clock; throttleSettings: ThrottleSettings };
+
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  new AppError('too_many_attempts', 'too many attempts, try again later', {
+    details: { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) },
+  });
+
+/** The wait after `failures` consecutive failures: none below the limit, then 1 s, 2 s, 4 s ... up to the cap. */
+export const delayMs = (settings: ThrottleSettings, failures: number): number =>
+  failures < settings.userFailures
+    ? 0
+    : Math.min(2 ** (failures - settings.userFailures), settings.maxDelaySeconds) * 1000;
+
+/** When this record stops mattering: its wait has ended and a whole window of quiet followed. */
+const forgottenAt = (settings: ThrottleSettings, record: FailureRecord) =>
+  record.lastFailureAt + delayMs(settings, record.failures) + settings.windowSeconds * 1000;
+
+const ipKey = (kind: 'login' | 'register', ip: string) => `${kind}#${ip}`;
+
+/** The client as the ceilings see it: an IPv4 address, or the /64 an IPv6 address belongs to. */
+export const clientKey = (ip: string): string => {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  if (!ip.includes(':')) return ip;
+  const [head, tail = ''] = ip.toLowerCase().split('::') as [string, string?];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+};
+
+export type LoginReservation = {
+  /** The password was right: the name's failures are forgotten. */
+  succeeded(): Promise<void>;
+  /** The password was wrong: the attempt stays counted, and the client's window counts it too. */
+  failed(): Promise<void>;
+};
+
+/**
+ * Counts a login attempt before its password is checked, so that parallel guesses cannot slip through
+ * together: each one takes the next count by compare-and-swap, and those past the limit wait (429).
+ */
+export const reserveLogin = async (deps: ThrottleDeps, username: string, ip: string): Promise<LoginReservation> => {
+  const { throttle, clock, throttleSettings: settings } = deps;
+  const client = ipKey('login', clientKey(ip));
+  const windowMs = settings.windowSeconds * 1000;
+  let [record, ipWindow] = await Promise.all([throttle.readFailures(username), throttle.readWindow(client)]);
+  for (let attempt = 0; ; attempt += 1) {
+    const now = clock.now().getTime();
+    if (ipWindow !== null && now < ipWindow.windowStart + windowMs && ipWindow.count >= settings.ipFailures) {
+      throw tooManyAttempts((ipWindow.windowStart + windowMs - now) / 1000);
+    }
+    const current = record !== null && now < forgottenAt(settings, record) ? record : null;
+    const failures = current?.failures ?? 0;
+    const waitEnds = (current?.lastFailureAt ?? 0) + delayMs(settings, failures);
+    if (failures >= settings.userFailures && now < waitEnds) throw tooManyAttempts((waitEnds - now) / 1000);
+    const next = { failures: failures + 1, lastFailureAt: now };
+    // Kept until it could matter no more: its longest wait plus a window.
+    const expiresAt = now + (settings.maxDelaySeconds + settings.windowSeconds) * 1000;
+    if (await throttle.writeFailures(username, record?.version ?? null, next, expiresAt)) break;
+    if (attempt === 4) throw tooManyAttempts(1);
+    record = await throttle.readFailures(username);
+  }
+  return {
+    succeeded: () => throttle.clearFailures(username),
+    failed: async () => {
+      await throttle.hitWindow(client, clock.now().getTime(), windowMs);
+    },
+  };
+};
+
+/** Counts a registration from this client; past the ceiling, 429 (this also bounds probing names through 409s). */
+export const countRegistration = async (deps: ThrottleDeps, ip: string): Promise<void> => {
+  const { throttle, clock, throttleSettings: settings } = deps;
+  const windowMs = settings.windowSeconds * 1000;
+  const now = clock.now().getTime();
+  const window = await throttle.hitWindow(ipKey('register', clientKey(ip)), now, windowMs);
+  if (window.count > settings.ipRegistrations) throw tooManyAttempts((window.windowStart + windowMs - now) / 1000);
+};
