@@ -19,6 +19,7 @@ const state = new StatefulStack(app, 'LoginServiceState', {
 new StatelessStack(app, 'LoginServiceApi', {
   usersTable: state.usersTable,
   sessionsTable: state.sessionsTable,
+  throttleTable: state.throttleTable,
   jwtSecret: state.jwtSecret,
   refreshTokenSecret: state.refreshTokenSecret,
   jwtPrivateJwks: state.jwtPrivateJwks,

@@ -13,7 +13,10 @@ const featureFlags = JSON.parse(readFileSync('cdk.json', 'utf8')).context as Rec
 
 type Options = {
   state?: StatefulStackProps;
-  api?: Omit<StatelessStackProps, 'usersTable' | 'sessionsTable' | 'jwtSecret' | 'refreshTokenSecret' | 'jwtPrivateJwks'>;
+  api?: Omit<
+    StatelessStackProps,
+    'usersTable' | 'sessionsTable' | 'throttleTable' | 'jwtSecret' | 'refreshTokenSecret' | 'jwtPrivateJwks'
+  >;
 };
 
 const synth = ({ state = {}, api = {} }: Options = {}) => {
@@ -24,6 +27,7 @@ const synth = ({ state = {}, api = {} }: Options = {}) => {
     ...api,
     usersTable: stateful.usersTable,
     sessionsTable: stateful.sessionsTable,
+    throttleTable: stateful.throttleTable,
     jwtSecret: stateful.jwtSecret,
     refreshTokenSecret: stateful.refreshTokenSecret,
     jwtPrivateJwks: stateful.jwtPrivateJwks,
@@ -108,6 +112,17 @@ describe('stateful stack', () => {
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       },
       DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('creates the throttle table keyed by key, on demand, with the TTL attribute', () => {
+    t.state.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    t.api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ THROTTLE_TABLE_NAME: Match.anyValue() }) },
     });
   });
 

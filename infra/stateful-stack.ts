@@ -17,6 +17,7 @@ export type StatefulStackProps = StackProps & {
 export class StatefulStack extends Stack {
   readonly usersTable: ITable;
   readonly sessionsTable: ITable;
+  readonly throttleTable: ITable;
   readonly jwtSecret: ISecret;
   readonly refreshTokenSecret: ISecret;
   /** Only with an asymmetric jwtAlgorithm. */
@@ -44,6 +45,15 @@ export class StatefulStack extends Stack {
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'expiresAt',
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Throttle counters: one item per name digest or client; TTL cleans up, the code checks expiry itself.
+    // Losing it only forgets recent failures: destroyed with the stack.
+    this.throttleTable = new Table(this, 'Throttle', {
+      partitionKey: { name: 'key', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     // A secret is state: replacing it would invalidate every token in circulation.

@@ -26,6 +26,7 @@ const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 export type StatelessStackProps = StackProps & {
   usersTable: ITable;
   sessionsTable: ITable;
+  throttleTable: ITable;
   jwtSecret: ISecret;
   refreshTokenSecret: ISecret;
   /** Required with an asymmetric jwtAlgorithm. */
@@ -93,6 +94,12 @@ export class StatelessStack extends Stack {
     );
     role.addToPolicy(
       new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [props.throttleTable.tableArn],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
         resources: [signingSecret.secretArn, props.refreshTokenSecret.secretArn],
       }),
@@ -118,6 +125,7 @@ export class StatelessStack extends Stack {
       environment: {
         TABLE_NAME: props.usersTable.tableName,
         SESSIONS_TABLE_NAME: props.sessionsTable.tableName,
+        THROTTLE_TABLE_NAME: props.throttleTable.tableName,
         JWT_ALG: jwtAlgorithm,
         ...(jwtAlgorithm === 'HS256'
           ? { JWT_SECRET_ARN: signingSecret.secretArn }
