@@ -13,7 +13,7 @@ import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 import { jwtVerify } from 'jose';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
-import { ensureSessionsTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
+import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
 import { startServer } from '../src/server';
 
 const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
@@ -71,7 +71,8 @@ const postJson = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }).then(
     async (r) => {
       await r.arrayBuffer();
-      if (r.status >= 500) throw new Error(`${url}: ${r.status}`);
+      // A figure made of throttled or failed answers would flatter us: only successes and expected 401s count.
+      if (r.status >= 500 || r.status === 429) throw new Error(`${url}: ${r.status}`);
       return r.status;
     },
   );
@@ -145,6 +146,7 @@ const main = async () => {
   const proxy = await startCountingProxy(store.endpoint);
   const tableName = 'bench-users';
   const sessionsTableName = 'bench-sessions';
+  const throttleTableName = 'bench-throttle';
   const client = createDynamoClient({
     region: 'us-east-1',
     endpoint: store.endpoint,
@@ -153,6 +155,7 @@ const main = async () => {
   });
   await ensureUsersTable(client, tableName);
   await ensureSessionsTable(client, sessionsTableName);
+  await ensureThrottleTable(client, throttleTableName);
   const serverEnv = (endpoint: string) => ({
     DATA_DIR: ':memory:',
     PORT: '0',
@@ -160,6 +163,10 @@ const main = async () => {
     DYNAMODB_ENDPOINT: endpoint,
     TABLE_NAME: tableName,
     SESSIONS_TABLE_NAME: sessionsTableName,
+    THROTTLE_TABLE_NAME: throttleTableName,
+    // The bench is one client hammering: per-client ceilings would turn the figures into 429s.
+    THROTTLE_IP_FAILURES: '999999999',
+    THROTTLE_IP_REGISTRATIONS: '999999999',
     JWT_SECRET,
     REFRESH_TOKEN_SECRET,
   });
@@ -231,8 +238,22 @@ const main = async () => {
 
   // ---------- login throughput under concurrency, against bare concurrent hashing ----------
   const concurrency = 8;
+  // One user per client: parallel attempts on one name count as pending failures (the throttle's design).
+  for (let c = 0; c < concurrency; c += 1) {
+    await postJson(`${server.url}/register`, { name: 'Bench', username: `bench${c}`, password: PASSWORD });
+  }
+  let nextClient = 0;
+  const concurrentLogins = () => {
+    const user = `bench${nextClient++ % concurrency}`;
+    return () => postJson(`${server.url}/login`, { username: user, password: PASSWORD });
+  };
+  const clients = () => Array.from({ length: concurrency }, concurrentLogins);
   const loginRate = await sideBySide(
-    () => throughput(concurrency, 3, loginOnce),
+    async () => {
+      const loops = clients();
+      let i = 0;
+      return throughput(concurrency, 3, () => (loops[i++ % concurrency] as () => Promise<number>)());
+    },
     () => throughput(concurrency, 3, () => argon2Verify(storedHash, PASSWORD)),
   );
   add(
@@ -301,6 +322,7 @@ const main = async () => {
   );
   const env = {
     JWT_SECRET, REFRESH_TOKEN_SECRET, TABLE_NAME: tableName, SESSIONS_TABLE_NAME: sessionsTableName,
+    THROTTLE_TABLE_NAME: throttleTableName,
     DYNAMODB_ENDPOINT: store.endpoint, AWS_REGION: 'us-east-1',
     LOG_LEVEL: 'WARN', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
@@ -316,6 +338,43 @@ const main = async () => {
   const empty = median(cold.empty);
   add('cold start to first login (fresh node, bundle, one login event)', ms(median(cold.login)), ms(empty) + ' empty .mjs', `${ratio(median(cold.login), empty)} of the empty start (target <= 2.5x)`);
   add('cold start: import of the bundle only', ms(median(cold.imported)), ms(empty) + ' empty .mjs', `+${ms(median(cold.imported) - empty)}`);
+
+  // ---------- enumeration resistance: unknown name, wrong password and throttled answers take the same time ----------
+  const timing = await startServer({ ...serverEnv(store.endpoint), THROTTLE_IP_FAILURES: '999999999', THROTTLE_IP_REGISTRATIONS: '999999999' });
+  const timedLogin = async (username: string, password: string) => {
+    const started = performance.now();
+    const response = await fetch(`${timing.url}/login`, { method: 'POST', body: JSON.stringify({ username, password }) });
+    await response.arrayBuffer();
+    return { status: response.status, ms: performance.now() - started };
+  };
+  for (let k = 0; k < 20; k += 1) {
+    await postJson(`${timing.url}/register`, { name: 'Timed', username: `timed${k}`, password: PASSWORD });
+  }
+  for (let i = 0; i < 30; i += 1) await timedLogin(`warmup${i}`, 'wrong passphrase'); // the pacer learns
+  const unknown: number[] = [];
+  const wrong: number[] = [];
+  const throttled: number[] = [];
+  for (let k = 0; k < 20; k += 1) {
+    for (let i = 0; i < 5; i += 1) {
+      unknown.push((await timedLogin(`nobody${k}-${i}`, 'wrong passphrase')).ms);
+      wrong.push((await timedLogin(`timed${k}`, 'wrong passphrase')).ms);
+    }
+    // timed<k> has now failed 5 times: for the next second every attempt is throttled.
+    for (let i = 0; i < 5; i += 1) {
+      const attempt = await timedLogin(`timed${k}`, 'wrong passphrase');
+      if (attempt.status !== 429) throw new Error(`expected 429, got ${attempt.status}`);
+      throttled.push(attempt.ms);
+    }
+  }
+  await timing.close();
+  const medians = [median(unknown), median(wrong), median(throttled)];
+  const spread = (Math.max(...medians) - Math.min(...medians)) / Math.min(...medians);
+  add(
+    'failed login p50: unknown name / wrong password / throttled (100 each)',
+    medians.map(ms).join(' / '),
+    '',
+    `spread ${(spread * 100).toFixed(0)}% (target within 10%)`,
+  );
 
   const bundleBytes = readFileSync(bundle);
   add('bundle size (minified, AWS SDK included)', `${(bundleBytes.length / 1024).toFixed(1)} KB`, `${(gzipSync(bundleBytes).length / 1024).toFixed(1)} KB gzipped`, 'target < 700 KB');
