@@ -15,32 +15,22 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 export const testClient = (endpoint: string, timeoutMs = 2000) =>
   createDynamoClient({ region: 'us-east-1', endpoint, credentials: LOCAL_CREDENTIALS, timeoutMs });
 
-/** A fresh, uniquely named users table on the given store. */
-export const createUsersTable = async (endpoint: string): Promise<string> => {
-  const tableName = `users-${randomUUID()}`;
+/** A fresh, uniquely named table on the given store, made by `ensure`. */
+const createTable = async (
+  endpoint: string,
+  prefix: string,
+  ensure: (client: ReturnType<typeof testClient>, tableName: string) => Promise<void>,
+): Promise<string> => {
+  const tableName = `${prefix}-${randomUUID()}`;
   const client = testClient(endpoint, 10_000);
-  await ensureUsersTable(client, tableName);
+  await ensure(client, tableName);
   client.destroy();
   return tableName;
 };
 
-/** A fresh, uniquely named sessions table on the given store. */
-export const createSessionsTable = async (endpoint: string): Promise<string> => {
-  const tableName = `sessions-${randomUUID()}`;
-  const client = testClient(endpoint, 10_000);
-  await ensureSessionsTable(client, tableName);
-  client.destroy();
-  return tableName;
-};
-
-/** A fresh, uniquely named throttle table on the given store. */
-export const createThrottleTable = async (endpoint: string): Promise<string> => {
-  const tableName = `throttle-${randomUUID()}`;
-  const client = testClient(endpoint, 10_000);
-  await ensureThrottleTable(client, tableName);
-  client.destroy();
-  return tableName;
-};
+export const createUsersTable = (endpoint: string) => createTable(endpoint, 'users', ensureUsersTable);
+export const createSessionsTable = (endpoint: string) => createTable(endpoint, 'sessions', ensureSessionsTable);
+export const createThrottleTable = (endpoint: string) => createTable(endpoint, 'throttle', ensureThrottleTable);
 
 export const startDynalite = async (): Promise<TestStore> => {
   const store = await startEmbeddedStore(undefined);

@@ -11,7 +11,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { Session, SessionStore } from '../../domain/ports';
-import { isConditionFailure, translateStoreError } from './store-errors';
+import { conditionalWrite, translateStoreError } from './store-errors';
 
 export type DynamoSessionStoreOptions = { client: DynamoDBDocumentClient; tableName: string; timeoutMs: number };
 
@@ -53,9 +53,9 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
             return Item === undefined ? null : toSession(Item);
           }),
 
-    async rotate(uid, sid, expectedHash, next) {
-      try {
-        await client.send(
+    rotate: (uid, sid, expectedHash, next) =>
+      conditionalWrite(() =>
+        client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { uid, sid },
@@ -69,13 +69,8 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
             },
           }),
           bounded(),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw translateStoreError(error);
-      }
-    },
+        ),
+      ),
 
     remove: (uid, sid) =>
       !isId(uid) || !isId(sid)

@@ -33,3 +33,14 @@ export const translateStoreError = (error: unknown): AppError => {
     ? new AppError('service_unavailable', 'the user store is unavailable, try again shortly', { cause: error })
     : new AppError('internal_error', 'the user store failed', { cause: error });
 };
+
+/** Runs a conditional write: true when it happened, false when its condition failed; other failures translated. */
+export const conditionalWrite = async (write: () => Promise<unknown>): Promise<boolean> => {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw translateStoreError(error);
+  }
+};

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ThrottleStore } from '../../domain/ports';
-import { isConditionFailure, translateStoreError } from './store-errors';
+import { conditionalWrite, isConditionFailure, translateStoreError } from './store-errors';
 
 export type DynamoThrottleStoreOptions = { client: DynamoDBDocumentClient; tableName: string; timeoutMs: number };
 
@@ -23,15 +23,6 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
       throw translateStoreError(error);
     }
   };
-  const conditional = async (write: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await write();
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw translateStoreError(error);
-    }
-  };
 
   return {
     async readFailures(username) {
@@ -42,7 +33,7 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
     },
 
     writeFailures: (username, expectedVersion, next, expiresAt) =>
-      conditional(() =>
+      conditionalWrite(() =>
         client.send(
           new PutCommand({
             TableName: tableName,
@@ -94,7 +85,7 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
           if (!isConditionFailure(error)) throw translateStoreError(error);
         }
         // ...or open a new one, unless another request just did (then count in it on the next turn).
-        const opened = await conditional(() =>
+        const opened = await conditionalWrite(() =>
           client.send(
             new PutCommand({
               TableName: tableName,

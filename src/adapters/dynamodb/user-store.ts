@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../domain/errors';
 import type { UserRecord, UserStore } from '../../domain/ports';
-import { isConditionFailure, translateStoreError } from './store-errors';
+import { conditionalWrite, isConditionFailure, translateStoreError } from './store-errors';
 
 export type DynamoUserStoreOptions = {
   client: DynamoDBDocumentClient;
@@ -28,16 +28,6 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
   // One deadline per call, SDK retries included: a hung store becomes a prompt 503, not a Lambda timeout.
   const bounded = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
 
-  /** Runs a conditional write: true when it happened, false when its condition failed. */
-  const conditional = async (write: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await write();
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw translateStoreError(error);
-    }
-  };
 
   const find = async (username: string): Promise<UserRecord | null> => {
     if (!isStorableKey(username)) return null;
@@ -54,7 +44,7 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
 
   return {
     async create(user) {
-      const created = await conditional(() =>
+      const created = await conditionalWrite(() =>
         client.send(
           new PutCommand({
             TableName: tableName,
@@ -77,7 +67,7 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
     find,
 
     replacePasswordHash: (username, expectedHash, newHash) =>
-      conditional(() =>
+      conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
@@ -92,7 +82,7 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
       ),
 
     async assignUid(username, uid) {
-      const assigned = await conditional(() =>
+      const assigned = await conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
@@ -110,7 +100,7 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
     },
 
     changePassword: (username, expectedHash, newHash) =>
-      conditional(() =>
+      conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
@@ -125,7 +115,7 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
       ),
 
     remove: (username, expectedHash) =>
-      conditional(() =>
+      conditionalWrite(() =>
         client.send(
           new DeleteCommand({
             TableName: tableName,
