@@ -2,20 +2,31 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createRefreshSecrets } from '../src/adapters/crypto/refresh-secrets';
 import { AppError } from '../src/domain/errors';
+import type { PasswordPolicy } from '../src/domain/credentials';
+import type { Pacer } from '../src/domain/pace';
 import type {
   AccessClaims,
+  AuditEvent,
+  AuditLog,
   Clock,
+  CommonPasswords,
   EventLog,
+  FailureRecord,
   Ids,
   PasswordHasher,
   RefreshSecrets,
+  RequestContext,
   Session,
   SessionStore,
+  ThrottleStore,
+  Timer,
   TokenService,
   UserRecord,
   UserStore,
+  WindowCount,
 } from '../src/domain/ports';
 import type { SessionSettings } from '../src/domain/sessions';
+import type { ThrottleSettings } from '../src/domain/throttle';
 
 export type FakeUserStore = UserStore & {
   /** Direct look at what is stored, bypassing the port (a copy). */
@@ -221,7 +232,7 @@ export const createPasswordHasher = (): FakePasswordHasher => {
   };
 };
 
-export type FakeClock = Clock & { advanceSeconds(seconds: number): void };
+export type FakeClock = Clock & { advanceSeconds(seconds: number): void; advanceMs(ms: number): void };
 
 /** A clock that stands still until told to move. */
 export const createClock = (start: Date = new Date('2024-05-01T12:00:00.000Z')): FakeClock => {
@@ -231,8 +242,158 @@ export const createClock = (start: Date = new Date('2024-05-01T12:00:00.000Z')):
     advanceSeconds: (seconds) => {
       current += seconds * 1000;
     },
+    advanceMs: (ms) => {
+      current += ms;
+    },
   };
 };
+
+export type FakeTimer = Timer & { readonly sleeps: number[] };
+
+/**
+ * Sleeps at once, remembering each requested wait; with a fake clock, moves it forward by that wait rounded up
+ * to whole milliseconds (a real timer never fires early, and Date has no finer grain).
+ */
+export const createTimer = (clock?: FakeClock): FakeTimer => {
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    async sleep(ms) {
+      sleeps.push(ms);
+      clock?.advanceMs(Math.ceil(ms));
+    },
+  };
+};
+
+export type FakeThrottleStore = ThrottleStore & {
+  /** Direct look at a name's failure record, bypassing the port (a copy, with its expiry). */
+  peekFailures(username: string): (FailureRecord & { expiresAt: number }) | undefined;
+  /** Direct look at a client window, bypassing the port (a copy). */
+  peekWindow(key: string): WindowCount | undefined;
+  /** How many `writeFailures` calls were made, and how many of them won their compare-and-swap. */
+  readonly writes: { attempts: number; wins: number };
+};
+
+/**
+ * A ThrottleStore in memory, with DynamoDB's single-item semantics: `writeFailures` is a compare-and-swap on
+ * `version` (null: the record must not exist yet), `hitWindow` counts in the window containing `now` or opens a
+ * new one. Every call yields to the event loop first, so concurrent logins interleave and the swap really races.
+ */
+export const createThrottleStore = (): FakeThrottleStore => {
+  const failures = new Map<string, FailureRecord & { expiresAt: number }>();
+  const windows = new Map<string, WindowCount>();
+  const writes = { attempts: 0, wins: 0 };
+  return {
+    writes,
+    async readFailures(username) {
+      await nextTurn();
+      const row = failures.get(username);
+      return row === undefined ? null : { failures: row.failures, lastFailureAt: row.lastFailureAt, version: row.version };
+    },
+    async writeFailures(username, expectedVersion, next, expiresAt) {
+      writes.attempts += 1;
+      await nextTurn();
+      const row = failures.get(username);
+      if (expectedVersion === null ? row !== undefined : row?.version !== expectedVersion) return false;
+      failures.set(username, { ...next, version: (expectedVersion ?? 0) + 1, expiresAt });
+      writes.wins += 1;
+      return true;
+    },
+    async clearFailures(username) {
+      await nextTurn();
+      failures.delete(username);
+    },
+    async readWindow(key) {
+      await nextTurn();
+      const row = windows.get(key);
+      return row === undefined ? null : { ...row };
+    },
+    async hitWindow(key, now, windowMs) {
+      await nextTurn();
+      const row = windows.get(key);
+      const next =
+        row !== undefined && now < row.windowStart + windowMs
+          ? { count: row.count + 1, windowStart: row.windowStart }
+          : { count: 1, windowStart: now };
+      windows.set(key, next);
+      return { ...next };
+    },
+    async refundWindow(key, windowStart) {
+      await nextTurn();
+      const row = windows.get(key);
+      if (row !== undefined && row.windowStart === windowStart && row.count > 0) {
+        windows.set(key, { ...row, count: row.count - 1 });
+      }
+    },
+    peekFailures: (username) => {
+      const row = failures.get(username);
+      return row === undefined ? undefined : { ...row };
+    },
+    peekWindow: (key) => {
+      const row = windows.get(key);
+      return row === undefined ? undefined : { ...row };
+    },
+  };
+};
+
+export type AuditEntry = { event: AuditEvent; username: string; known: boolean; context: RequestContext };
+export type FakeAuditLog = AuditLog & { readonly entries: AuditEntry[] };
+
+/** Remembers every audit event (copies), in order. */
+export const createAuditLog = (): FakeAuditLog => {
+  const entries: AuditEntry[] = [];
+  return {
+    entries,
+    record: (event, entry) => {
+      entries.push({ event, username: entry.username, known: entry.known, context: { ...entry.context } });
+    },
+  };
+};
+
+export type FakePacer = Pacer & { readonly calls: { record: number[]; pad: number[] } };
+
+/** Remembers the start times it is given; `pad` answers at once (pacing itself is tested with the real pacer). */
+export const createPacer = (): FakePacer => {
+  const calls = { record: [] as number[], pad: [] as number[] };
+  return {
+    calls,
+    record: (startedAt) => {
+      calls.record.push(startedAt);
+    },
+    pad: async (startedAt) => {
+      calls.pad.push(startedAt);
+    },
+  };
+};
+
+export const COMMON_PASSWORDS = ['password', 'password1', '12345678', 'qwertyuiop', 'iloveyou', 'letmein123'];
+
+export type FakeCommonPasswords = CommonPasswords & { readonly checked: string[] };
+
+/** A tiny blocklist, compared case-insensitively like the real one. */
+export const createCommonPasswords = (passwords: readonly string[] = COMMON_PASSWORDS): FakeCommonPasswords => {
+  const lowered = new Set(passwords.map((password) => password.toLowerCase()));
+  const checked: string[] = [];
+  return {
+    checked,
+    async isCommon(password) {
+      checked.push(password);
+      return lowered.has(password.toLowerCase());
+    },
+  };
+};
+
+/** The service defaults (THROTTLE_* settings). */
+export const THROTTLE_DEFAULTS: ThrottleSettings = {
+  userFailures: 5,
+  maxDelaySeconds: 900,
+  windowSeconds: 900,
+  ipFailures: 100,
+  ipRegistrations: 20,
+};
+
+/** Where a test request comes from, unless a test says otherwise. */
+export const CONTEXT: RequestContext = { ip: '198.51.100.7', requestId: 'req-1' };
 
 export type Warning = { message: string; fields: Record<string, unknown> | undefined };
 export type FakeEventLog = EventLog & { readonly warnings: Warning[] };
@@ -273,9 +434,16 @@ export const REFRESH_TTL = 30 * 24 * 3600;
 export const REFRESH_GRACE = 10;
 export const ACCESS_TTL = 900;
 
-/** Every port the session use cases need, wired to fakes (and the real refresh secrets), with the fakes exposed. */
+/** Every port the use cases need, wired to fakes (and the real refresh secrets), with the fakes exposed. */
 export const createWorld = (
-  options: { users?: readonly UserRecord[]; settings?: Partial<SessionSettings>; idPrefix?: string } = {},
+  options: {
+    users?: readonly UserRecord[];
+    settings?: Partial<SessionSettings>;
+    idPrefix?: string;
+    throttleSettings?: Partial<ThrottleSettings>;
+    minPasswordLength?: number;
+    commonPasswords?: readonly string[];
+  } = {},
 ) => {
   const users = createUserStore(options.users ?? [storedUser()]);
   const sessions = createSessionStore();
@@ -285,11 +453,17 @@ export const createWorld = (
   const clock = createClock();
   const hasher = createPasswordHasher();
   const log = createEventLog();
+  const throttle = createThrottleStore();
+  const audit = createAuditLog();
+  const pacer = createPacer();
+  const common = createCommonPasswords(options.commonPasswords);
   const settings: SessionSettings = {
     refreshTtlSeconds: REFRESH_TTL,
     refreshGraceSeconds: REFRESH_GRACE,
     ...options.settings,
   };
+  const throttleSettings: ThrottleSettings = { ...THROTTLE_DEFAULTS, ...options.throttleSettings };
+  const passwordPolicy: PasswordPolicy = { minLength: options.minPasswordLength ?? 8, common };
   return {
     users,
     sessions,
@@ -299,6 +473,25 @@ export const createWorld = (
     clock,
     hasher,
     log,
-    deps: { users, sessions, tokens, secrets, ids, clock, hasher, log, settings },
+    throttle,
+    audit,
+    pacer,
+    common,
+    deps: {
+      users,
+      sessions,
+      tokens,
+      secrets,
+      ids,
+      clock,
+      hasher,
+      log,
+      settings,
+      throttle,
+      throttleSettings,
+      audit,
+      pacer,
+      passwordPolicy,
+    },
   };
 };

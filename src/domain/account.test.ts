@@ -1,6 +1,6 @@
 // Account self-service: read one's account, change the password (ending every session), delete the account (freeing the name).
 import { describe, expect, it } from 'vitest';
-import { createWorld, storedUser } from '../../test/fakes';
+import { CONTEXT, createWorld, storedUser } from '../../test/fakes';
 import { changePassword, deleteAccount, getMe } from './account';
 import { logIn } from './log-in';
 import { register } from './register';
@@ -13,7 +13,7 @@ const setup = () => {
   const world = createWorld({
     users: [storedUser({ passwordHash: 'fake$' + PASSWORD }), storedUser({ username: 'bob', name: 'Bob', uid: 'uid-bob' })],
   });
-  return { ...world, logInAlice: () => logIn(world.deps, { username: 'alice', password: PASSWORD }) };
+  return { ...world, logInAlice: () => logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT) };
 };
 
 describe('getMe', () => {
@@ -32,7 +32,7 @@ describe('getMe', () => {
   it('returns createdAt null for a tutorial-era user', async () => {
     // Prepare
     const world = createWorld({ users: [storedUser({ createdAt: null, uid: null })] });
-    const { token } = await logIn(world.deps, { username: 'alice', password: PASSWORD });
+    const { token } = await logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Act
     const me = await getMe(world.deps, token);
@@ -88,7 +88,7 @@ describe('changePassword', () => {
     const sessionsBefore = sessions.sessionsOf('uid-alice');
 
     // Act
-    const attempt = changePassword(deps, token, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD });
+    const attempt = changePassword(deps, token, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -104,7 +104,7 @@ describe('changePassword', () => {
     const userBefore = users.peek('alice');
 
     // Act
-    const attempt = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: 'short' });
+    const attempt = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: 'short' }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['too_short'] } });
@@ -118,7 +118,7 @@ describe('changePassword', () => {
     const { token } = await logInAlice();
 
     // Act
-    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     expect(users.peek('alice')).toMatchObject({ passwordHash: 'fake$' + NEW_PASSWORD, credentialVersion: 1, uid: 'uid-alice' });
@@ -131,12 +131,12 @@ describe('changePassword', () => {
     const other = await logInAlice();
 
     // Act
-    await changePassword(deps, current.token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    await changePassword(deps, current.token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     await expect(authenticate(deps, current.token)).rejects.toMatchObject({ code: 'invalid_token' });
     await expect(authenticate(deps, other.token)).rejects.toMatchObject({ code: 'invalid_token' });
-    await expect(refreshSession(deps, other.refreshToken)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+    await expect(refreshSession(deps, other.refreshToken, CONTEXT)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
   });
 
   it('returns a working token pair for a new session', async () => {
@@ -145,7 +145,7 @@ describe('changePassword', () => {
     const current = await logInAlice();
 
     // Act
-    const pair = await changePassword(deps, current.token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    const pair = await changePassword(deps, current.token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     expect(pair.user).toEqual({ username: 'alice', name: 'Alice' });
@@ -153,7 +153,7 @@ describe('changePassword', () => {
     expect(claims.sid).not.toBe(tokens.issued[0]?.sid);
     expect(sessions.sessionsOf('uid-alice').map((session) => session.sid)).toEqual([claims.sid]);
     expect(sessions.peek('uid-alice', claims.sid)?.credentialVersion).toBe(1);
-    await expect(refreshSession(deps, pair.refreshToken)).resolves.toMatchObject({ user: { username: 'alice' } });
+    await expect(refreshSession(deps, pair.refreshToken, CONTEXT)).resolves.toMatchObject({ user: { username: 'alice' } });
   });
 
   it('lets the new password log in, and no longer the old one', async () => {
@@ -162,13 +162,13 @@ describe('changePassword', () => {
     const { token } = await logInAlice();
 
     // Act
-    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
-    await expect(logIn(deps, { username: 'alice', password: NEW_PASSWORD })).resolves.toMatchObject({
+    await expect(logIn(deps, { username: 'alice', password: NEW_PASSWORD }, CONTEXT)).resolves.toMatchObject({
       user: { username: 'alice' },
     });
-    await expect(logIn(deps, { username: 'alice', password: PASSWORD })).rejects.toMatchObject({
+    await expect(logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT)).rejects.toMatchObject({
       code: 'invalid_credentials',
     });
   });
@@ -177,10 +177,10 @@ describe('changePassword', () => {
     // Prepare
     const { deps, logInAlice } = setup();
     const { token } = await logInAlice();
-    const bob = await logIn(deps, { username: 'bob', password: PASSWORD });
+    const bob = await logIn(deps, { username: 'bob', password: PASSWORD }, CONTEXT);
 
     // Act
-    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     await expect(authenticate(deps, bob.token)).resolves.toMatchObject({ claims: { username: 'bob' } });
@@ -194,7 +194,7 @@ describe('changePassword', () => {
     const userBefore = users.peek('alice');
 
     // Act
-    const attempt = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    const attempt = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
@@ -209,7 +209,7 @@ describe('deleteAccount', () => {
     const { token } = await logInAlice();
 
     // Act
-    const attempt = deleteAccount(deps, token, { password: 'wrong password' });
+    const attempt = deleteAccount(deps, token, { password: 'wrong password' }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -224,23 +224,23 @@ describe('deleteAccount', () => {
     const other = await logInAlice();
 
     // Act
-    await deleteAccount(deps, current.token, { password: PASSWORD });
+    await deleteAccount(deps, current.token, { password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(users.peek('alice')).toBeUndefined();
     expect(sessions.sessionsOf('uid-alice')).toEqual([]);
     await expect(authenticate(deps, other.token)).rejects.toMatchObject({ code: 'invalid_token' });
-    await expect(refreshSession(deps, other.refreshToken)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+    await expect(refreshSession(deps, other.refreshToken, CONTEXT)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
   });
 
   it('leaves another user and their sessions alone', async () => {
     // Prepare
     const { deps, logInAlice, users } = setup();
     const { token } = await logInAlice();
-    const bob = await logIn(deps, { username: 'bob', password: PASSWORD });
+    const bob = await logIn(deps, { username: 'bob', password: PASSWORD }, CONTEXT);
 
     // Act
-    await deleteAccount(deps, token, { password: PASSWORD });
+    await deleteAccount(deps, token, { password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(users.peek('bob')).toBeDefined();
@@ -251,18 +251,89 @@ describe('deleteAccount', () => {
     // Prepare
     const { deps, logInAlice, users } = setup();
     const old = await logInAlice();
-    await deleteAccount(deps, old.token, { password: PASSWORD });
+    await deleteAccount(deps, old.token, { password: PASSWORD }, CONTEXT);
 
     // Act
-    await register(deps, { name: 'New Alice', username: 'alice', password: NEW_PASSWORD });
+    await register(deps, { name: 'New Alice', username: 'alice', password: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     const reborn = users.peek('alice');
     expect(reborn?.name).toBe('New Alice');
     expect(reborn?.uid).not.toBeNull();
     expect(reborn?.uid).not.toBe('uid-alice');
-    const fresh = await logIn(deps, { username: 'alice', password: NEW_PASSWORD });
+    const fresh = await logIn(deps, { username: 'alice', password: NEW_PASSWORD }, CONTEXT);
     expect((await authenticate(deps, fresh.token)).claims.uid).toBe(reborn?.uid);
     await expect(authenticate(deps, old.token)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+});
+
+describe('account audit', () => {
+  const context = { ip: '203.0.113.70', requestId: 'req-account' };
+
+  it('records password.changed with the request context, and neither password', async () => {
+    // Prepare
+    const { deps, logInAlice, audit } = setup();
+    const { token } = await logInAlice();
+    const before = audit.entries.length;
+
+    // Act
+    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, context);
+
+    // Assess
+    expect(audit.entries.slice(before)).toEqual([
+      { event: 'password.changed', username: 'alice', known: true, context: { ip: '203.0.113.70', requestId: 'req-account' } },
+    ]);
+    const trail = JSON.stringify(audit.entries);
+    expect(trail).not.toContain(PASSWORD);
+    expect(trail).not.toContain(NEW_PASSWORD);
+  });
+
+  it('records a wrong current password as a failed attempt, and no change when the change is refused', async () => {
+    // Prepare
+    const { deps, logInAlice, audit } = setup();
+    const { token } = await logInAlice();
+    const before = audit.entries.length;
+
+    // Act
+    await expect(
+      changePassword(deps, token, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }, context),
+    ).rejects.toMatchObject({ code: 'invalid_credentials' });
+    await expect(
+      changePassword(deps, token, { currentPassword: PASSWORD, newPassword: 'password1' }, context),
+    ).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['common_password'] } });
+
+    // Assess
+    expect(audit.entries.slice(before).map((e) => e.event)).toEqual(['login.failed']);
+  });
+
+  it('throttles guesses of the current password made with a stolen access token', async () => {
+    // Prepare
+    const { deps, logInAlice } = setup();
+    const { token } = await logInAlice();
+    for (let i = 0; i < 5; i += 1) {
+      await changePassword(deps, token, { currentPassword: `guess ${i}`, newPassword: NEW_PASSWORD }, context).catch(() => undefined);
+    }
+
+    // Act
+    const sixth = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, context);
+
+    // Assess
+    await expect(sixth).rejects.toMatchObject({ code: 'too_many_attempts' });
+  });
+
+  it('records user.deleted with the request context, and not the password', async () => {
+    // Prepare
+    const { deps, logInAlice, audit } = setup();
+    const { token } = await logInAlice();
+    const before = audit.entries.length;
+
+    // Act
+    await deleteAccount(deps, token, { password: PASSWORD }, context);
+
+    // Assess
+    expect(audit.entries.slice(before)).toEqual([
+      { event: 'user.deleted', username: 'alice', known: true, context: { ip: '203.0.113.70', requestId: 'req-account' } },
+    ]);
+    expect(JSON.stringify(audit.entries)).not.toContain(PASSWORD);
   });
 });

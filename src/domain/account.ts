@@ -1,7 +1,7 @@
 // Use cases on one's own account, behind a bearer access token: read it, change the password, delete it.
 import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
 import { AppError } from './errors';
-import { checkPassword, invalidCredentials, type LogInDeps } from './log-in';
+import { attemptPassword, invalidCredentials, type LogInDeps } from './log-in';
 import type { RequestContext } from './ports';
 import { authenticate, startSession, type TokenPair } from './sessions';
 
@@ -30,7 +30,7 @@ export const changePassword = async (
   context: RequestContext,
 ): Promise<TokenPair> => {
   const claims = await accountOf(deps, accessToken);
-  const user = await checkPassword(deps, claims.username, input.currentPassword);
+  const user = await attemptPassword(deps, claims.username, input.currentPassword, context);
   if (user.uid !== claims.uid) throw invalidCredentials();
   await assertAcceptablePassword(deps.passwordPolicy, input.newPassword, user);
   const newHash = await deps.hasher.hash(input.newPassword);
@@ -49,7 +49,7 @@ export const deleteAccount = async (
   context: RequestContext,
 ): Promise<void> => {
   const claims = await accountOf(deps, accessToken);
-  const user = await checkPassword(deps, claims.username, input.password);
+  const user = await attemptPassword(deps, claims.username, input.password, context);
   if (user.uid !== claims.uid) throw invalidCredentials();
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
   await deps.sessions.removeAll(claims.uid);

@@ -1,42 +1,177 @@
 // Password and display-name rules: lengths counted in code points, passwords kept as typed, names made safe to show.
 import { describe, expect, it } from 'vitest';
-import { assertAcceptablePassword, assertLoginPassword, displayName } from './credentials';
+import { createCommonPasswords } from '../../test/fakes';
+import { assertAcceptablePassword, assertLoginPassword, displayName, type PasswordPolicy } from './credentials';
 
 const fieldError = (field: string) => ({ code: 'invalid_request', details: { field } });
 
-describe('assertAcceptablePassword', () => {
+const policy = (overrides: Partial<PasswordPolicy> = {}): PasswordPolicy => ({
+  minLength: 8,
+  common: createCommonPasswords(),
+  ...overrides,
+});
+const ALICE = { username: 'alice', name: 'Alice Smith' };
+
+describe('assertAcceptablePassword lengths', () => {
   it.each([
-    ['7 code points', 'a'.repeat(7), ['too_short']],
-    ['257 code points', 'a'.repeat(257), ['too_long']],
+    ['7 code points', 'x'.repeat(7), ['too_short']],
+    ['257 code points', 'x'.repeat(257), ['too_long']],
     ['7 emoji (14 UTF-16 units)', '😀'.repeat(7), ['too_short']],
     ['empty', '', ['too_short']],
-  ])('refuses a password of %s as weak_password with its reason', (_label, password, reasons) => {
+  ])('refuses a password of %s as weak_password with its reason', async (_label, password, reasons) => {
     // Act
-    const act = () => assertAcceptablePassword(password);
+    const attempt = assertAcceptablePassword(policy(), password, ALICE);
 
     // Assess
-    expect(act).toThrow(expect.objectContaining({ code: 'weak_password', details: { reasons } }));
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons } });
   });
 
   it.each([
-    ['8 code points', 'a'.repeat(8)],
-    ['256 code points', 'a'.repeat(256)],
+    ['8 code points', 'x'.repeat(8)],
+    ['256 code points', 'x'.repeat(256)],
     ['8 emoji (16 UTF-16 units)', '😀'.repeat(8)],
     ['only spaces', ' '.repeat(8)],
-  ])('accepts a password of %s', (_label, password) => {
+  ])('accepts a password of %s', async (_label, password) => {
     // Act
-    const act = () => assertAcceptablePassword(password);
+    const attempt = assertAcceptablePassword(policy(), password, ALICE);
 
     // Assess
-    expect(act).not.toThrow();
+    await expect(attempt).resolves.toBeUndefined();
   });
 
-  it('counts 129 emoji (258 UTF-16 units) as 129, not too long', () => {
+  it('counts 129 emoji (258 UTF-16 units) as 129, not too long', async () => {
     // Act
-    const act = () => assertAcceptablePassword('😀'.repeat(129));
+    const attempt = assertAcceptablePassword(policy(), '😀'.repeat(129), ALICE);
 
     // Assess
-    expect(act).not.toThrow();
+    await expect(attempt).resolves.toBeUndefined();
+  });
+
+  it('refuses a 14-character password as too_short when the minimum is 15, and accepts 15', async () => {
+    // Prepare
+    const strict = policy({ minLength: 15 });
+
+    // Act
+    const fourteen = assertAcceptablePassword(strict, 'x'.repeat(14), ALICE);
+    const fifteen = assertAcceptablePassword(strict, 'x'.repeat(15), ALICE);
+
+    // Assess
+    await expect(fourteen).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['too_short'] } });
+    await expect(fifteen).resolves.toBeUndefined();
+  });
+});
+
+describe('assertAcceptablePassword blocklist', () => {
+  it('refuses a password on the list as common_password', async () => {
+    // Act
+    const attempt = assertAcceptablePassword(policy(), 'qwertyuiop', ALICE);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['common_password'] } });
+  });
+
+  it('refuses a listed password in another case as common_password', async () => {
+    // Act
+    const attempt = assertAcceptablePassword(policy(), 'PassWord1', ALICE);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['common_password'] } });
+  });
+
+  it('accepts a password of the right length that is not on the list, asking the list once', async () => {
+    // Prepare
+    const common = createCommonPasswords();
+
+    // Act
+    const attempt = assertAcceptablePassword(policy({ common }), 'qwertyuiop!', ALICE);
+
+    // Assess
+    await expect(attempt).resolves.toBeUndefined();
+    expect(common.checked).toEqual(['qwertyuiop!']);
+  });
+});
+
+describe('assertAcceptablePassword names', () => {
+  it('refuses a password containing the username in another case as contains_username', async () => {
+    // Act
+    const attempt = assertAcceptablePassword(policy(), 'MyAlice2024!!', { username: 'alice', name: 'Zoe' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['contains_username'] } });
+  });
+
+  it('refuses a password containing a whole name of 3 characters as contains_name', async () => {
+    // Act
+    const attempt = assertAcceptablePassword(policy(), 'xxbobxxyy99', { username: 'robert99', name: 'Bob' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['contains_name'] } });
+  });
+
+  it('accepts a password containing a whole name of only 2 characters', async () => {
+    // Act
+    const attempt = assertAcceptablePassword(policy(), 'jojojojo99', { username: 'joseph', name: 'Jo' });
+
+    // Assess
+    await expect(attempt).resolves.toBeUndefined();
+  });
+
+  it('refuses a password containing a 4+ character word of a longer name as contains_name', async () => {
+    // Act
+    const attempt = assertAcceptablePassword(policy(), 'margaret1990zz', { username: 'adal', name: 'Ada Margaret Lee' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['contains_name'] } });
+  });
+
+  it('refuses a password containing the whole multi-word name, case-insensitively, as contains_name', async () => {
+    // Act
+    const attempt = assertAcceptablePassword(policy(), '1ADA MARGARET LEE!', { username: 'adal', name: 'Ada Margaret Lee' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['contains_name'] } });
+  });
+
+  it.each([
+    ['Lee', 'leeway-forever!'],
+    ['Ada', 'adamant-forever!'],
+  ])('accepts a password containing only the 3-letter word %s of a multi-word name', async (_word, password) => {
+    // Act
+    const attempt = assertAcceptablePassword(policy(), password, { username: 'adal', name: 'Ada Margaret Lee' });
+
+    // Assess
+    await expect(attempt).resolves.toBeUndefined();
+  });
+});
+
+describe('assertAcceptablePassword with several reasons', () => {
+  it('lists too_short, common_password, contains_username and contains_name in that order', async () => {
+    // Prepare
+    const common = createCommonPasswords(['alice']);
+
+    // Act
+    const attempt = assertAcceptablePassword(policy({ common }), 'Alice', { username: 'alice', name: 'Alice' });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      code: 'weak_password',
+      details: { reasons: ['too_short', 'common_password', 'contains_username', 'contains_name'] },
+    });
+  });
+
+  it('lists too_long, common_password, contains_username and contains_name in that order', async () => {
+    // Prepare
+    const password = 'alice-smith-'.repeat(22);
+    const common = createCommonPasswords([password]);
+
+    // Act
+    const attempt = assertAcceptablePassword(policy({ common }), password, ALICE);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      code: 'weak_password',
+      details: { reasons: ['too_long', 'common_password', 'contains_username', 'contains_name'] },
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 // logIn: unknown users and wrong passwords look the same, each login starts a session (a legacy user gets a uid), and legacy hashes upgrade safely.
 import { describe, expect, it } from 'vitest';
-import { createPasswordHasher, createWorld, REFRESH_TTL, storedUser } from '../../test/fakes';
+import { CONTEXT, createPasswordHasher, createWorld, REFRESH_TTL, storedUser } from '../../test/fakes';
 import { logIn } from './log-in';
 
 const PASSWORD = 'correct horse';
@@ -23,7 +23,7 @@ describe('logIn', () => {
     const { deps, tokens } = setup();
 
     // Act
-    const result = await logIn(deps, { username: 'alice', password: PASSWORD });
+    const result = await logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(result).toEqual({
@@ -41,8 +41,8 @@ describe('logIn', () => {
     const { deps, sessions } = setup();
 
     // Act
-    const first = await logIn(deps, { username: 'alice', password: PASSWORD });
-    const second = await logIn(deps, { username: 'alice', password: PASSWORD });
+    const first = await logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
+    const second = await logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(first.refreshToken).not.toBe(second.refreshToken);
@@ -54,8 +54,8 @@ describe('logIn', () => {
     const { deps, users, tokens } = setup('fake$' + PASSWORD, null);
 
     // Act
-    await logIn(deps, { username: 'alice', password: PASSWORD });
-    await logIn(deps, { username: 'alice', password: PASSWORD });
+    await logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
+    await logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Assess
     const uid = users.peek('alice')?.uid;
@@ -69,7 +69,7 @@ describe('logIn', () => {
     const { deps, sessions, tokens } = setup();
 
     // Act
-    const attempt = logIn(deps, { username: 'alice', password: 'wrong password' });
+    const attempt = logIn(deps, { username: 'alice', password: 'wrong password' }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -83,7 +83,7 @@ describe('logIn', () => {
     sessions.afterCreate(() => users.drop('alice'));
 
     // Act
-    const attempt = logIn(deps, { username: 'alice', password: PASSWORD });
+    const attempt = logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -99,7 +99,7 @@ describe('logIn', () => {
     });
 
     // Act
-    const attempt = logIn(deps, { username: 'alice', password: PASSWORD });
+    const attempt = logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -111,7 +111,7 @@ describe('logIn', () => {
     const { deps } = setup();
 
     // Act
-    const result = await logIn(deps, { username: 'Ａｌｉｃｅ', password: PASSWORD });
+    const result = await logIn(deps, { username: 'Ａｌｉｃｅ', password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(result.user.username).toBe('alice');
@@ -122,7 +122,7 @@ describe('logIn', () => {
     const { deps, hasher, tokens } = setup();
 
     // Act
-    const attempt = logIn(deps, { username: 'bob', password: PASSWORD });
+    const attempt = logIn(deps, { username: 'bob', password: PASSWORD }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -135,8 +135,8 @@ describe('logIn', () => {
     const { deps, hasher } = setup();
 
     // Act
-    const wrongPassword = await rejection(logIn(deps, { username: 'alice', password: 'wrong password' }));
-    const unknownUser = await rejection(logIn(deps, { username: 'bob', password: 'wrong password' }));
+    const wrongPassword = await rejection(logIn(deps, { username: 'alice', password: 'wrong password' }, CONTEXT));
+    const unknownUser = await rejection(logIn(deps, { username: 'bob', password: 'wrong password' }, CONTEXT));
 
     // Assess
     expect(wrongPassword.code).toBe('invalid_credentials');
@@ -150,7 +150,7 @@ describe('logIn', () => {
     const { deps } = setup();
 
     // Act
-    const attempt = logIn(deps, { username: 'alice', password: PASSWORD + ' ' });
+    const attempt = logIn(deps, { username: 'alice', password: PASSWORD + ' ' }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -161,7 +161,7 @@ describe('logIn', () => {
     const { deps, users, hasher } = setup(createPasswordHasher().legacyHash(PASSWORD));
 
     // Act
-    await logIn(deps, { username: 'alice', password: PASSWORD });
+    await logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(users.peek('alice')?.passwordHash).toBe('fake$' + PASSWORD);
@@ -173,7 +173,7 @@ describe('logIn', () => {
     const { deps, hasher } = setup();
 
     // Act
-    await logIn(deps, { username: 'alice', password: PASSWORD });
+    await logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(hasher.calls.hash).toBe(0);
@@ -185,7 +185,7 @@ describe('logIn', () => {
     users.failReplaceWith(new Error(`store down while writing ${PASSWORD}`));
 
     // Act
-    const result = await logIn(deps, { username: 'alice', password: PASSWORD });
+    const result = await logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(result.user.username).toBe('alice');
@@ -203,7 +203,7 @@ describe('logIn', () => {
     const { deps, hasher } = setup();
 
     // Act
-    const attempt = logIn(deps, { username: 'alice', password });
+    const attempt = logIn(deps, { username: 'alice', password }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'password' } });
@@ -215,7 +215,7 @@ describe('logIn', () => {
     const { deps } = setup();
 
     // Act
-    const attempt = logIn(deps, { username: 'a'.repeat(257), password: PASSWORD });
+    const attempt = logIn(deps, { username: 'a'.repeat(257), password: PASSWORD }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'username' } });
@@ -226,9 +226,93 @@ describe('logIn', () => {
     const { deps } = setup('fake$abc');
 
     // Act
-    const result = await logIn(deps, { username: 'alice', password: 'abc' });
+    const result = await logIn(deps, { username: 'alice', password: 'abc' }, CONTEXT);
 
     // Assess
     expect(result.token).toBe('token-1');
+  });
+});
+
+describe('logIn audit and pacing', () => {
+  const context = { ip: '203.0.113.30', requestId: 'req-login' };
+
+  it('records login.succeeded for the user with the request context', async () => {
+    // Prepare
+    const { deps, audit } = setup();
+
+    // Act
+    await logIn(deps, { username: 'Alice', password: PASSWORD }, context);
+
+    // Assess
+    expect(audit.entries).toEqual([
+      { event: 'login.succeeded', username: 'alice', known: true, context: { ip: '203.0.113.30', requestId: 'req-login' } },
+    ]);
+  });
+
+  it('records login.failed with known true for a real user with a wrong password', async () => {
+    // Prepare
+    const { deps, audit } = setup();
+
+    // Act
+    await expect(logIn(deps, { username: 'alice', password: 'wrong password' }, context)).rejects.toMatchObject({
+      code: 'invalid_credentials',
+    });
+
+    // Assess
+    expect(audit.entries).toEqual([
+      { event: 'login.failed', username: 'alice', known: true, context: { ip: '203.0.113.30', requestId: 'req-login' } },
+    ]);
+  });
+
+  it('records login.failed with known false for a name that is no account', async () => {
+    // Prepare
+    const { deps, audit } = setup();
+
+    // Act
+    await expect(logIn(deps, { username: 'nobody', password: 'wrong password' }, context)).rejects.toMatchObject({
+      code: 'invalid_credentials',
+    });
+
+    // Assess
+    expect(audit.entries).toEqual([
+      { event: 'login.failed', username: 'nobody', known: false, context: { ip: '203.0.113.30', requestId: 'req-login' } },
+    ]);
+  });
+
+  it('never puts a password into the audit trail, whatever the outcome', async () => {
+    // Prepare
+    const { deps, audit } = setup();
+    const wrong = 'my secret guess';
+
+    // Act
+    await logIn(deps, { username: 'alice', password: PASSWORD }, context);
+    for (let i = 0; i < 6; i += 1) await logIn(deps, { username: 'alice', password: wrong }, context).catch(() => undefined);
+    await logIn(deps, { username: 'nobody', password: wrong }, context).catch(() => undefined);
+
+    // Assess
+    expect(audit.entries.map((entry) => entry.event)).toEqual([
+      'login.succeeded',
+      ...Array(5).fill('login.failed'),
+      'login.throttled',
+      'login.failed',
+    ]);
+    const trail = JSON.stringify(audit.entries);
+    expect(trail).not.toContain(PASSWORD);
+    expect(trail).not.toContain(wrong);
+  });
+
+  it('teaches the pacer how long failed logins take, not successful ones', async () => {
+    // Prepare
+    const { deps, pacer, clock } = setup();
+    const startedAt = clock.now().getTime();
+
+    // Act
+    await logIn(deps, { username: 'alice', password: PASSWORD }, context);
+    await logIn(deps, { username: 'alice', password: 'wrong password' }, context).catch(() => undefined);
+    await logIn(deps, { username: 'nobody', password: 'wrong password' }, context).catch(() => undefined);
+
+    // Assess
+    expect(pacer.calls.record).toEqual([startedAt, startedAt]);
+    expect(pacer.calls.pad).toEqual([]);
   });
 });

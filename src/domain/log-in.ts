@@ -30,21 +30,19 @@ const verifyCredentials = async (
   return { user: upgraded === undefined ? stored : { ...stored, passwordHash: upgraded }, known: true };
 };
 
-/** The stored user whose password this is, or invalid_credentials. */
-export const checkPassword = async (
-  deps: Pick<LogInDeps, 'users' | 'hasher' | 'log'>,
+/**
+ * Checks a password under the throttle: counted before the check, waits past the limits (429, padded to the
+ * time of a failed check), audited. Returns the stored user, or throws invalid_credentials / too_many_attempts.
+ * Login uses it, and so do password change and account deletion (a stolen access token must not be a way
+ * around the throttle to guess the current password).
+ */
+export const attemptPassword = async (
+  deps: LogInDeps,
   username: string,
   password: string,
+  context: RequestContext,
 ): Promise<UserRecord> => {
-  const { user } = await verifyCredentials(deps, username, password);
-  if (user === null) throw invalidCredentials();
-  return user;
-};
-
-export const logIn = async (deps: LogInDeps, input: LogInInput, context: RequestContext): Promise<TokenPair> => {
   const startedAt = deps.clock.now().getTime();
-  const username = loginUsername(input.username);
-  assertLoginPassword(input.password);
   let reservation;
   try {
     reservation = await reserveLogin(deps, username, context.ip);
@@ -55,7 +53,7 @@ export const logIn = async (deps: LogInDeps, input: LogInInput, context: Request
     await deps.pacer.pad(startedAt);
     throw error;
   }
-  const { user, known } = await verifyCredentials(deps, username, input.password);
+  const { user, known } = await verifyCredentials(deps, username, password);
   if (user === null) {
     await reservation.failed();
     deps.audit.record('login.failed', { username, known, context });
@@ -63,6 +61,13 @@ export const logIn = async (deps: LogInDeps, input: LogInInput, context: Request
     throw invalidCredentials();
   }
   await reservation.succeeded();
+  return user;
+};
+
+export const logIn = async (deps: LogInDeps, input: LogInInput, context: RequestContext): Promise<TokenPair> => {
+  const username = loginUsername(input.username);
+  assertLoginPassword(input.password);
+  const user = await attemptPassword(deps, username, input.password, context);
   // Tutorial-era users get their stable id at their first login.
   const uid = user.uid ?? (await deps.users.assignUid(user.username, deps.ids.newId()));
   if (uid === null) throw invalidCredentials();

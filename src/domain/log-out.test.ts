@@ -1,6 +1,6 @@
 // logOut / logOutAll: end one session (by access or refresh token) or all of a user's, idempotently, never on a forged secret.
 import { describe, expect, it } from 'vitest';
-import { createWorld, storedUser } from '../../test/fakes';
+import { CONTEXT, createWorld, storedUser } from '../../test/fakes';
 import { logOut, logOutAll } from './log-out';
 import { authenticate, refreshSession, startSession } from './sessions';
 
@@ -26,7 +26,7 @@ describe('logOut with a bearer access token', () => {
     const laptop = await startAlice();
 
     // Act
-    await logOut(deps, { accessToken: phone.token });
+    await logOut(deps, { accessToken: phone.token }, CONTEXT);
 
     // Assess
     await expect(authenticate(deps, phone.token)).rejects.toMatchObject({ code: 'invalid_token' });
@@ -40,20 +40,20 @@ describe('logOut with a bearer access token', () => {
     const pair = await startAlice();
 
     // Act
-    await logOut(deps, { accessToken: pair.token });
+    await logOut(deps, { accessToken: pair.token }, CONTEXT);
 
     // Assess
-    await expect(refreshSession(deps, pair.refreshToken)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+    await expect(refreshSession(deps, pair.refreshToken, CONTEXT)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
   });
 
   it('resolves again when the session has already ended (idempotent)', async () => {
     // Prepare
     const { deps, startAlice } = setup();
     const pair = await startAlice();
-    await logOut(deps, { accessToken: pair.token });
+    await logOut(deps, { accessToken: pair.token }, CONTEXT);
 
     // Act
-    const again = logOut(deps, { accessToken: pair.token });
+    const again = logOut(deps, { accessToken: pair.token }, CONTEXT);
 
     // Assess
     await expect(again).resolves.toBeUndefined();
@@ -68,7 +68,7 @@ describe('logOut with a bearer access token', () => {
     await startAlice();
 
     // Act
-    const attempt = logOut(deps, { accessToken });
+    const attempt = logOut(deps, { accessToken }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'missing_token' });
@@ -80,7 +80,7 @@ describe('logOut with a bearer access token', () => {
     await startAlice();
 
     // Act
-    const attempt = logOut(deps, { accessToken: 'forged' });
+    const attempt = logOut(deps, { accessToken: 'forged' }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
@@ -95,7 +95,7 @@ describe('logOut with a refresh token', () => {
     const pair = await startAlice();
 
     // Act
-    await logOut(deps, { refreshToken: pair.refreshToken });
+    await logOut(deps, { refreshToken: pair.refreshToken }, CONTEXT);
 
     // Assess
     expect(sessions.peek('uid-alice', 'id-1')).toBeUndefined();
@@ -106,11 +106,11 @@ describe('logOut with a refresh token', () => {
     // Prepare
     const { deps, startAlice, sessions } = setup();
     const first = await startAlice();
-    const second = await refreshSession(deps, first.refreshToken);
-    await refreshSession(deps, second.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
+    await refreshSession(deps, second.refreshToken, CONTEXT);
 
     // Act
-    await logOut(deps, { refreshToken: first.refreshToken });
+    await logOut(deps, { refreshToken: first.refreshToken }, CONTEXT);
 
     // Assess
     expect(sessions.peek('uid-alice', 'id-1')).toBeUndefined();
@@ -123,7 +123,7 @@ describe('logOut with a refresh token', () => {
     await startAlice();
 
     // Act
-    await logOut(deps, { refreshToken: phone.refreshToken });
+    await logOut(deps, { refreshToken: phone.refreshToken }, CONTEXT);
 
     // Assess
     expect(sessions.sessionsOf('uid-alice').map((session) => session.sid)).toEqual(['id-2']);
@@ -135,7 +135,7 @@ describe('logOut with a refresh token', () => {
     const pair = await startAlice();
 
     // Act
-    const attempt = logOut(deps, { refreshToken: `uid-alice.id-1.${secrets.newSecret()}` });
+    const attempt = logOut(deps, { refreshToken: `uid-alice.id-1.${secrets.newSecret()}` }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -154,7 +154,7 @@ describe('logOut with a refresh token', () => {
     await startAlice();
 
     // Act
-    const attempt = logOut(deps, { refreshToken });
+    const attempt = logOut(deps, { refreshToken }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -164,10 +164,10 @@ describe('logOut with a refresh token', () => {
     // Prepare
     const { deps, startAlice } = setup();
     const pair = await startAlice();
-    await logOut(deps, { refreshToken: pair.refreshToken });
+    await logOut(deps, { refreshToken: pair.refreshToken }, CONTEXT);
 
     // Act
-    const again = logOut(deps, { refreshToken: pair.refreshToken });
+    const again = logOut(deps, { refreshToken: pair.refreshToken }, CONTEXT);
 
     // Assess
     await expect(again).resolves.toBeUndefined();
@@ -183,12 +183,12 @@ describe('logOutAll', () => {
     const bob = await startBob();
 
     // Act
-    await logOutAll(deps, phone.token);
+    await logOutAll(deps, phone.token, CONTEXT);
 
     // Assess
     expect(sessions.sessionsOf('uid-alice')).toEqual([]);
     await expect(authenticate(deps, laptop.token)).rejects.toMatchObject({ code: 'invalid_token' });
-    await expect(refreshSession(deps, laptop.refreshToken)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+    await expect(refreshSession(deps, laptop.refreshToken, CONTEXT)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
     await expect(authenticate(deps, bob.token)).resolves.toMatchObject({ claims: { username: 'bob' } });
     expect(sessions.sessionsOf('uid-bob')).toHaveLength(1);
   });
@@ -199,7 +199,7 @@ describe('logOutAll', () => {
     await startAlice();
 
     // Act
-    const attempt = logOutAll(deps, undefined);
+    const attempt = logOutAll(deps, undefined, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'missing_token' });
@@ -211,13 +211,77 @@ describe('logOutAll', () => {
     const { deps, startAlice, sessions } = setup();
     const ended = await startAlice();
     await startAlice();
-    await logOut(deps, { accessToken: ended.token });
+    await logOut(deps, { accessToken: ended.token }, CONTEXT);
 
     // Act
-    const attempt = logOutAll(deps, ended.token);
+    const attempt = logOutAll(deps, ended.token, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
     expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
+  });
+});
+
+describe('log-out audit', () => {
+  const context = { ip: '203.0.113.60', requestId: 'req-logout' };
+  const revoked = (username: string) => ({
+    event: 'session.revoked',
+    username,
+    known: true,
+    context: { ip: '203.0.113.60', requestId: 'req-logout' },
+  });
+
+  it('records session.revoked with the request context on a logout by access token', async () => {
+    // Prepare
+    const { deps, startAlice, audit } = setup();
+    const pair = await startAlice();
+
+    // Act
+    await logOut(deps, { accessToken: pair.token }, context);
+
+    // Assess
+    expect(audit.entries).toEqual([revoked('alice')]);
+  });
+
+  it('records session.revoked with the request context on a logout by refresh token, without the token', async () => {
+    // Prepare
+    const { deps, startBob, audit } = setup();
+    const pair = await startBob();
+
+    // Act
+    await logOut(deps, { refreshToken: pair.refreshToken }, context);
+
+    // Assess
+    expect(audit.entries).toEqual([revoked('bob')]);
+    expect(JSON.stringify(audit.entries)).not.toContain(pair.refreshToken.split('.')[2]);
+  });
+
+  it('records session.revoked with the request context on a logout of every session', async () => {
+    // Prepare
+    const { deps, startAlice, audit } = setup();
+    const pair = await startAlice();
+    await startAlice();
+
+    // Act
+    await logOutAll(deps, pair.token, context);
+
+    // Assess
+    expect(audit.entries).toEqual([revoked('alice')]);
+  });
+
+  it('records nothing for a refused logout', async () => {
+    // Prepare
+    const { deps, startAlice, audit, secrets } = setup();
+    await startAlice();
+
+    // Act
+    await expect(logOut(deps, { accessToken: 'forged' }, context)).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(logOut(deps, { refreshToken: `uid-alice.id-1.${secrets.newSecret()}` }, context)).rejects.toMatchObject({
+      code: 'invalid_refresh_token',
+    });
+    await expect(logOutAll(deps, undefined, context)).rejects.toMatchObject({ code: 'missing_token' });
+
+    // Assess
+    expect(audit.entries).toEqual([]);
   });
 });

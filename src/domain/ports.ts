@@ -121,6 +121,8 @@ export type ThrottleStore = {
   readWindow(key: string): Promise<WindowCount | null>;
   /** Counts one event in the window that contains `now` (starting a new one if the last has ended). */
   hitWindow(key: string, now: number, windowMs: number): Promise<WindowCount>;
+  /** Takes back one count from the window that started at `windowStart`, if it is still the current one. */
+  refundWindow(key: string, windowStart: number): Promise<void>;
 };
 
 export type AuditEvent =

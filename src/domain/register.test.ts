@@ -1,15 +1,10 @@
 // register: validates input, hashes the password as typed, and relies on the store's conditional write for uniqueness.
 import { describe, expect, it } from 'vitest';
-import { createClock, createIds, createPasswordHasher, createUserStore } from '../../test/fakes';
+import { CONTEXT, createWorld } from '../../test/fakes';
 import { register } from './register';
 
-const setup = () => {
-  const users = createUserStore();
-  const hasher = createPasswordHasher();
-  const clock = createClock(new Date('2024-05-01T12:00:00.000Z'));
-  const ids = createIds('uid');
-  return { users, hasher, deps: { users, hasher, clock, ids } };
-};
+// The world's clock starts at 2024-05-01T12:00:00.000Z.
+const setup = (options: Parameters<typeof createWorld>[0] = {}) => createWorld({ users: [], idPrefix: 'uid', ...options });
 
 const valid = { name: 'Alice Smith', username: 'alice', password: 'correct horse' };
 
@@ -19,7 +14,7 @@ describe('register', () => {
     const { deps, users } = setup();
 
     // Act
-    const result = await register(deps, { ...valid, username: 'Ａｌｉｃｅ', name: '  Alice Smith ' });
+    const result = await register(deps, { ...valid, username: 'Ａｌｉｃｅ', name: '  Alice Smith ' }, CONTEXT);
 
     // Assess
     expect(result).toEqual({ username: 'alice' });
@@ -38,8 +33,8 @@ describe('register', () => {
     const { deps, users } = setup();
 
     // Act
-    await register(deps, valid);
-    await register(deps, { ...valid, username: 'bob' });
+    await register(deps, valid, CONTEXT);
+    await register(deps, { ...valid, username: 'bob' }, CONTEXT);
 
     // Assess
     expect(users.peek('alice')?.uid).toBe('uid-1');
@@ -51,7 +46,7 @@ describe('register', () => {
     const { deps, users } = setup();
 
     // Act
-    await register(deps, { ...valid, password: '  spaced out  ' });
+    await register(deps, { ...valid, password: '  spaced out  ' }, CONTEXT);
 
     // Assess
     expect(users.peek('alice')?.passwordHash).toBe('fake$  spaced out  ');
@@ -62,7 +57,7 @@ describe('register', () => {
     const { deps, users } = setup();
 
     // Act
-    await register(deps, { ...valid, password: '😀'.repeat(8) });
+    await register(deps, { ...valid, password: '😀'.repeat(8) }, CONTEXT);
 
     // Assess
     expect(users.peek('alice')?.passwordHash).toBe('fake$' + '😀'.repeat(8));
@@ -73,7 +68,7 @@ describe('register', () => {
     const { deps } = setup();
 
     // Act
-    const result = await register(deps, { ...valid, username: '𠀀'.repeat(64) });
+    const result = await register(deps, { ...valid, username: '𠀀'.repeat(64) }, CONTEXT);
 
     // Assess
     expect(result.username).toBe('𠀀'.repeat(64));
@@ -90,7 +85,7 @@ describe('register', () => {
     const { deps, hasher } = setup();
 
     // Act
-    const attempt = register(deps, { ...valid, username });
+    const attempt = register(deps, { ...valid, username }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'username' } });
@@ -105,7 +100,7 @@ describe('register', () => {
     const { deps, users } = setup();
 
     // Act
-    const attempt = register(deps, { ...valid, password });
+    const attempt = register(deps, { ...valid, password }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons } });
@@ -123,7 +118,7 @@ describe('register', () => {
     const { deps } = setup();
 
     // Act
-    const attempt = register(deps, { ...valid, name });
+    const attempt = register(deps, { ...valid, name }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'name' } });
@@ -132,15 +127,88 @@ describe('register', () => {
   it('rejects a taken username in a different case as username_taken and keeps the first user', async () => {
     // Prepare
     const { deps, users } = setup();
-    await register(deps, valid);
+    await register(deps, valid, CONTEXT);
     const before = users.peek('alice');
 
     // Act
-    const attempt = register(deps, { name: 'Mallory', username: 'ALICE', password: 'another password' });
+    const attempt = register(deps, { name: 'Mallory', username: 'ALICE', password: 'another password' }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'username_taken' });
     expect(users.peek('alice')).toEqual(before);
     expect(before?.name).toBe('Alice Smith');
+  });
+});
+
+describe('register password policy', () => {
+  it('rejects a password on the blocklist, in any case, as weak_password common_password', async () => {
+    // Prepare
+    const { deps, users, hasher } = setup();
+
+    // Act
+    const attempt = register(deps, { ...valid, password: 'LetMeIn123' }, CONTEXT);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['common_password'] } });
+    expect(users.peek('alice')).toBeUndefined();
+    expect(hasher.calls.hash).toBe(0);
+  });
+
+  it('rejects a password containing the normalized username and a word of the name', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const attempt = register(deps, { name: 'Alice Smith', username: 'ALICE', password: 'smith-alice-77' }, CONTEXT);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      code: 'weak_password',
+      details: { reasons: ['contains_username', 'contains_name'] },
+    });
+  });
+
+  it('applies the configured minimum length', async () => {
+    // Prepare
+    const { deps } = setup({ minPasswordLength: 15 });
+
+    // Act
+    const attempt = register(deps, { ...valid, password: 'x'.repeat(14) }, CONTEXT);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['too_short'] } });
+  });
+});
+
+describe('register audit', () => {
+  it('records user.registered for the normalized username with the request context, and never the password', async () => {
+    // Prepare
+    const { deps, audit } = setup();
+    const context = { ip: '203.0.113.20', requestId: 'req-register' };
+
+    // Act
+    await register(deps, { ...valid, username: 'ALICE' }, context);
+
+    // Assess
+    expect(audit.entries).toEqual([
+      { event: 'user.registered', username: 'alice', known: true, context: { ip: '203.0.113.20', requestId: 'req-register' } },
+    ]);
+    expect(JSON.stringify(audit.entries)).not.toContain(valid.password);
+  });
+
+  it.each([
+    ['a taken username', { ...valid, username: 'ALICE' }, 'username_taken'],
+    ['a weak password', { ...valid, username: 'bob', password: 'short' }, 'weak_password'],
+  ])('records nothing but the first registration for a registration refused for %s', async (_label, input, code) => {
+    // Prepare
+    const { deps, audit } = setup();
+    await register(deps, valid, CONTEXT);
+
+    // Act
+    const attempt = register(deps, input, CONTEXT);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code });
+    expect(audit.entries.map((entry) => entry.event)).toEqual(['user.registered']);
   });
 });

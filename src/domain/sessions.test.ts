@@ -1,6 +1,6 @@
 // Sessions: refresh tokens rotate with a grace window, reuse ends the session, and access tokens die with their session.
 import { describe, expect, it } from 'vitest';
-import { createWorld, REFRESH_GRACE, REFRESH_TTL } from '../../test/fakes';
+import { CONTEXT, createWorld, REFRESH_GRACE, REFRESH_TTL } from '../../test/fakes';
 import { authenticate, parseRefreshToken, refreshSession, startSession } from './sessions';
 
 const ALICE = { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0 };
@@ -115,7 +115,7 @@ describe('refreshSession', () => {
     const first = await start();
 
     // Act
-    const second = await refreshSession(deps, first.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     expect(second.refreshToken).not.toBe(first.refreshToken);
@@ -132,11 +132,11 @@ describe('refreshSession', () => {
     // Prepare
     const { start, deps, clock, tokens, sessions } = setup();
     const first = await start();
-    const second = await refreshSession(deps, first.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
     clock.advanceSeconds(REFRESH_GRACE);
 
     // Act
-    const again = await refreshSession(deps, first.refreshToken);
+    const again = await refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     expect(again.refreshToken).toBe(second.refreshToken);
@@ -148,12 +148,12 @@ describe('refreshSession', () => {
     // Prepare
     const { start, deps, clock } = setup();
     const first = await start();
-    const second = await refreshSession(deps, first.refreshToken);
-    await refreshSession(deps, first.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
+    await refreshSession(deps, first.refreshToken, CONTEXT);
     clock.advanceSeconds(REFRESH_GRACE + 1);
 
     // Act
-    const third = await refreshSession(deps, second.refreshToken);
+    const third = await refreshSession(deps, second.refreshToken, CONTEXT);
 
     // Assess
     expect(third.refreshToken).not.toBe(second.refreshToken);
@@ -163,11 +163,11 @@ describe('refreshSession', () => {
     // Prepare
     const { start, deps, clock, sessions } = setup();
     const first = await start();
-    await refreshSession(deps, first.refreshToken);
+    await refreshSession(deps, first.refreshToken, CONTEXT);
     clock.advanceSeconds(REFRESH_GRACE + 1);
 
     // Act
-    const attempt = refreshSession(deps, first.refreshToken);
+    const attempt = refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'refresh_token_reused' });
@@ -178,12 +178,12 @@ describe('refreshSession', () => {
     // Prepare
     const { start, deps, clock } = setup();
     const first = await start();
-    const second = await refreshSession(deps, first.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
     clock.advanceSeconds(REFRESH_GRACE + 1);
-    await expect(refreshSession(deps, first.refreshToken)).rejects.toMatchObject({ code: 'refresh_token_reused' });
+    await expect(refreshSession(deps, first.refreshToken, CONTEXT)).rejects.toMatchObject({ code: 'refresh_token_reused' });
 
     // Act
-    const attempt = refreshSession(deps, second.refreshToken);
+    const attempt = refreshSession(deps, second.refreshToken, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -193,9 +193,9 @@ describe('refreshSession', () => {
     // Prepare
     const { start, deps, clock } = setup();
     const first = await start();
-    const second = await refreshSession(deps, first.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
     clock.advanceSeconds(REFRESH_GRACE + 1);
-    await expect(refreshSession(deps, first.refreshToken)).rejects.toMatchObject({ code: 'refresh_token_reused' });
+    await expect(refreshSession(deps, first.refreshToken, CONTEXT)).rejects.toMatchObject({ code: 'refresh_token_reused' });
 
     // Act
     const attempt = authenticate(deps, second.token);
@@ -208,11 +208,11 @@ describe('refreshSession', () => {
     // Prepare
     const { start, deps, sessions } = setup();
     const first = await start();
-    const second = await refreshSession(deps, first.refreshToken);
-    await refreshSession(deps, second.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
+    await refreshSession(deps, second.refreshToken, CONTEXT);
 
     // Act
-    const attempt = refreshSession(deps, first.refreshToken);
+    const attempt = refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'refresh_token_reused' });
@@ -227,12 +227,12 @@ describe('refreshSession', () => {
     const forged = `uid-alice.id-1.${secrets.newSecret()}`;
 
     // Act
-    const attempt = refreshSession(deps, forged);
+    const attempt = refreshSession(deps, forged, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
     expect(sessions.peek('uid-alice', 'id-1')).toEqual(before);
-    await expect(refreshSession(deps, first.refreshToken)).resolves.toMatchObject({ user: { username: 'alice' } });
+    await expect(refreshSession(deps, first.refreshToken, CONTEXT)).resolves.toMatchObject({ user: { username: 'alice' } });
   });
 
   it('returns invalid_refresh_token for a real secret moved onto another session locator', async () => {
@@ -242,7 +242,7 @@ describe('refreshSession', () => {
     await start();
 
     // Act
-    const attempt = refreshSession(deps, `uid-alice.id-2.${secretOf(first.refreshToken)}`);
+    const attempt = refreshSession(deps, `uid-alice.id-2.${secretOf(first.refreshToken)}`, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -254,7 +254,7 @@ describe('refreshSession', () => {
     const first = await start();
 
     // Act
-    const attempt = refreshSession(deps, `uid-alice.id-99.${secretOf(first.refreshToken)}`);
+    const attempt = refreshSession(deps, `uid-alice.id-99.${secretOf(first.refreshToken)}`, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -272,7 +272,7 @@ describe('refreshSession', () => {
     await start();
 
     // Act
-    const attempt = refreshSession(deps, token);
+    const attempt = refreshSession(deps, token, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -285,7 +285,7 @@ describe('refreshSession', () => {
     clock.advanceSeconds(REFRESH_TTL);
 
     // Act
-    const attempt = refreshSession(deps, first.refreshToken);
+    const attempt = refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -298,7 +298,7 @@ describe('refreshSession', () => {
     clock.advanceSeconds(REFRESH_TTL - 1);
 
     // Act
-    const second = await refreshSession(deps, first.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     expect(second.refreshExpiresIn).toBe(1);
@@ -310,11 +310,11 @@ describe('refreshSession', () => {
     const first = await start();
     const expiresAt = sessions.peek('uid-alice', 'id-1')?.expiresAt;
     clock.advanceSeconds(3600);
-    const second = await refreshSession(deps, first.refreshToken);
+    const second = await refreshSession(deps, first.refreshToken, CONTEXT);
     clock.advanceSeconds(3600);
 
     // Act
-    const third = await refreshSession(deps, second.refreshToken);
+    const third = await refreshSession(deps, second.refreshToken, CONTEXT);
 
     // Assess
     expect(second.refreshExpiresIn).toBe(REFRESH_TTL - 3600);
@@ -328,7 +328,7 @@ describe('refreshSession', () => {
     const first = await start();
 
     // Act
-    const results = await Promise.all(Array.from({ length: 20 }, () => refreshSession(deps, first.refreshToken)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => refreshSession(deps, first.refreshToken, CONTEXT)));
 
     // Assess
     const successors = new Set(results.map((result) => result.refreshToken));
@@ -339,7 +339,7 @@ describe('refreshSession', () => {
     expect(sessions.rotations.wins).toBe(1);
     expect(sessions.rotations.attempts).toBeGreaterThan(1);
     const [successor] = successors;
-    await expect(refreshSession(deps, successor as string)).resolves.toMatchObject({ user: { username: 'alice' } });
+    await expect(refreshSession(deps, successor as string, CONTEXT)).resolves.toMatchObject({ user: { username: 'alice' } });
   });
 
   it('answers a refresh that lost the swap to a concurrent one with that same successor', async () => {
@@ -350,12 +350,12 @@ describe('refreshSession', () => {
     sessions.afterFindRead(async () => {
       sessions.afterFindRead(undefined);
       // Another tab rotates the same token between this refresh's read and its write.
-      rival = refreshSession(deps, first.refreshToken);
+      rival = refreshSession(deps, first.refreshToken, CONTEXT);
       await rival;
     });
 
     // Act
-    const late = await refreshSession(deps, first.refreshToken);
+    const late = await refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     expect(late.refreshToken).toBe((await rival)?.refreshToken);
@@ -370,7 +370,7 @@ describe('refreshSession', () => {
     await users.changePassword('alice', 'fake$correct horse', 'fake$new password');
 
     // Act
-    const attempt = refreshSession(deps, first.refreshToken);
+    const attempt = refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -384,7 +384,7 @@ describe('refreshSession', () => {
     users.drop('alice');
 
     // Act
-    const attempt = refreshSession(deps, first.refreshToken);
+    const attempt = refreshSession(deps, first.refreshToken, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_refresh_token' });
@@ -470,5 +470,41 @@ describe('authenticate', () => {
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+});
+
+describe('refreshSession audit', () => {
+  const context = { ip: '203.0.113.40', requestId: 'req-refresh' };
+
+  it('records session.revoked for the session\'s user with the request context when a reuse ends the session', async () => {
+    // Prepare
+    const { start, deps, clock, audit } = setup();
+    const first = await start();
+    await refreshSession(deps, first.refreshToken, CONTEXT);
+    clock.advanceSeconds(REFRESH_GRACE + 1);
+
+    // Act
+    await expect(refreshSession(deps, first.refreshToken, context)).rejects.toMatchObject({ code: 'refresh_token_reused' });
+
+    // Assess
+    expect(audit.entries).toEqual([
+      { event: 'session.revoked', username: 'alice', known: true, context: { ip: '203.0.113.40', requestId: 'req-refresh' } },
+    ]);
+    expect(JSON.stringify(audit.entries)).not.toContain(secretOf(first.refreshToken));
+  });
+
+  it('records nothing for an ordinary rotation or a forged secret', async () => {
+    // Prepare
+    const { start, deps, audit, secrets } = setup();
+    const first = await start();
+
+    // Act
+    await refreshSession(deps, first.refreshToken, context);
+    await expect(refreshSession(deps, `uid-alice.id-1.${secrets.newSecret()}`, context)).rejects.toMatchObject({
+      code: 'invalid_refresh_token',
+    });
+
+    // Assess
+    expect(audit.entries).toEqual([]);
   });
 });

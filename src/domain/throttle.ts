@@ -52,18 +52,23 @@ export type LoginReservation = {
 
 /**
  * Counts a login attempt before its password is checked, so that parallel guesses cannot slip through
- * together: each one takes the next count by compare-and-swap, and those past the limit wait (429).
+ * together: the name's record takes the next count by compare-and-swap, and the client's window counts the
+ * attempt at once; those past a limit wait (429). A success takes both counts back.
  */
 export const reserveLogin = async (deps: ThrottleDeps, username: string, ip: string): Promise<LoginReservation> => {
   const { throttle, clock, throttleSettings: settings } = deps;
   const client = ipKey('login', clientKey(ip));
   const windowMs = settings.windowSeconds * 1000;
-  let [record, ipWindow] = await Promise.all([throttle.readFailures(username), throttle.readWindow(client)]);
+  const started = clock.now().getTime();
+  let [record, ipWindow] = await Promise.all([
+    throttle.readFailures(username),
+    throttle.hitWindow(client, started, windowMs),
+  ]);
+  if (ipWindow.count > settings.ipFailures) {
+    throw tooManyAttempts((ipWindow.windowStart + windowMs - started) / 1000);
+  }
   for (let attempt = 0; ; attempt += 1) {
     const now = clock.now().getTime();
-    if (ipWindow !== null && now < ipWindow.windowStart + windowMs && ipWindow.count >= settings.ipFailures) {
-      throw tooManyAttempts((ipWindow.windowStart + windowMs - now) / 1000);
-    }
     const current = record !== null && now < forgottenAt(settings, record) ? record : null;
     const failures = current?.failures ?? 0;
     const waitEnds = (current?.lastFailureAt ?? 0) + delayMs(settings, failures);
@@ -76,10 +81,11 @@ export const reserveLogin = async (deps: ThrottleDeps, username: string, ip: str
     record = await throttle.readFailures(username);
   }
   return {
-    succeeded: () => throttle.clearFailures(username),
-    failed: async () => {
-      await throttle.hitWindow(client, clock.now().getTime(), windowMs);
+    succeeded: async () => {
+      await Promise.all([throttle.clearFailures(username), throttle.refundWindow(client, ipWindow.windowStart)]);
     },
+    // Both counts already stand.
+    failed: async () => undefined,
   };
 };
 

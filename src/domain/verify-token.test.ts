@@ -1,6 +1,6 @@
 // verifyToken: a token is required, its session must be live, and every claimed username must be the token's, after normalization.
 import { describe, expect, it } from 'vitest';
-import { createWorld, REFRESH_TTL } from '../../test/fakes';
+import { CONTEXT, createWorld, REFRESH_TTL } from '../../test/fakes';
 import { logOut } from './log-out';
 import { startSession } from './sessions';
 import { verifyToken } from './verify-token';
@@ -78,7 +78,7 @@ describe('verifyToken', () => {
   it('returns invalid_token for a validly signed token once its session is logged out', async () => {
     // Prepare
     const { deps, token } = await setup();
-    await logOut(deps, { accessToken: token });
+    await logOut(deps, { accessToken: token }, CONTEXT);
 
     // Act
     const attempt = verifyToken(deps, { token, claimedUsernames: [] });

@@ -101,5 +101,22 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
       }
       throw translateStoreError(new Error('throttle window kept changing'));
     },
+
+    async refundWindow(key, windowStart) {
+      // Only from the window it was counted in; a new window owes nothing.
+      await conditionalWrite(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { key: windowKey(key) },
+            UpdateExpression: 'SET #count = #count - :one',
+            ConditionExpression: '#start = :start AND #count > :zero',
+            ExpressionAttributeNames: { '#count': 'count', '#start': 'windowStart' },
+            ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':start': windowStart },
+          }),
+          bounded(),
+        ),
+      );
+    },
   };
 };
