@@ -198,8 +198,8 @@ const main = async () => {
   const unknownCalls = proxy.take();
   const calls = (counted: Record<string, number>) =>
     Object.entries(counted).map(([op, n]) => `${n} ${op}`).join(' + ') || '0';
-  add('DynamoDB requests: register', calls(registerCalls), '', 'conditional put');
-  add('DynamoDB requests: login', calls(loginCalls), '', 'read user, write session, re-read user');
+  add('DynamoDB requests: register', calls(registerCalls), '', 'per-client count (opens its window), conditional put');
+  add('DynamoDB requests: login', calls(loginCalls), '', 'name and client counts, read user, session, re-read user, give the counts back');
   add('DynamoDB requests: login, legacy bcrypt user (first time)', calls(legacyCalls), '', 'read, then hash upgrade');
   add('DynamoDB requests: login, unknown user', calls(unknownCalls), '', '');
   await counted.close();
@@ -356,10 +356,11 @@ const main = async () => {
   const throttled: number[] = [];
   for (let k = 0; k < 20; k += 1) {
     for (let i = 0; i < 5; i += 1) {
-      unknown.push((await timedLogin(`nobody${k}-${i}`, 'wrong passphrase')).ms);
+      // The same pattern for both: five failures on one name, so both take the same throttle paths.
+      unknown.push((await timedLogin(`nobody${k}`, 'wrong passphrase')).ms);
       wrong.push((await timedLogin(`timed${k}`, 'wrong passphrase')).ms);
     }
-    // timed<k> has now failed 5 times: for the next second every attempt is throttled.
+    // timed<k> (and nobody<k>) have now failed 5 times: for the next second every attempt is throttled.
     for (let i = 0; i < 5; i += 1) {
       const attempt = await timedLogin(`timed${k}`, 'wrong passphrase');
       if (attempt.status !== 429) throw new Error(`expected 429, got ${attempt.status}`);

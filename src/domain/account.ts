@@ -30,7 +30,8 @@ export const changePassword = async (
   context: RequestContext,
 ): Promise<TokenPair> => {
   const claims = await accountOf(deps, accessToken);
-  const user = await attemptPassword(deps, claims.username, input.currentPassword, context);
+  const { settle, ...user } = await attemptPassword(deps, claims.username, input.currentPassword, context);
+  await settle();
   if (user.uid !== claims.uid) throw invalidCredentials();
   await assertAcceptablePassword(deps.passwordPolicy, input.newPassword, user);
   const newHash = await deps.hasher.hash(input.newPassword);
@@ -49,7 +50,8 @@ export const deleteAccount = async (
   context: RequestContext,
 ): Promise<void> => {
   const claims = await accountOf(deps, accessToken);
-  const user = await attemptPassword(deps, claims.username, input.password, context);
+  const { settle, ...user } = await attemptPassword(deps, claims.username, input.password, context);
+  await settle();
   if (user.uid !== claims.uid) throw invalidCredentials();
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
   await deps.sessions.removeAll(claims.uid);

@@ -32,7 +32,8 @@ const verifyCredentials = async (
 
 /**
  * Checks a password under the throttle: counted before the check, waits past the limits (429, padded to the
- * time of a failed check), audited. Returns the stored user, or throws invalid_credentials / too_many_attempts.
+ * time of a failed check), audited. Returns the stored user with `settle`, which forgets the counted attempt
+ * (call it once the caller has what it needs), or throws invalid_credentials / too_many_attempts.
  * Login uses it, and so do password change and account deletion (a stolen access token must not be a way
  * around the throttle to guess the current password).
  */
@@ -41,7 +42,7 @@ export const attemptPassword = async (
   username: string,
   password: string,
   context: RequestContext,
-): Promise<UserRecord> => {
+): Promise<UserRecord & { settle(): Promise<void> }> => {
   const startedAt = deps.clock.now().getTime();
   let reservation;
   try {
@@ -60,18 +61,18 @@ export const attemptPassword = async (
     deps.pacer.record(startedAt);
     throw invalidCredentials();
   }
-  await reservation.succeeded();
-  return user;
+  return { ...user, settle: reservation.succeeded };
 };
 
 export const logIn = async (deps: LogInDeps, input: LogInInput, context: RequestContext): Promise<TokenPair> => {
   const username = loginUsername(input.username);
   assertLoginPassword(input.password);
-  const user = await attemptPassword(deps, username, input.password, context);
+  const { settle, ...user } = await attemptPassword(deps, username, input.password, context);
   // Tutorial-era users get their stable id at their first login.
   const uid = user.uid ?? (await deps.users.assignUid(user.username, deps.ids.newId()));
   if (uid === null) throw invalidCredentials();
-  const pair = await startSession(deps, { ...user, uid });
+  // Forgetting the failures and starting the session do not depend on each other: one round trip, not two.
+  const [, pair] = await Promise.all([settle(), startSession(deps, { ...user, uid })]);
   deps.audit.record('login.succeeded', { username: user.username, known: true, context });
   return pair;
 };

@@ -2,20 +2,32 @@
 import type { Clock, Timer } from './ports';
 
 export type Pacer = {
-  /** Learns how long a failed login took (a moving average). */
+  /** Learns how long a failed login took. */
   record(startedAt: number): void;
   /** Waits until a typical failed login started at `startedAt` would have answered. */
   pad(startedAt: number): Promise<void>;
 };
 
+// The median of the recent failures: robust to the odd slow one (a cold start, a garbage collection).
+const RECENT = 63;
+// A timer fires late by about this much; aiming a little early lands on the median.
+const TIMER_SLACK_MS = 1;
+
 export const createPacer = (clock: Clock, timer: Timer, initialMs = 20): Pacer => {
-  let typicalMs = initialMs;
+  const recent: number[] = [];
+  let next = 0;
+  const typicalMs = () => {
+    if (recent.length === 0) return initialMs;
+    const sorted = [...recent].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] as number;
+  };
   return {
     record(startedAt) {
-      typicalMs = typicalMs * 0.9 + (clock.now().getTime() - startedAt) * 0.1;
+      recent[next] = clock.now().getTime() - startedAt;
+      next = (next + 1) % RECENT;
     },
     async pad(startedAt) {
-      const remaining = startedAt + typicalMs - clock.now().getTime();
+      const remaining = startedAt + typicalMs() - TIMER_SLACK_MS - clock.now().getTime();
       if (remaining > 0) await timer.sleep(remaining);
     },
   };

@@ -31,6 +31,9 @@ const forgottenAt = (settings: ThrottleSettings, record: FailureRecord) =>
 
 const ipKey = (kind: 'login' | 'register', ip: string) => `${kind}#${ip}`;
 
+/** How long a failure record is kept: until it could matter no more (its longest wait plus a window). */
+const keepMs = (settings: ThrottleSettings) => (settings.maxDelaySeconds + settings.windowSeconds) * 1000;
+
 /** The client as the ceilings see it: an IPv4 address, or the /64 an IPv6 address belongs to. */
 export const clientKey = (ip: string): string => {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
@@ -60,25 +63,26 @@ export const reserveLogin = async (deps: ThrottleDeps, username: string, ip: str
   const client = ipKey('login', clientKey(ip));
   const windowMs = settings.windowSeconds * 1000;
   const started = clock.now().getTime();
-  let [record, ipWindow] = await Promise.all([
-    throttle.readFailures(username),
+  // Most names have no failures on record (a success clears them): first try to open the record outright,
+  // in parallel with the client's count; only a name with a record needs a read and a compare-and-swap.
+  const [opened, ipWindow] = await Promise.all([
+    throttle.writeFailures(username, null, { failures: 1, lastFailureAt: started }, started + keepMs(settings)),
     throttle.hitWindow(client, started, windowMs),
   ]);
   if (ipWindow.count > settings.ipFailures) {
+    if (opened) await throttle.clearFailures(username);
     throw tooManyAttempts((ipWindow.windowStart + windowMs - started) / 1000);
   }
-  for (let attempt = 0; ; attempt += 1) {
+  for (let attempt = 0; !opened; attempt += 1) {
+    const record = await throttle.readFailures(username);
     const now = clock.now().getTime();
     const current = record !== null && now < forgottenAt(settings, record) ? record : null;
     const failures = current?.failures ?? 0;
     const waitEnds = (current?.lastFailureAt ?? 0) + delayMs(settings, failures);
     if (failures >= settings.userFailures && now < waitEnds) throw tooManyAttempts((waitEnds - now) / 1000);
     const next = { failures: failures + 1, lastFailureAt: now };
-    // Kept until it could matter no more: its longest wait plus a window.
-    const expiresAt = now + (settings.maxDelaySeconds + settings.windowSeconds) * 1000;
-    if (await throttle.writeFailures(username, record?.version ?? null, next, expiresAt)) break;
+    if (await throttle.writeFailures(username, record?.version ?? null, next, now + keepMs(settings))) break;
     if (attempt === 4) throw tooManyAttempts(1);
-    record = await throttle.readFailures(username);
   }
   return {
     succeeded: async () => {
