@@ -1,7 +1,7 @@
 // The one composition root: builds clients and adapters once per process and wires the use cases to HTTP.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'hono';
-import { createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
+import { createNameDigest, createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
 import { createDynamoClient } from './adapters/dynamodb/client';
 import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
@@ -48,7 +48,8 @@ export const compose = (config: Config, options: ComposeOptions) => {
   const store = { client, timeoutMs: config.storeTimeoutMs };
   const users = createDynamoUserStore({ ...store, tableName: config.tableName });
   const sessions = createDynamoSessionStore({ ...store, tableName: config.sessionsTableName });
-  const throttle = createDynamoThrottleStore({ ...store, tableName: config.throttleTableName });
+  const nameDigest = createNameDigest(options.keys.refreshSecret);
+  const throttle = createDynamoThrottleStore({ ...store, tableName: config.throttleTableName, nameDigest });
   const hasher = createArgon2Hasher(config.argon2);
   const tokens = createJwtTokens({
     keys: options.keys.signing,
@@ -63,7 +64,7 @@ export const compose = (config: Config, options: ComposeOptions) => {
     error: (message: string, fields: Record<string, unknown>) => logger.error(message, fields),
   };
   // The audit trail is its own stream of JSON lines; LOG_LEVEL=SILENT silences it too.
-  const audit = createAuditLog(clock, (line) => {
+  const audit = createAuditLog(clock, nameDigest, (line) => {
     if (config.logLevel !== 'SILENT') process.stdout.write(`${line}\n`);
   });
   const deps = {

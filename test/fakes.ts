@@ -65,9 +65,9 @@ export const createUserStore = (initial: readonly UserRecord[] = []): FakeUserSt
       rows.set(username, { ...row, passwordHash: newHash });
       return true;
     },
-    async assignUid(username, uid) {
+    async assignUid(username, uid, expectedHash) {
       const row = rows.get(username);
-      if (row === undefined) return null;
+      if (row === undefined || row.passwordHash !== expectedHash) return null;
       if (row.uid !== null) return row.uid;
       rows.set(username, { ...row, uid });
       return uid;

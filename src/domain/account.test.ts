@@ -337,3 +337,44 @@ describe('account audit', () => {
     expect(JSON.stringify(audit.entries)).not.toContain(PASSWORD);
   });
 });
+
+describe('deleteAccount when ending the sessions fails', () => {
+  it('retries the clean-up, and a repeated delete finishes it even though the user is already gone', async () => {
+    // Prepare
+    const { deps, logInAlice } = setup();
+    const { token } = await logInAlice();
+    const removeAll = deps.sessions.removeAll;
+    let failuresLeft = 3;
+    deps.sessions.removeAll = async (uid) => {
+      if (failuresLeft-- > 0) throw new Error('store down');
+      return removeAll(uid);
+    };
+    const first = deleteAccount(deps, token, { password: PASSWORD }, CONTEXT);
+    await expect(first).rejects.toThrow('store down');
+
+    // Act
+    await deleteAccount(deps, token, { password: 'not even needed now' }, CONTEXT);
+
+    // Assess
+    await expect(authenticate(deps, token)).rejects.toMatchObject({ code: 'invalid_token' });
+    expect(await deps.users.find('alice')).toBeNull();
+  });
+
+  it('survives a clean-up that fails once: the retry inside the request ends the sessions', async () => {
+    // Prepare
+    const { deps, logInAlice } = setup();
+    const { token } = await logInAlice();
+    const removeAll = deps.sessions.removeAll;
+    let failuresLeft = 1;
+    deps.sessions.removeAll = async (uid) => {
+      if (failuresLeft-- > 0) throw new Error('blip');
+      return removeAll(uid);
+    };
+
+    // Act
+    await deleteAccount(deps, token, { password: PASSWORD }, CONTEXT);
+
+    // Assess
+    await expect(authenticate(deps, token)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+});

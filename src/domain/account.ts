@@ -6,6 +6,20 @@ import type { RequestContext } from './ports';
 import { authenticate, startSession, type TokenPair } from './sessions';
 
 export type AccountDeps = LogInDeps & { passwordPolicy: PasswordPolicy };
+
+/**
+ * Ends every session of an account whose user has just changed. Tried three times: the user is already
+ * changed, so a session left behind would outlive its password or its account.
+ */
+const endAllSessions = async (deps: AccountDeps, uid: string) => {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await deps.sessions.removeAll(uid);
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+};
 export type Me = { username: string; name: string; createdAt: string | null };
 
 const accountOf = async (deps: AccountDeps, accessToken: string | undefined) => {
@@ -37,7 +51,7 @@ export const changePassword = async (
   const newHash = await deps.hasher.hash(input.newPassword);
   // The user changes first, then its sessions go: a login racing with us sees the new version and drops its own.
   if (!(await deps.users.changePassword(user.username, user.passwordHash, newHash))) throw invalidCredentials();
-  await deps.sessions.removeAll(claims.uid);
+  await endAllSessions(deps, claims.uid);
   deps.audit.record('password.changed', { username: user.username, known: true, context });
   return startSession(deps, { ...user, uid: claims.uid, credentialVersion: user.credentialVersion + 1 });
 };
@@ -50,10 +64,17 @@ export const deleteAccount = async (
   context: RequestContext,
 ): Promise<void> => {
   const claims = await accountOf(deps, accessToken);
+  const current = await deps.users.find(claims.username);
+  if (current === null || current.uid !== claims.uid) {
+    // The account is gone (an earlier deletion whose clean-up failed, or the name now belongs to someone
+    // else): finish the job for the sessions of this account. Deleting is idempotent.
+    await endAllSessions(deps, claims.uid);
+    return;
+  }
   const { settle, ...user } = await attemptPassword(deps, claims.username, input.password, context);
   await settle();
   if (user.uid !== claims.uid) throw invalidCredentials();
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
-  await deps.sessions.removeAll(claims.uid);
+  await endAllSessions(deps, claims.uid);
   deps.audit.record('user.deleted', { username: user.username, known: true, context });
 };

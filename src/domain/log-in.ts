@@ -69,7 +69,7 @@ export const logIn = async (deps: LogInDeps, input: LogInInput, context: Request
   assertLoginPassword(input.password);
   const { settle, ...user } = await attemptPassword(deps, username, input.password, context);
   // Tutorial-era users get their stable id at their first login.
-  const uid = user.uid ?? (await deps.users.assignUid(user.username, deps.ids.newId()));
+  const uid = user.uid ?? (await deps.users.assignUid(user.username, deps.ids.newId(), user.passwordHash));
   if (uid === null) throw invalidCredentials();
   // Forgetting the failures and starting the session do not depend on each other: one round trip, not two.
   const [, pair] = await Promise.all([settle(), startSession(deps, { ...user, uid })]);

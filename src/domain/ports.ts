@@ -21,8 +21,11 @@ export type UserStore = {
   find(username: string): Promise<UserRecord | null>;
   /** Replaces the hash only if it is still `expectedHash`; false when it changed meanwhile or the user is gone. */
   replacePasswordHash(username: string, expectedHash: string, newHash: string): Promise<boolean>;
-  /** Gives a tutorial-era user a uid if it has none; returns the uid it has now, or null if the user is gone. */
-  assignUid(username: string, uid: string): Promise<string | null>;
+  /**
+   * Gives a tutorial-era user a uid if it has none, only while its hash is still `expectedHash` (the account
+   * whose password was just checked); returns the uid it has now, or null if the account changed or is gone.
+   */
+  assignUid(username: string, uid: string, expectedHash: string): Promise<string | null>;
   /** Sets a new password hash and bumps credentialVersion, only if the hash is still `expectedHash`. */
   changePassword(username: string, expectedHash: string, newHash: string): Promise<boolean>;
   /** Deletes the user only if its hash is still `expectedHash` (no concurrent password change); false otherwise. */

@@ -31,8 +31,10 @@ export type SessionDeps = {
 /** What login, refresh and password change answer. */
 export type TokenPair = IssuedToken & { user: PublicUser; refreshToken: string; refreshExpiresIn: number };
 
-// A walk this long covers a rotation every 5 minutes for 30 days; past it a token is simply unknown.
-const MAX_GENERATIONS = 10_000;
+// How far back a superseded refresh token is still recognised as one (and its reuse ends the session):
+// 100 rotations. Older ones are simply unknown. The bound keeps a forged token cheap to refuse
+// (at most 100 HMACs, well under a millisecond) however long a session has lived.
+const MAX_GENERATIONS = 100;
 
 const invalidRefresh = () => new AppError('invalid_refresh_token', 'the refresh token is invalid or expired');
 
@@ -130,10 +132,8 @@ export const refreshSession = async (
     const behind = generationsBehind(deps, session, parsed.secret);
     // A forged secret must not end somebody else's session: only a real, superseded one counts as reuse.
     if (behind === undefined) throw invalidRefresh();
-    if (behind === 1 && now - session.rotatedAt <= deps.settings.refreshGraceSeconds * 1000) {
-      return pair(deps, session, deps.secrets.successor(parsed.secret));
-    }
-    if (behind >= 1) {
+    const inGrace = behind === 1 && now - session.rotatedAt <= deps.settings.refreshGraceSeconds * 1000;
+    if (behind >= 1 && !inGrace) {
       await deps.sessions.remove(session.uid, session.sid);
       deps.audit.record('session.revoked', { username: session.username, known: true, context });
       throw new AppError('refresh_token_reused', 'this refresh token was already used; the session has ended');
@@ -142,6 +142,8 @@ export const refreshSession = async (
       await deps.sessions.remove(session.uid, session.sid);
       throw invalidRefresh();
     }
+    // The token just replaced, presented again in the grace window: the same successor, recomputed.
+    if (inGrace) return pair(deps, session, deps.secrets.successor(parsed.secret));
     const next = deps.secrets.successor(parsed.secret);
     const rotated = await deps.sessions.rotate(session.uid, session.sid, session.refreshHash, {
       refreshHash: deps.secrets.digest(next),

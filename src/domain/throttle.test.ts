@@ -386,6 +386,19 @@ describe('logIn throttling per client', () => {
     expect(failures).toEqual([invalid, invalid, invalid]);
   });
 
+  it('does not count attempts a name had to wait for against the client: their passwords were never checked', async () => {
+    // Prepare
+    const world = setup({ throttleSettings: { ipFailures: 8 } });
+    await failTimes(world, 'alice', 5, A);
+    for (let i = 0; i < 10; i += 1) await attempt(world, 'alice', WRONG, A);
+
+    // Act
+    const others = await Promise.all([1, 2, 3].map((i) => attempt(world, `user${i}`, WRONG, A)));
+
+    // Assess
+    expect(others).toEqual([invalid, invalid, invalid]);
+  });
+
   it('leaves another ip unaffected by one ip reaching its ceiling', async () => {
     // Prepare
     const world = setup({ throttleSettings: { ipFailures: 3 } });

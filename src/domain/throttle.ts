@@ -79,7 +79,11 @@ export const reserveLogin = async (deps: ThrottleDeps, username: string, ip: str
     const current = record !== null && now < forgottenAt(settings, record) ? record : null;
     const failures = current?.failures ?? 0;
     const waitEnds = (current?.lastFailureAt ?? 0) + delayMs(settings, failures);
-    if (failures >= settings.userFailures && now < waitEnds) throw tooManyAttempts((waitEnds - now) / 1000);
+    if (failures >= settings.userFailures && now < waitEnds) {
+      // Not a checked password: the client's count for it is given back.
+      await throttle.refundWindow(client, ipWindow.windowStart);
+      throw tooManyAttempts((waitEnds - now) / 1000);
+    }
     const next = { failures: failures + 1, lastFailureAt: now };
     if (await throttle.writeFailures(username, record?.version ?? null, next, now + keepMs(settings))) break;
     if (attempt === 4) throw tooManyAttempts(1);

@@ -11,3 +11,13 @@ export const createRefreshSecrets = (key: Uint8Array): RefreshSecrets => ({
 });
 
 export const randomIds: Ids = { newId: () => randomUUID() };
+
+/**
+ * A keyed digest of a name (an HMAC under a key derived from `secret`): throttle records and audit lines can
+ * tell names apart without holding them, and a dictionary of guesses cannot reverse it without the key.
+ * A "name" may be a password typed into the wrong field.
+ */
+export const createNameDigest = (secret: Uint8Array): ((name: string) => string) => {
+  const key = createHmac('sha256', secret).update('login-service name digest v1').digest();
+  return (name) => createHmac('sha256', key).update(name).digest('base64url');
+};

@@ -1,19 +1,24 @@
 // ThrottleStore on DynamoDB: one item per counter, key `key`; single-item conditional writes only.
-// Names are stored as digests (a "username" may be a password typed in the wrong field). `expiresAt`
+// Names are stored as keyed digests (a "username" may be a password typed in the wrong field). `expiresAt`
 // (epoch seconds) is the table's TTL attribute, for cleanup; expiry itself is checked in code.
-import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ThrottleStore } from '../../domain/ports';
 import { conditionalWrite, isConditionFailure, translateStoreError } from './store-errors';
 
-export type DynamoThrottleStoreOptions = { client: DynamoDBDocumentClient; tableName: string; timeoutMs: number };
+export type DynamoThrottleStoreOptions = {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  timeoutMs: number;
+  /** The keyed digest names are stored under. */
+  nameDigest(name: string): string;
+};
 
-const userKey = (username: string) => `user#${createHash('sha256').update(username).digest('base64url')}`;
 const windowKey = (key: string) => `client#${key}`;
 const seconds = (epochMs: number) => Math.ceil(epochMs / 1000);
 
 export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): ThrottleStore => {
   const { client, tableName, timeoutMs } = options;
+  const userKey = (username: string) => `user#${options.nameDigest(username)}`;
   const bounded = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
   const read = async (key: string) => {
     try {

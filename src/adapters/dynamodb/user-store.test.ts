@@ -118,16 +118,27 @@ for (const target of targets) {
         new PutCommand({ TableName: tableName, Item: { username: 'nouid', name: 'Old', password: '$2a$10$abc' } }),
       );
 
-      const first = await users.assignUid('nouid', 'uid-1');
-      const second = await users.assignUid('nouid', 'uid-2');
+      const first = await users.assignUid('nouid', 'uid-1', '$2a$10$abc');
+      const second = await users.assignUid('nouid', 'uid-2', '$2a$10$abc');
 
       expect(first).toBe('uid-1');
       expect(second).toBe('uid-1');
       expect((await users.find('nouid'))?.uid).toBe('uid-1');
     });
 
+    it('assigns no uid when the hash is no longer the one whose password was checked', async () => {
+      await client.send(
+        new PutCommand({ TableName: tableName, Item: { username: 'replaced', name: 'New', password: 'new-owner-hash' } }),
+      );
+
+      const assigned = await users.assignUid('replaced', 'uid-old', 'old-owner-hash');
+
+      expect(assigned).toBeNull();
+      expect((await users.find('replaced'))?.uid).toBeNull();
+    });
+
     it('does not create a user when assigning a uid to an unknown one', async () => {
-      expect(await users.assignUid('ghost-uid', 'uid-3')).toBeNull();
+      expect(await users.assignUid('ghost-uid', 'uid-3', 'any-hash')).toBeNull();
       expect(await users.find('ghost-uid')).toBeNull();
     });
 

@@ -81,22 +81,24 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
         ),
       ),
 
-    async assignUid(username, uid) {
+    async assignUid(username, uid, expectedHash) {
       const assigned = await conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { username },
             UpdateExpression: 'SET #uid = :uid',
-            ConditionExpression: 'attribute_exists(username) AND attribute_not_exists(#uid)',
-            ExpressionAttributeNames: { '#uid': 'uid' },
-            ExpressionAttributeValues: { ':uid': uid },
+            ConditionExpression: '#password = :hash AND attribute_not_exists(#uid)',
+            ExpressionAttributeNames: { '#uid': 'uid', '#password': 'password' },
+            ExpressionAttributeValues: { ':uid': uid, ':hash': expectedHash },
           }),
           bounded(),
         ),
       );
-      // Lost the race to a concurrent first login, or the user is gone: the stored value decides.
-      return assigned ? uid : ((await find(username))?.uid ?? null);
+      if (assigned) return uid;
+      // A concurrent first login won (same password: its uid stands), or the account changed under us.
+      const now = await find(username);
+      return now !== null && now.passwordHash === expectedHash ? now.uid : null;
     },
 
     changePassword: (username, expectedHash, newHash) =>

@@ -183,14 +183,16 @@ export const createApp = (deps: AppDeps) => {
   app.get('/me', async (c) => c.json({ user: await deps.getMe(bearerToken(c.req.header('Authorization'))) }, 200, NO_STORE));
 
   app.post('/me/password', async (c) => {
+    const token = requireBearer(c);
     const body = validate(ChangePasswordBody, parseJsonObject(await bodyText(c)));
-    const result = await deps.changePassword(bearerToken(c.req.header('Authorization')), body, requestContext(c));
+    const result = await deps.changePassword(token, body, requestContext(c));
     return c.json(tokenPairBody(result), 200, NO_STORE);
   });
 
   app.delete('/me', async (c) => {
+    const token = requireBearer(c);
     const body = validate(DeleteAccountBody, parseJsonObject(await bodyText(c)));
-    await deps.deleteAccount(bearerToken(c.req.header('Authorization')), body, requestContext(c));
+    await deps.deleteAccount(token, body, requestContext(c));
     return c.body(null, 204);
   });
 
@@ -242,6 +244,13 @@ const bodyText = async (c: Context): Promise<string> => {
   } catch {
     throw new AppError('invalid_json', 'the request body must be UTF-8 encoded JSON');
   }
+};
+
+// RFC 6750: a request without credentials learns it needs them before anything about its body.
+const requireBearer = (c: Context): string => {
+  const token = bearerToken(c.req.header('Authorization'));
+  if (token === undefined) throw new AppError('missing_token', 'a bearer token is required');
+  return token;
 };
 
 const bearerToken = (header: string | undefined): string | undefined => {

@@ -151,6 +151,17 @@ describe('account self-service', () => {
     });
   });
 
+  it.each([
+    ['DELETE', '/me'],
+    ['POST', '/me/password'],
+  ])('answers %s %s without a token with 401 missing_token before looking at the body', async (method, path) => {
+    const response = await t.app.request(path, { method });
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await json(response)).toMatchObject({ code: 'missing_token' });
+  });
+
   it('answers a bad bearer token with error="invalid_token"', async () => {
     const response = await t.app.request('/me', { headers: t.bearer('not.a.token') });
 

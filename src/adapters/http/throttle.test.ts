@@ -151,7 +151,7 @@ describe('audit trail', () => {
     const event = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((e) => e.event === 'login.failed');
     expect(event).toEqual({
       event: 'login.failed',
-      username: expect.stringMatching(/^sha256:[0-9a-f]{12}$/),
+      username: expect.stringMatching(/^hmac:[\w-]{12}$/),
       ip: '192.0.2.99',
       requestId: response.headers.get('x-request-id'),
       at: expect.stringMatching(/^\d{4}-/),

@@ -55,10 +55,13 @@ const goodClaims = (): JWTPayload => ({
 type ForgeOptions = { key?: CryptoKey | Uint8Array; header?: Partial<JWTHeaderParameters> };
 
 /** Signs claims as an attacker (or a misconfigured peer) would; `undefined` claims and header members are left out. */
+// The kid the service gives its HS256 secret: forged tokens carry it, so only the attacked part is wrong.
+const HS_KID = (await hmacKeys(SECRET)).kid;
+
 const forge = (claims: JWTPayload, options: ForgeOptions = {}) => {
   const present = Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined));
   const header = Object.fromEntries(
-    Object.entries({ alg: 'HS256', typ: 'at+jwt', ...options.header }).filter(([, value]) => value !== undefined),
+    Object.entries({ alg: 'HS256', typ: 'at+jwt', kid: HS_KID, ...options.header }).filter(([, value]) => value !== undefined),
   ) as JWTHeaderParameters;
   return new SignJWT(present).setProtectedHeader(header).sign(options.key ?? SECRET);
 };
@@ -183,6 +186,8 @@ describe('createJwtTokens in HS256 mode', () => {
     ['HS512 with the same secret', () => forge(goodClaims(), { header: { alg: 'HS512' } })],
     ['another secret', () => forge(goodClaims(), { key: OTHER_SECRET })],
     ['typ JWT', () => forge(goodClaims(), { header: { typ: 'JWT' } })],
+    ['no kid', () => forge(goodClaims(), { header: { kid: undefined } })],
+    ['a kid that names another secret', () => forge(goodClaims(), { header: { kid: 'hs256-someoneelse' } })],
     ['no typ', () => forge(goodClaims(), { header: { typ: undefined } })],
     ['typ refresh+jwt', () => forge(goodClaims(), { header: { typ: 'refresh+jwt' } })],
     ['a wrong issuer', () => forge({ ...goodClaims(), iss: 'someone-else' })],

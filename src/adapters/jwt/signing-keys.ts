@@ -1,7 +1,7 @@
 // Signing keys for access tokens: an HS256 secret (the tutorial's mode) or a private JWK set (EdDSA / ES256),
 // with the public half served as JWKS. Every token names its key (`kid`), so keys can rotate without downtime.
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, exportJWK, generateKeyPair, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
 
 export const JWT_ALGORITHMS = ['HS256', 'EdDSA', 'ES256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -30,7 +30,12 @@ export const hmacKeys = async (secret: Uint8Array): Promise<SigningKeys> => {
   ]);
   // A name for the secret that reveals nothing of it: tokens signed before a secret change are told apart.
   const kid = `hs256-${createHash('sha256').update(secret).digest('base64url').slice(0, 12)}`;
-  return { alg: 'HS256', kid, signingKey: key, algorithms: ['HS256'], verificationKey: key, publicJwks: { keys: [] } };
+  // Only tokens that name this secret: a token signed under a replaced secret, or naming no key, is refused.
+  const verificationKey: JWTVerifyGetKey = async (header) => {
+    if (header.kid !== kid) throw new errors.JWKSNoMatchingKey();
+    return key;
+  };
+  return { alg: 'HS256', kid, signingKey: key, algorithms: ['HS256'], verificationKey, publicJwks: { keys: [] } };
 };
 
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
