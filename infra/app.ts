@@ -25,6 +25,8 @@ new StatelessStack(app, 'LoginServiceApi', {
   jwtPrivateJwks: state.jwtPrivateJwks,
   jwtAlgorithm,
   tokenTtlSeconds: numberContext('tokenTtlSeconds'),
+  jwtSigningKid: context('jwtSigningKid'),
+  keysVersion: context('keysVersion'),
   architecture: context('architecture') === 'x86_64' ? 'x86_64' : 'arm64',
   memorySize: numberContext('memorySize'),
   timeoutSeconds: numberContext('timeoutSeconds'),

@@ -187,6 +187,14 @@ describe('stateless stack', () => {
     });
   });
 
+  it('passes the signing kid and a keys version, so a key rotation reaches every container', () => {
+    const rotated = synth({ state: { jwtAlgorithm: 'EdDSA' }, api: { jwtSigningKid: 'key-2', keysVersion: '7' } });
+
+    rotated.api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ JWT_SIGNING_KID: 'key-2', KEYS_VERSION: '7' }) },
+    });
+  });
+
   it('logs to log groups created with retention, without the logRetention custom resource', () => {
     t.api.resourceCountIs('AWS::Logs::LogGroup', 2);
     t.api.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });

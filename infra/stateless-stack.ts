@@ -34,6 +34,13 @@ export type StatelessStackProps = StackProps & {
   jwtAlgorithm?: 'HS256' | 'EdDSA' | 'ES256';
   /** Access-token lifetime; shorten it to bound how long a service verifying on its own (JWKS) trusts a token. */
   tokenTtlSeconds?: number;
+  /** Which key of the private JWK set signs (JWT_SIGNING_KID); default the set's first. */
+  jwtSigningKid?: string;
+  /**
+   * Secrets are read once per cold start: change this after changing a secret, so the function's
+   * configuration changes and Lambda replaces its warm containers.
+   */
+  keysVersion?: string;
   /** Default arm64 (cheaper per ms on Lambda); the matching argon2 binary goes into the asset. */
   architecture?: 'arm64' | 'x86_64';
   memorySize?: number;
@@ -132,6 +139,8 @@ export class StatelessStack extends Stack {
           : { JWT_PRIVATE_JWKS_ARN: signingSecret.secretArn }),
         REFRESH_TOKEN_SECRET_ARN: props.refreshTokenSecret.secretArn,
         ...(props.tokenTtlSeconds === undefined ? {} : { TOKEN_TTL_SECONDS: String(props.tokenTtlSeconds) }),
+        ...(props.jwtSigningKid === undefined ? {} : { JWT_SIGNING_KID: props.jwtSigningKid }),
+        ...(props.keysVersion === undefined ? {} : { KEYS_VERSION: props.keysVersion }),
         CORS_ORIGINS: corsOrigins.join(','),
         ...(props.enableSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
