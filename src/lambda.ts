@@ -9,7 +9,7 @@ import {
   type LambdaBindings,
 } from './adapters/lambda/prepare-event';
 import { commonPasswordsCandidates } from './adapters/password/common-passwords';
-import { readSecretString } from './adapters/secrets/read-secret';
+import { createSecretReader } from './adapters/secrets/read-secret';
 import { compose } from './compose';
 import { loadConfig } from './config';
 import { resolveKeys } from './key-material';
@@ -17,10 +17,9 @@ import { resolveKeys } from './key-material';
 const config = loadConfig(process.env, 'lambda');
 
 // On AWS the keys live in Secrets Manager (*_ARN settings); plain settings serve the zip and tests.
-const keys = await resolveKeys(config, {
-  kind: 'lambda',
-  readSecret: (arn) => readSecretString(arn, { region: config.dynamodb.region }),
-});
+const secrets = createSecretReader({ region: config.dynamodb.region });
+const keys = await resolveKeys(config, { kind: 'lambda', readSecret: secrets.read });
+secrets.close();
 
 const { app } = compose(config, {
   keys,

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readSecretString } from './read-secret';
+import { createSecretReader } from './read-secret';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf';
 const requests: { target: string | undefined; body: unknown; signed: boolean }[] = [];
@@ -45,15 +45,19 @@ afterAll(async () => {
 
 describe('readSecretString', () => {
   it('returns the secret string through a signed GetSecretValue call', async () => {
-    const secret = await readSecretString(ARN, { region: 'eu-west-1', endpoint });
+    const reader = createSecretReader({ region: 'eu-west-1', endpoint });
+    const secret = await reader.read(ARN);
+    reader.close();
 
     expect(secret).toBe('a-generated-secret-of-enough-length-0123456789');
     expect(requests.at(-1)).toEqual({ target: 'secretsmanager.GetSecretValue', body: { SecretId: ARN }, signed: true });
   });
 
   it('fails start-up loudly when the secret does not exist', async () => {
-    const attempt = readSecretString(`${ARN}-missing`, { region: 'eu-west-1', endpoint });
+    const reader = createSecretReader({ region: 'eu-west-1', endpoint });
+    const attempt = reader.read(`${ARN}-missing`);
 
     await expect(attempt).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    reader.close();
   });
 });

@@ -1,17 +1,20 @@
-// Reads a secret string from AWS Secrets Manager, once per cold start (the signing secret on AWS).
+// Reads secret strings from AWS Secrets Manager at cold start (the signing keys on AWS), with one client.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
-export type ReadSecretOptions = { region: string; endpoint?: string };
+export type SecretReaderOptions = { region: string; endpoint?: string };
 
-export const readSecretString = async (secretArn: string, options: ReadSecretOptions): Promise<string> => {
+export type SecretReader = { read(secretArn: string): Promise<string>; close(): void };
+
+export const createSecretReader = (options: SecretReaderOptions): SecretReader => {
   const client = new SecretsManagerClient({ ...options, maxAttempts: 3 });
-  try {
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), {
-      abortSignal: AbortSignal.timeout(5000),
-    });
-    if (SecretString === undefined) throw new Error(`secret ${secretArn} has no string value`);
-    return SecretString;
-  } finally {
-    client.destroy();
-  }
+  return {
+    async read(secretArn) {
+      const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), {
+        abortSignal: AbortSignal.timeout(5000),
+      });
+      if (SecretString === undefined) throw new Error(`secret ${secretArn} has no string value`);
+      return SecretString;
+    },
+    close: () => client.destroy(),
+  };
 };
