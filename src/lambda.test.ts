@@ -10,6 +10,8 @@ type Result = APIGatewayProxyResult & APIGatewayProxyStructuredResultV2;
 
 let store: TestStore;
 let handler: Handler;
+const written: string[] = [];
+let stdout: { mockRestore(): void } | undefined;
 
 beforeAll(async () => {
   store = await startDynalite();
@@ -21,14 +23,20 @@ beforeAll(async () => {
     SESSIONS_TABLE_NAME: await createSessionsTable(store.endpoint),
     THROTTLE_TABLE_NAME: await createThrottleTable(store.endpoint),
     DYNAMODB_ENDPOINT: store.endpoint,
-    LOG_LEVEL: 'SILENT',
+    // Audit lines on (they show the client address), request lines off; both go to `written`, not the terminal.
+    LOG_LEVEL: 'WARN',
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  });
   // Imported only now: the module reads its configuration once, at cold start.
   ({ handler } = await import('./lambda'));
 });
 
 afterAll(async () => {
+  stdout?.mockRestore();
   vi.unstubAllEnvs();
   await store?.stop();
 });
@@ -189,6 +197,32 @@ describe('HTTP API edge cases', () => {
 
     expect(result.statusCode).toBe(400);
     expect(bodyOf(result)).toMatchObject({ code: 'invalid_request' });
+  });
+});
+
+describe('client address', () => {
+  // The audit trail shows which address the throttle counted: API Gateway's, never a header the client sets.
+  const auditIpOf = async (event: Parameters<Handler>[0]) => {
+    const before = written.length;
+    await invoke(event);
+    const audit = written
+      .slice(before)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((e) => e.event === 'login.failed');
+    return audit?.ip;
+  };
+
+  it('takes REST API events from identity.sourceIp and HTTP API events from http.sourceIp, ignoring X-Forwarded-For', async () => {
+    const body = jsonBody({ username: 'nobody-here', password: 'wrong password' });
+    const rest = restEvent({ method: 'POST', path: '/login', body, headers: { 'X-Forwarded-For': '1.2.3.4' } });
+    rest.requestContext.identity.sourceIp = '203.0.113.11';
+    const http = httpApiEvent({ method: 'POST', path: '/login', body, headers: { 'X-Forwarded-For': '1.2.3.4' } });
+    http.requestContext.http.sourceIp = '2001:db8:aa:bb::5';
+
+    const [restIp, httpIp] = [await auditIpOf(rest), await auditIpOf(http)];
+
+    expect(restIp).toBe('203.0.113.11');
+    expect(httpIp).toBe('2001:db8:aa:bb::5');
   });
 });
 

@@ -262,3 +262,18 @@ describe('displayName visibility', () => {
     expect(name).toBe('The 👨‍👩‍👧 family');
   });
 });
+
+describe('assertAcceptablePassword with look-alike characters', () => {
+  it('refuses a full-width variant of a common password or of the username', async () => {
+    // Prepare
+    const policy = { minLength: 8, common: { isCommon: async (p: string) => p === 'password1' } };
+
+    // Act
+    const common = assertAcceptablePassword(policy, 'ｐａｓｓｗｏｒｄ１', { username: 'zed', name: 'Zed' });
+    const withName = assertAcceptablePassword(policy, 'my ＡＬＩＣＥ pass', { username: 'alice', name: 'Zed' });
+
+    // Assess
+    await expect(common).rejects.toMatchObject({ details: { reasons: ['common_password'] } });
+    await expect(withName).rejects.toMatchObject({ details: { reasons: ['contains_username'] } });
+  });
+});

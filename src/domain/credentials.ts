@@ -15,7 +15,7 @@ export type WeakPasswordReason = 'too_short' | 'too_long' | 'common_password' | 
 
 /** Parts of the owner's name a password must not contain: the whole name (3+), and each word of 4+ characters. */
 const nameParts = (name: string): string[] => {
-  const whole = name.trim().toLowerCase();
+  const whole = name.trim().normalize('NFKC').toLowerCase();
   const words = whole.split(/[^\p{L}\p{N}]+/u).filter((word) => codePointLength(word) >= 4);
   return codePointLength(whole) >= 3 ? [whole, ...words] : words;
 };
@@ -30,11 +30,13 @@ export const assertAcceptablePassword = async (
   owner: { username: string; name: string },
 ): Promise<void> => {
   const length = codePointLength(password);
-  const lower = password.toLowerCase();
+  // Compared in the usernames' form (NFKC, lower case): a full-width 'ｐａｓｓｗｏｒｄ' is as weak as 'password'.
+  // Only the checks see this form; the password itself is hashed exactly as given.
+  const lower = password.normalize('NFKC').toLowerCase();
   const reasons: WeakPasswordReason[] = [];
   if (length < policy.minLength) reasons.push('too_short');
   if (length > PASSWORD_MAX_LENGTH) reasons.push('too_long');
-  if (await policy.common.isCommon(password)) reasons.push('common_password');
+  if (await policy.common.isCommon(lower)) reasons.push('common_password');
   if (lower.includes(owner.username.toLowerCase())) reasons.push('contains_username');
   if (nameParts(owner.name).some((part) => lower.includes(part))) reasons.push('contains_name');
   if (reasons.length > 0) {

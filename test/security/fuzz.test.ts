@@ -29,7 +29,13 @@ beforeAll(async () => {
     await fetch(`${server.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'fuzzed', password: PASSWORD }) })
   ).json()) as { token: string; refreshToken: string };
   ({ token, refreshToken } = login);
-  logs.remember(PASSWORD, token, refreshToken, 'fuzz-secret-that-is-long-enough-0123456789');
+  logs.remember(
+    PASSWORD,
+    token,
+    refreshToken,
+    'fuzz-secret-that-is-long-enough-0123456789',
+    'fuzz-refresh-secret-long-enough-0123456789',
+  );
 });
 
 afterAll(async () => {

@@ -53,7 +53,11 @@ beforeAll(async () => {
     REFRESH_TOKEN_SECRET: 'outage-refresh-secret-long-enough-0123456789',
     THROTTLE_IP_REGISTRATIONS: '999999999',
   });
-  logs.remember('outage passphrase 1', 'outage-secret-that-is-long-enough-0123456789');
+  logs.remember(
+    'outage passphrase 1',
+    'outage-secret-that-is-long-enough-0123456789',
+    'outage-refresh-secret-long-enough-0123456789',
+  );
 });
 
 afterAll(async () => {
@@ -66,13 +70,13 @@ afterAll(async () => {
 
 describe('store outage', () => {
   it('answers 503 within the bound while the store is down, resumes after, and loses no accepted registration', async () => {
-    const { token } = (await (
+    const { token, refreshToken } = (await (
       await (async () => {
         await post('/register', { name: 'Before', username: 'before', password: 'outage passphrase 1' });
         return post('/login', { username: 'before', password: 'outage passphrase 1' });
       })()
-    ).json()) as { token: string };
-    logs.remember(token);
+    ).json()) as { token: string; refreshToken: string };
+    logs.remember(token, refreshToken);
 
     // Registrations stream in while the store dies under them.
     const attempts = Array.from({ length: 40 }, (_, i) =>
