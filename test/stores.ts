@@ -89,6 +89,12 @@ export const startDynamoDbLocal = async (): Promise<TestStore> => {
   };
 };
 
+/** The real stores every storage contract runs against: dynalite always, DynamoDB Local where it must. */
+export const STORE_TARGETS = [
+  { name: 'dynalite', start: () => startDynalite(), enabled: true },
+  { name: 'DynamoDB Local', start: () => startDynamoDbLocal(), enabled: dynamoDbLocalRequired() },
+];
+
 /** A TCP server that accepts connections and never answers: a hung store. */
 export const startBlackhole = async (): Promise<{ endpoint: string; stop(): Promise<void> }> => {
   const sockets = new Set<Socket>();

@@ -4,18 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Session, SessionStore } from '../../domain/ports';
 import {
   createSessionsTable,
-  dynamoDbLocalRequired,
-  startDynalite,
-  startDynamoDbLocal,
+  STORE_TARGETS,
   testClient,
   type TestStore,
 } from '../../../test/stores';
 import { createDynamoSessionStore } from './session-store';
-
-const targets = [
-  { name: 'dynalite', start: startDynalite, enabled: true },
-  { name: 'DynamoDB Local', start: startDynamoDbLocal, enabled: dynamoDbLocalRequired() },
-];
 
 const NOW = Date.UTC(2026, 10, 26);
 
@@ -33,7 +26,7 @@ const session = (uid: string, sid: string, overrides: Partial<Session> = {}): Se
   ...overrides,
 });
 
-for (const target of targets) {
+for (const target of STORE_TARGETS) {
   describe.skipIf(!target.enabled)(`DynamoDB session store on ${target.name}`, () => {
     let store: TestStore;
     let client: ReturnType<typeof testClient>;

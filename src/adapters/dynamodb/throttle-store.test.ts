@@ -4,24 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrottleStore } from '../../domain/ports';
 import {
   createThrottleTable,
-  dynamoDbLocalRequired,
-  startDynalite,
-  startDynamoDbLocal,
+  STORE_TARGETS,
   testClient,
   type TestStore,
 } from '../../../test/stores';
 import { createNameDigest } from '../crypto/refresh-secrets';
 import { createDynamoThrottleStore } from './throttle-store';
 
-const targets = [
-  { name: 'dynalite', start: startDynalite, enabled: true },
-  { name: 'DynamoDB Local', start: startDynamoDbLocal, enabled: dynamoDbLocalRequired() },
-];
-
 const NOW = Date.UTC(2026, 10, 26);
 const WINDOW = 900_000;
 
-for (const target of targets) {
+for (const target of STORE_TARGETS) {
   describe.skipIf(!target.enabled)(`DynamoDB throttle store on ${target.name}`, () => {
     let store: TestStore;
     let client: ReturnType<typeof testClient>;

@@ -5,19 +5,12 @@ import type { UserStore } from '../../domain/ports';
 import {
   createUsersTable,
   deadEndpoint,
-  dynamoDbLocalRequired,
   startBlackhole,
-  startDynalite,
-  startDynamoDbLocal,
+  STORE_TARGETS,
   testClient,
   type TestStore,
 } from '../../../test/stores';
 import { createDynamoUserStore } from './user-store';
-
-const targets = [
-  { name: 'dynalite', start: startDynalite, enabled: true },
-  { name: 'DynamoDB Local', start: startDynamoDbLocal, enabled: dynamoDbLocalRequired() },
-];
 
 const user = (username: string, passwordHash = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA') => ({
   username,
@@ -28,7 +21,7 @@ const user = (username: string, passwordHash = '$argon2id$v=19$m=19456,t=2,p=1$c
   credentialVersion: 0,
 });
 
-for (const target of targets) {
+for (const target of STORE_TARGETS) {
   describe.skipIf(!target.enabled)(`DynamoDB user store on ${target.name}`, () => {
     let store: TestStore;
     let client: ReturnType<typeof testClient>;
