@@ -16,10 +16,9 @@ export const invalidCredentials = () => new AppError('invalid_credentials', 'inv
 /** The stored user if this is its password; null otherwise (after equal work when the user is unknown). */
 const verifyCredentials = async (
   deps: Pick<LogInDeps, 'users' | 'hasher' | 'log'>,
-  username: string,
+  stored: UserRecord | null,
   password: string,
 ): Promise<{ user: UserRecord | null; known: boolean }> => {
-  const stored = await deps.users.find(username);
   if (stored === null) {
     await deps.hasher.verifyDummy(password);
     return { user: null, known: false };
@@ -44,17 +43,21 @@ export const attemptPassword = async (
   context: RequestContext,
 ): Promise<UserRecord & { settle(): Promise<void> }> => {
   const startedAt = deps.clock.now().getTime();
-  let reservation;
-  try {
-    reservation = await reserveLogin(deps, username, context.ip);
-  } catch (error) {
+  // The user is read while the attempt is counted (one round trip, not two); the password is checked only
+  // once both are done, so the count still comes first.
+  const [reserved, found] = await Promise.allSettled([reserveLogin(deps, username, context.ip), deps.users.find(username)]);
+  if (reserved.status === 'rejected') {
+    const error: unknown = reserved.reason;
     if (!(error instanceof AppError) || error.code !== 'too_many_attempts') throw error;
-    // Not looked up, so it may be anything a person typed: logged as a digest.
-    deps.audit.record('login.throttled', { username, known: false, context });
+    // A name that is no account may be anything a person typed: logged as a digest.
+    const known = found.status === 'fulfilled' && found.value !== null;
+    deps.audit.record('login.throttled', { username, known, context });
     await deps.pacer.pad(startedAt);
     throw error;
   }
-  const { user, known } = await verifyCredentials(deps, username, password);
+  const reservation = reserved.value;
+  if (found.status === 'rejected') throw found.reason;
+  const { user, known } = await verifyCredentials(deps, found.value, password);
   if (user === null) {
     await reservation.failed();
     deps.audit.record('login.failed', { username, known, context });

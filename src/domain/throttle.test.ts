@@ -299,7 +299,7 @@ describe('logIn throttling per name', () => {
     expect(world.throttle.writes.attempts).toBeGreaterThan(world.throttle.writes.wins);
   });
 
-  it('pads a throttled answer instead of hashing, and audits it as login.throttled with known false', async () => {
+  it('pads a throttled answer instead of hashing, and audits it as login.throttled under the account name', async () => {
     // Prepare
     const world = setup();
     await failTimes(world, 'alice', 5);
@@ -318,10 +318,22 @@ describe('logIn throttling per name', () => {
     expect(world.audit.entries.at(-1)).toEqual({
       event: 'login.throttled',
       username: 'alice',
-      known: false,
+      known: true,
       context: { ip: '203.0.113.50', requestId: 'req-throttled' },
     });
     expect(JSON.stringify(world.audit.entries)).not.toContain(PASSWORD);
+  });
+
+  it('audits a throttled name that is no account as known false, so it is logged as a digest', async () => {
+    // Prepare
+    const world = setup();
+    await failTimes(world, 'MyS3cretPassw0rd', 5);
+
+    // Act
+    await attempt(world, 'MyS3cretPassw0rd', WRONG);
+
+    // Assess
+    expect(world.audit.entries.at(-1)).toMatchObject({ event: 'login.throttled', known: false });
   });
 
   it('pads only throttled answers', async () => {
