@@ -11,7 +11,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { Session, SessionStore } from '../../domain/ports';
-import { conditionalWrite, translateStoreError } from './store-errors';
+import { callOptions, conditionalWrite, translated } from './store-errors';
 
 export type DynamoSessionStoreOptions = { client: DynamoDBDocumentClient; tableName: string; timeoutMs: number };
 
@@ -20,18 +20,11 @@ const isId = (value: string) => value.length > 0 && value.length <= 64;
 
 export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): SessionStore => {
   const { client, tableName, timeoutMs } = options;
-  const bounded = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
-  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw translateStoreError(error);
-    }
-  };
+  const bounded = () => callOptions(timeoutMs);
 
   return {
     create: (session) =>
-      guard(async () => {
+      translated(async () => {
         await client.send(
           new PutCommand({
             TableName: tableName,
@@ -45,7 +38,7 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
     find: (uid, sid) =>
       !isId(uid) || !isId(sid)
         ? Promise.resolve(null)
-        : guard(async () => {
+        : translated(async () => {
             const { Item } = await client.send(
               new GetCommand({ TableName: tableName, Key: { uid, sid }, ConsistentRead: true }),
               bounded(),
@@ -75,12 +68,12 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
     remove: (uid, sid) =>
       !isId(uid) || !isId(sid)
         ? Promise.resolve()
-        : guard(async () => {
+        : translated(async () => {
             await client.send(new DeleteCommand({ TableName: tableName, Key: { uid, sid } }), bounded());
           }),
 
     removeAll: (uid) =>
-      guard(async () => {
+      translated(async () => {
         let startKey: Record<string, unknown> | undefined;
         do {
           const page = await client.send(

@@ -3,7 +3,7 @@
 // (epoch seconds) is the table's TTL attribute, for cleanup; expiry itself is checked in code.
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ThrottleStore } from '../../domain/ports';
-import { conditionalWrite, isConditionFailure, translateStoreError } from './store-errors';
+import { callOptions, conditionalWrite, isConditionFailure, translated, translateStoreError } from './store-errors';
 
 export type DynamoThrottleStoreOptions = {
   client: DynamoDBDocumentClient;
@@ -19,15 +19,13 @@ const seconds = (epochMs: number) => Math.ceil(epochMs / 1000);
 export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): ThrottleStore => {
   const { client, tableName, timeoutMs } = options;
   const userKey = (username: string) => `user#${options.nameDigest(username)}`;
-  const bounded = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
-  const read = async (key: string) => {
-    try {
-      const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: { key }, ConsistentRead: true }), bounded());
-      return Item;
-    } catch (error) {
-      throw translateStoreError(error);
-    }
-  };
+  const bounded = () => callOptions(timeoutMs);
+  const read = async (key: string) =>
+    (
+      await translated(() =>
+        client.send(new GetCommand({ TableName: tableName, Key: { key }, ConsistentRead: true }), bounded()),
+      )
+    ).Item;
 
   return {
     async readFailures(username) {
@@ -56,11 +54,9 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
       ),
 
     async clearFailures(username) {
-      try {
-        await client.send(new DeleteCommand({ TableName: tableName, Key: { key: userKey(username) } }), bounded());
-      } catch (error) {
-        throw translateStoreError(error);
-      }
+      await translated(() =>
+        client.send(new DeleteCommand({ TableName: tableName, Key: { key: userKey(username) } }), bounded()),
+      );
     },
 
     async readWindow(key) {
@@ -69,7 +65,6 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
     },
 
     async hitWindow(key, now, windowMs) {
-      const names = { '#key': 'key', '#count': 'count', '#start': 'windowStart', '#expires': 'expiresAt' };
       for (let attempt = 0; attempt < 3; attempt += 1) {
         try {
           // Count in the current window...
@@ -79,7 +74,7 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
               Key: { key: windowKey(key) },
               UpdateExpression: 'SET #count = #count + :one',
               ConditionExpression: 'attribute_exists(#key) AND #start > :cutoff',
-              ExpressionAttributeNames: { '#key': names['#key'], '#count': names['#count'], '#start': names['#start'] },
+              ExpressionAttributeNames: { '#key': 'key', '#count': 'count', '#start': 'windowStart' },
               ExpressionAttributeValues: { ':one': 1, ':cutoff': now - windowMs },
               ReturnValues: 'ALL_NEW',
             }),
@@ -96,7 +91,7 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
               TableName: tableName,
               Item: { key: windowKey(key), count: 1, windowStart: now, expiresAt: seconds(now + windowMs) },
               ConditionExpression: 'attribute_not_exists(#key) OR #start <= :cutoff',
-              ExpressionAttributeNames: { '#key': names['#key'], '#start': names['#start'] },
+              ExpressionAttributeNames: { '#key': 'key', '#start': 'windowStart' },
               ExpressionAttributeValues: { ':cutoff': now - windowMs },
             }),
             bounded(),

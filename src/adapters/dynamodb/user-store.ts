@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../domain/errors';
 import type { UserRecord, UserStore } from '../../domain/ports';
-import { conditionalWrite, isConditionFailure, translateStoreError } from './store-errors';
+import { callOptions, conditionalWrite, translated } from './store-errors';
 
 export type DynamoUserStoreOptions = {
   client: DynamoDBDocumentClient;
@@ -25,21 +25,15 @@ const isStorableKey = (username: string) =>
 
 export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStore => {
   const { client, tableName, timeoutMs } = options;
-  // One deadline per call, SDK retries included: a hung store becomes a prompt 503, not a Lambda timeout.
-  const bounded = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
+  const bounded = () => callOptions(timeoutMs);
 
 
   const find = async (username: string): Promise<UserRecord | null> => {
     if (!isStorableKey(username)) return null;
-    try {
-      const { Item } = await client.send(
-        new GetCommand({ TableName: tableName, Key: { username }, ConsistentRead: true }),
-        bounded(),
-      );
-      return Item === undefined ? null : toUserRecord(Item);
-    } catch (error) {
-      throw translateStoreError(error);
-    }
+    const { Item } = await translated(() =>
+      client.send(new GetCommand({ TableName: tableName, Key: { username }, ConsistentRead: true }), bounded()),
+    );
+    return Item === undefined ? null : toUserRecord(Item);
   };
 
   return {
