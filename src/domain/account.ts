@@ -1,8 +1,8 @@
 // Use cases on one's own account, behind a bearer access token: read it, change the password, delete it.
 import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
-import { AppError } from './errors';
-import { attemptPassword, invalidCredentials, type LogInDeps } from './log-in';
-import type { RequestContext } from './ports';
+import { AppError, invalidCredentials } from './errors';
+import { attemptPassword, type LogInDeps } from './log-in';
+import type { AccessClaims, RequestContext, UserRecord } from './ports';
 import { authenticate, startSession, type TokenPair } from './sessions';
 
 export type AccountDeps = LogInDeps & { passwordPolicy: PasswordPolicy };
@@ -20,12 +20,24 @@ const endAllSessions = async (deps: AccountDeps, uid: string) => {
     }
   }
 };
+
+/** The token's account, if this is its current password (under the login throttle). */
+const checkOwnPassword = async (
+  deps: AccountDeps,
+  claims: AccessClaims,
+  password: string,
+  context: RequestContext,
+): Promise<UserRecord> => {
+  const { settle, ...user } = await attemptPassword(deps, claims.username, password, context);
+  await settle();
+  if (user.uid !== claims.uid) throw invalidCredentials();
+  return user;
+};
+
 export type Me = { username: string; name: string; createdAt: string | null };
 
-const accountOf = async (deps: AccountDeps, accessToken: string | undefined) => {
-  const { claims } = await authenticate(deps, accessToken);
-  return claims;
-};
+const accountOf = async (deps: AccountDeps, accessToken: string | undefined) =>
+  (await authenticate(deps, accessToken)).claims;
 
 export const getMe = async (deps: AccountDeps, accessToken: string | undefined): Promise<Me> => {
   const claims = await accountOf(deps, accessToken);
@@ -44,9 +56,7 @@ export const changePassword = async (
   context: RequestContext,
 ): Promise<TokenPair> => {
   const claims = await accountOf(deps, accessToken);
-  const { settle, ...user } = await attemptPassword(deps, claims.username, input.currentPassword, context);
-  await settle();
-  if (user.uid !== claims.uid) throw invalidCredentials();
+  const user = await checkOwnPassword(deps, claims, input.currentPassword, context);
   await assertAcceptablePassword(deps.passwordPolicy, input.newPassword, user);
   const newHash = await deps.hasher.hash(input.newPassword);
   // The user changes first, then its sessions go: a login racing with us sees the new version and drops its own.
@@ -71,9 +81,7 @@ export const deleteAccount = async (
     await endAllSessions(deps, claims.uid);
     return;
   }
-  const { settle, ...user } = await attemptPassword(deps, claims.username, input.password, context);
-  await settle();
-  if (user.uid !== claims.uid) throw invalidCredentials();
+  const user = await checkOwnPassword(deps, claims, input.password, context);
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
   await endAllSessions(deps, claims.uid);
   deps.audit.record('user.deleted', { username: user.username, known: true, context });

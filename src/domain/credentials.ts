@@ -1,12 +1,11 @@
 // Password and display-name rules: lengths in code points, no composition rules, never trimmed or truncated.
 import { AppError, invalidField } from './errors';
 import type { CommonPasswords } from './ports';
-import { codePointLength } from './username';
+import { codePointLength, normalizeUsername } from './username';
 
-export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
 
-/** What a new password is checked against: a minimum length (8 by default) and the blocklist. */
+/** What a new password is checked against: a minimum length (PASSWORD_MIN_LENGTH) and the blocklist. */
 export type PasswordPolicy = { minLength: number; common: CommonPasswords };
 export const LOGIN_PASSWORD_MAX_LENGTH = 1024;
 export const NAME_MAX_LENGTH = 128;
@@ -15,7 +14,7 @@ export type WeakPasswordReason = 'too_short' | 'too_long' | 'common_password' | 
 
 /** Parts of the owner's name a password must not contain: the whole name (3+), and each word of 4+ characters. */
 const nameParts = (name: string): string[] => {
-  const whole = name.trim().normalize('NFKC').toLowerCase();
+  const whole = normalizeUsername(name.trim());
   const words = whole.split(/[^\p{L}\p{N}]+/u).filter((word) => codePointLength(word) >= 4);
   return codePointLength(whole) >= 3 ? [whole, ...words] : words;
 };
@@ -32,7 +31,7 @@ export const assertAcceptablePassword = async (
   const length = codePointLength(password);
   // Compared in the usernames' form (NFKC, lower case): a full-width 'ｐａｓｓｗｏｒｄ' is as weak as 'password'.
   // Only the checks see this form; the password itself is hashed exactly as given.
-  const lower = password.normalize('NFKC').toLowerCase();
+  const lower = normalizeUsername(password);
   const reasons: WeakPasswordReason[] = [];
   if (length < policy.minLength) reasons.push('too_short');
   if (length > PASSWORD_MAX_LENGTH) reasons.push('too_long');

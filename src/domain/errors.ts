@@ -39,3 +39,9 @@ export class AppError extends Error {
 /** An invalid_request that names the offending field, as every validation failure must. */
 export const invalidField = (field: string, message: string): AppError =>
   new AppError('invalid_request', message, { details: { field } });
+
+/** Unknown user and wrong password: one error, one message, so neither can be told from the other. */
+export const invalidCredentials = (): AppError => new AppError('invalid_credentials', 'invalid username or password');
+
+export const invalidRefreshToken = (): AppError =>
+  new AppError('invalid_refresh_token', 'the refresh token is invalid or expired');

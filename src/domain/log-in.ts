@@ -1,6 +1,7 @@
-// Use case: check a password and start a session. Unknown user, wrong password and throttled look the same.
+// Use case: check a password and start a session. Unknown user and wrong password look the same, and a
+// throttled attempt takes the same time.
 import { assertLoginPassword } from './credentials';
-import { AppError } from './errors';
+import { AppError, invalidCredentials } from './errors';
 import type { Pacer } from './pace';
 import type { AuditLog, EventLog, PasswordHasher, RequestContext, UserRecord } from './ports';
 import { startSession, type SessionDeps, type TokenPair } from './sessions';
@@ -10,8 +11,6 @@ import { loginUsername } from './username';
 export type LogInDeps = SessionDeps &
   ThrottleDeps & { hasher: PasswordHasher; log: EventLog; audit: AuditLog; pacer: Pacer };
 export type LogInInput = { username: string; password: string };
-
-export const invalidCredentials = () => new AppError('invalid_credentials', 'invalid username or password');
 
 /** The stored user if this is its password; null otherwise (after equal work when the user is unknown). */
 const verifyCredentials = async (
@@ -59,7 +58,6 @@ export const attemptPassword = async (
   if (found.status === 'rejected') throw found.reason;
   const { user, known } = await verifyCredentials(deps, found.value, password);
   if (user === null) {
-    await reservation.failed();
     deps.audit.record('login.failed', { username, known, context });
     deps.pacer.record(startedAt);
     throw invalidCredentials();

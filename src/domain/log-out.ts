@@ -1,12 +1,12 @@
 // Use cases: end one session (by access or refresh token), or every session of a user. Idempotent.
-import { AppError } from './errors';
+import { AppError, invalidRefreshToken } from './errors';
 import type { AuditLog, RequestContext } from './ports';
 import { authenticate, generationsBehind, parseRefreshToken, type SessionDeps } from './sessions';
 
 export type LogOutDeps = Pick<SessionDeps, 'sessions' | 'tokens' | 'clock' | 'secrets'> & { audit: AuditLog };
 export type LogOutInput = { accessToken?: string | undefined; refreshToken?: string | undefined };
 
-const invalidRefresh = () => new AppError('invalid_refresh_token', 'the refresh token is invalid');
+const invalidRefresh = invalidRefreshToken;
 
 export const logOut = async (deps: LogOutDeps, input: LogOutInput, context: RequestContext): Promise<void> => {
   if (input.refreshToken !== undefined) {

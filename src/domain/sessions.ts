@@ -1,5 +1,5 @@
 // Sessions: start one at login, rotate its refresh token, and authenticate an access token against it.
-import { AppError } from './errors';
+import { AppError, invalidCredentials, invalidRefreshToken } from './errors';
 import type {
   AccessClaims,
   AuditLog,
@@ -36,7 +36,7 @@ export type TokenPair = IssuedToken & { user: PublicUser; refreshToken: string; 
 // (at most 100 HMACs, well under a millisecond) however long a session has lived.
 const MAX_GENERATIONS = 100;
 
-const invalidRefresh = () => new AppError('invalid_refresh_token', 'the refresh token is invalid or expired');
+const invalidRefresh = invalidRefreshToken;
 
 /** `uid.sid.secret`: the locator finds the session, the secret proves possession (only its digest is stored). */
 const formatRefreshToken = (uid: string, sid: string, secret: string) => `${uid}.${sid}.${secret}`;
@@ -93,7 +93,7 @@ export const startSession = async (
   await deps.sessions.create(session);
   if (!stillValid(await deps.users.find(user.username), session)) {
     await deps.sessions.remove(session.uid, session.sid);
-    throw new AppError('invalid_credentials', 'invalid username or password');
+    throw invalidCredentials();
   }
   return pair(deps, session, secret);
 };
@@ -157,8 +157,9 @@ export const refreshSession = async (
 };
 
 /**
- * Authoritative check of an access token: signature and claims, then its session, in one read. A session
- * exists only while its user does (see startSession), so a live session also means a live user.
+ * Authoritative check of an access token: signature and claims, then its session, in one read. Sessions are
+ * removed whenever their user changes or goes (see startSession and the account use cases), so a live session
+ * stands for a live user; the one gap, a clean-up that failed three times, is closed by repeating it.
  */
 export const authenticate = async (
   deps: Pick<SessionDeps, 'sessions' | 'tokens' | 'clock'>,

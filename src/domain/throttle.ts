@@ -46,11 +46,10 @@ export const clientKey = (ip: string): string => {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 };
 
+/** A counted attempt. If the password is wrong, both counts simply stand. */
 export type LoginReservation = {
-  /** The password was right: the name's failures are forgotten. */
+  /** The password was right: the name's failures are forgotten and the client's count given back. */
   succeeded(): Promise<void>;
-  /** The password was wrong: the attempt stays counted, and the client's window counts it too. */
-  failed(): Promise<void>;
 };
 
 /**
@@ -92,8 +91,6 @@ export const reserveLogin = async (deps: ThrottleDeps, username: string, ip: str
     succeeded: async () => {
       await Promise.all([throttle.clearFailures(username), throttle.refundWindow(client, ipWindow.windowStart)]);
     },
-    // Both counts already stand.
-    failed: async () => undefined,
   };
 };
 
