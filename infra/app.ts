@@ -13,7 +13,7 @@ if (!['HS256', 'EdDSA', 'ES256'].includes(jwtAlgorithm)) throw new Error('jwtAlg
 const state = new StatefulStack(app, 'LoginServiceState', {
   existingUsersTableName: context('existingUsersTable'),
   jwtAlgorithm,
-  description: 'login-service: users table and signing secret (retained)',
+  description: 'login-service: users, sessions and throttle tables, and the signing and refresh secrets',
 });
 
 new StatelessStack(app, 'LoginServiceApi', {

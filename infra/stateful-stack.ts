@@ -1,4 +1,4 @@
-// The stateful stack: what must outlive any deployment of the code (the users table, the JWT signing secret).
+// The stateful stack: what must outlive any deployment of the code: the tables and the secrets.
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';

@@ -78,7 +78,7 @@ export class StatelessStack extends Stack {
     const functionLogs = new LogGroup(this, 'FunctionLogs', { retention });
     const role = new Role(this, 'FunctionRole', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'login-service function: its table, its secret, its log group; nothing else',
+      description: 'login-service function: its tables, its secrets, its log group; nothing else',
     });
     role.addToPolicy(
       new PolicyStatement({

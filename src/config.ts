@@ -1,5 +1,6 @@
 // loadConfig(env): every setting validated once at start-up and frozen; a bad one stops start-up naming the variable.
 import * as v from 'valibot';
+import { JWT_ALGORITHMS, type JwtAlgorithm } from './adapters/jwt/signing-keys';
 
 export type Runtime = 'lambda' | 'local';
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -10,7 +11,7 @@ export type Config = Readonly<{
   jwtSecret: Uint8Array | undefined;
   /** On AWS: the Secrets Manager secret holding the signing secret, read once per cold start. */
   jwtSecretArn: string | undefined;
-  jwtAlg: 'HS256' | 'EdDSA' | 'ES256';
+  jwtAlg: JwtAlgorithm;
   /** EdDSA / ES256: the private JWK set (JSON text), or on AWS its secret's ARN; locally generated when absent. */
   jwtPrivateJwks: string | undefined;
   jwtPrivateJwksArn: string | undefined;
@@ -128,7 +129,7 @@ const jsonObject = v.optional(
 const SETTINGS = {
   JWT_SECRET: secretText,
   JWT_SECRET_ARN: secretArn,
-  JWT_ALG: v.pipe(v.optional(v.string(), 'HS256'), v.picklist(['HS256', 'EdDSA', 'ES256'], 'must be HS256, EdDSA or ES256')),
+  JWT_ALG: v.pipe(v.optional(v.string(), 'HS256'), v.picklist(JWT_ALGORITHMS, 'must be HS256, EdDSA or ES256')),
   JWT_PRIVATE_JWKS: jsonObject,
   JWT_PRIVATE_JWKS_ARN: secretArn,
   JWT_SIGNING_KID: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'), v.maxLength(128, 'is too long'))),

@@ -49,11 +49,7 @@ export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken();
       let payload;
       try {
-        const options = { ...verifyOptions, currentDate: clock.now() };
-        ({ payload } =
-          typeof keys.verificationKey === 'function'
-            ? await jwtVerify(token, keys.verificationKey, options)
-            : await jwtVerify(token, keys.verificationKey, options));
+        ({ payload } = await jwtVerify(token, keys.verificationKey, { ...verifyOptions, currentDate: clock.now() }));
       } catch (error) {
         if (error instanceof errors.JWTExpired) {
           throw new AppError('token_expired', 'the token has expired', { cause: error });

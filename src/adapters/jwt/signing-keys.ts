@@ -5,18 +5,19 @@ import { createLocalJWKSet, errors, exportJWK, generateKeyPair, importJWK, type 
 
 export const JWT_ALGORITHMS = ['HS256', 'EdDSA', 'ES256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
-export type PrivateJwks = { keys: JWK[] };
-export type PublicJwks = { keys: JWK[] };
+/** A JSON Web Key Set: the private one that signs, or the public one /.well-known/jwks.json serves. */
+export type Jwks = { keys: JWK[] };
+export type PrivateJwks = Jwks;
 
 export type SigningKeys = {
   alg: JwtAlgorithm;
   kid: string;
-  signingKey: CryptoKey | Uint8Array;
-  /** What verification accepts: the algorithms of the published keys, and the key for a token's header. */
+  signingKey: CryptoKey;
+  /** What verification accepts: the algorithms of the published keys, and the key a token's header names. */
   algorithms: string[];
-  verificationKey: CryptoKey | JWTVerifyGetKey;
+  verificationKey: JWTVerifyGetKey;
   /** Empty in HS256 mode: a shared secret is never published. */
-  publicJwks: PublicJwks;
+  publicJwks: Jwks;
 };
 
 export class KeyError extends Error {

@@ -1,4 +1,4 @@
-// DATA_DIR for local runs: one process at a time (a pid lock), and the locally generated JWT secret.
+// DATA_DIR for local runs: one process at a time (a pid lock), and the keys generated once and kept there.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ const isAlive = (pid: number) => {
   }
 };
 
-// 64 random bytes: twice the minimum a configured HS256 secret must have.
+// 64 random bytes (86 characters of base64url): twice the minimum a configured secret must have.
 const GENERATED_SECRET_BYTES = 64;
 
 /**

@@ -1,4 +1,4 @@
-// Reads secret strings from AWS Secrets Manager at cold start (the signing keys on AWS), with one client.
+// Reads secret strings from AWS Secrets Manager at cold start (the signing and refresh keys), with one client.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 export type SecretReaderOptions = { region: string; endpoint?: string };
