@@ -34,7 +34,7 @@ export type ComposeOptions = {
   peerAddress?(c: Context): string | undefined;
 };
 
-export const systemClock: Clock = { now: () => new Date() };
+const systemClock: Clock = { now: () => new Date() };
 const systemTimer: Timer = { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 export const compose = (config: Config, options: ComposeOptions) => {

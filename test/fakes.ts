@@ -303,11 +303,6 @@ export const createThrottleStore = (): FakeThrottleStore => {
       await nextTurn();
       failures.delete(username);
     },
-    async readWindow(key) {
-      await nextTurn();
-      const row = windows.get(key);
-      return row === undefined ? null : { ...row };
-    },
     async hitWindow(key, now, windowMs) {
       await nextTurn();
       const row = windows.get(key);

@@ -27,8 +27,9 @@ const checkOwnPassword = async (
   claims: AccessClaims,
   password: string,
   context: RequestContext,
+  alreadyRead?: UserRecord,
 ): Promise<UserRecord> => {
-  const { settle, ...user } = await attemptPassword(deps, claims.username, password, context);
+  const { settle, ...user } = await attemptPassword(deps, claims.username, password, context, alreadyRead);
   await settle();
   if (user.uid !== claims.uid) throw invalidCredentials();
   return user;
@@ -81,7 +82,7 @@ export const deleteAccount = async (
     await endAllSessions(deps, claims.uid);
     return;
   }
-  const user = await checkOwnPassword(deps, claims, input.password, context);
+  const user = await checkOwnPassword(deps, claims, input.password, context, current);
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
   await endAllSessions(deps, claims.uid);
   deps.audit.record('user.deleted', { username: user.username, known: true, context });

@@ -40,11 +40,16 @@ export const attemptPassword = async (
   username: string,
   password: string,
   context: RequestContext,
+  /** The user as the caller has just read it, if it has; otherwise it is read here. */
+  alreadyRead?: UserRecord,
 ): Promise<UserRecord & { settle(): Promise<void> }> => {
   const startedAt = deps.clock.now().getTime();
   // The user is read while the attempt is counted (one round trip, not two); the password is checked only
   // once both are done, so the count still comes first.
-  const [reserved, found] = await Promise.allSettled([reserveLogin(deps, username, context.ip), deps.users.find(username)]);
+  const [reserved, found] = await Promise.allSettled([
+    reserveLogin(deps, username, context.ip),
+    alreadyRead ?? deps.users.find(username),
+  ]);
   if (reserved.status === 'rejected') {
     const error: unknown = reserved.reason;
     if (!(error instanceof AppError) || error.code !== 'too_many_attempts') throw error;

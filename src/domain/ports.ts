@@ -121,7 +121,6 @@ export type ThrottleStore = {
   /** Compare-and-swap on `version` (null: the record must not exist); false when another attempt won. */
   writeFailures(username: string, expectedVersion: number | null, next: Omit<FailureRecord, 'version'>, expiresAt: number): Promise<boolean>;
   clearFailures(username: string): Promise<void>;
-  readWindow(key: string): Promise<WindowCount | null>;
   /** Counts one event in the window that contains `now` (starting a new one if the last has ended). */
   hitWindow(key: string, now: number, windowMs: number): Promise<WindowCount>;
   /** Takes back one count from the window that started at `windowStart`, if it is still the current one. */

@@ -14,7 +14,7 @@ export type ThrottleSettings = {
 
 export type ThrottleDeps = { throttle: ThrottleStore; clock: Clock; throttleSettings: ThrottleSettings };
 
-export const tooManyAttempts = (retryAfterSeconds: number) =>
+const tooManyAttempts = (retryAfterSeconds: number) =>
   new AppError('too_many_attempts', 'too many attempts, try again later', {
     details: { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) },
   });
@@ -47,7 +47,7 @@ export const clientKey = (ip: string): string => {
 };
 
 /** A counted attempt. If the password is wrong, both counts simply stand. */
-export type LoginReservation = {
+type LoginReservation = {
   /** The password was right: the name's failures are forgotten and the client's count given back. */
   succeeded(): Promise<void>;
 };

@@ -11,13 +11,13 @@ import {
 type KeySchema = Pick<CreateTableCommandInput, 'AttributeDefinitions' | 'KeySchema'>;
 
 /** The tutorial's users table: partition key `username`. */
-export const USERS_KEY: KeySchema = {
+const USERS_KEY: KeySchema = {
   AttributeDefinitions: [{ AttributeName: 'username', AttributeType: 'S' }],
   KeySchema: [{ AttributeName: 'username', KeyType: 'HASH' }],
 };
 
 /** Sessions: partition key `uid` (all of a user's sessions in one Query), sort key `sid`. */
-export const SESSIONS_KEY: KeySchema = {
+const SESSIONS_KEY: KeySchema = {
   AttributeDefinitions: [
     { AttributeName: 'uid', AttributeType: 'S' },
     { AttributeName: 'sid', AttributeType: 'S' },
@@ -29,13 +29,13 @@ export const SESSIONS_KEY: KeySchema = {
 };
 
 /** Throttle counters: partition key `key`. */
-export const THROTTLE_KEY: KeySchema = {
+const THROTTLE_KEY: KeySchema = {
   AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
   KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
 };
 
 // (The embedded store has no TTL API; expiry is enforced in code either way.)
-export const ensureTable = async (client: DynamoDBClient, tableName: string, key: KeySchema): Promise<void> => {
+const ensureTable = async (client: DynamoDBClient, tableName: string, key: KeySchema): Promise<void> => {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;

@@ -90,7 +90,8 @@ for (const target of STORE_TARGETS) {
       await throttle.refundWindow('client#b', first.windowStart);
       await throttle.refundWindow('client#b', first.windowStart - 1);
 
-      expect(await throttle.readWindow('client#b')).toEqual({ count: 1, windowStart: NOW });
+      const next = await throttle.hitWindow('client#b', NOW, WINDOW);
+      expect(next).toEqual({ count: 2, windowStart: NOW });
     });
   });
 }

@@ -59,10 +59,6 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
       );
     },
 
-    async readWindow(key) {
-      const item = await read(windowKey(key));
-      return item === undefined ? null : { count: Number(item.count), windowStart: Number(item.windowStart) };
-    },
 
     async hitWindow(key, now, windowMs) {
       for (let attempt = 0; attempt < 3; attempt += 1) {

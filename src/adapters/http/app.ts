@@ -52,7 +52,7 @@ export type AppDeps = {
   trustProxy?: number;
 };
 
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 
 const ROUTES: Record<string, readonly string[]> = {
   '/register': ['POST'],

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, type ErrorCode } from '../../domain/errors';
 
-export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
+const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_json: 400,
   invalid_request: 400,
   weak_password: 400,
@@ -24,7 +24,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
 };
 
 /** Seconds a client should wait before retrying when the store is down. */
-export const RETRY_AFTER_SECONDS = 2;
+const RETRY_AFTER_SECONDS = 2;
 
 /** Anything that is not an AppError is a fault of ours: the client learns nothing more than that. */
 export const toAppError = (error: unknown): AppError =>

@@ -14,7 +14,7 @@ export type JwtTokensOptions = {
 };
 
 /** The access-token type (RFC 9068's header): a refresh token or an ID token is never taken for one. */
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
+const ACCESS_TOKEN_TYPE = 'at+jwt';
 // Far above any token we issue (a tutorial-era user may have a long name); refuses megabyte-sized junk.
 const MAX_TOKEN_LENGTH = 16 * 1024;
 

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context as LambdaCon
 export type ApiEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
 /** Where the problem found in a raw event travels to the app, which answers it as a JSON invalid_request. */
-export const ADAPTER_ERROR = Symbol('adapterError');
+const ADAPTER_ERROR = Symbol('adapterError');
 type Marked = { [ADAPTER_ERROR]?: string };
 
 export type LambdaBindings = { event?: ApiEvent & Marked; lambdaContext?: LambdaContext };
