@@ -68,7 +68,7 @@ describe('loadConfig', () => {
     const config = loadConfig(LAMBDA_ENV, 'lambda');
 
     // Assess
-    expect(config.jwtSecret).toEqual(new TextEncoder().encode(SECRET_32));
+    expect(config.jwtSecret).toBe(SECRET_32);
     expect(config.dynamodb.region).toBe('eu-west-1');
     expect(config.dynamodb.credentials).toBeUndefined();
   });
@@ -93,12 +93,14 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain(secret);
   });
 
-  it('counts the secret in bytes: 11 euro signs (33 bytes) are enough', () => {
+  it('counts the secret in bytes: 11 euro signs (33 bytes) are enough, 10 (30 bytes) are not', () => {
     // Act
     const config = loadConfig({ JWT_SECRET: '€'.repeat(11) }, 'local');
+    const error = configError({ JWT_SECRET: '€'.repeat(10) });
 
     // Assess
-    expect(config.jwtSecret?.byteLength).toBe(33);
+    expect(config.jwtSecret).toBe('€'.repeat(11));
+    expect(error.message).toContain('JWT_SECRET');
   });
 
   it.each([

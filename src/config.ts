@@ -7,8 +7,8 @@ export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
 export type Config = Readonly<{
   runtime: Runtime;
-  /** Absent locally (the server generates one and keeps it in DATA_DIR) or when jwtSecretArn names it. */
-  jwtSecret: Uint8Array | undefined;
+  /** Validated text (32+ bytes). Absent locally (generated into DATA_DIR) or when jwtSecretArn names it. */
+  jwtSecret: string | undefined;
   /** On AWS: the Secrets Manager secret holding the signing secret, read once per cold start. */
   jwtSecretArn: string | undefined;
   jwtAlg: JwtAlgorithm;
@@ -17,7 +17,7 @@ export type Config = Readonly<{
   jwtPrivateJwksArn: string | undefined;
   jwtSigningKid: string | undefined;
   /** Key of the refresh-token HMAC chain; locally generated when absent, on AWS from its secret's ARN. */
-  refreshTokenSecret: Uint8Array | undefined;
+  refreshTokenSecret: string | undefined;
   refreshTokenSecretArn: string | undefined;
   refreshTtlSeconds: number;
   refreshGraceSeconds: number;
@@ -212,13 +212,13 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>, ru
 
   return Object.freeze({
     runtime,
-    jwtSecret: s.JWT_SECRET === undefined ? undefined : new TextEncoder().encode(s.JWT_SECRET),
+    jwtSecret: s.JWT_SECRET,
     jwtSecretArn: s.JWT_SECRET_ARN,
     jwtAlg: s.JWT_ALG,
     jwtPrivateJwks: s.JWT_PRIVATE_JWKS,
     jwtPrivateJwksArn: s.JWT_PRIVATE_JWKS_ARN,
     jwtSigningKid: s.JWT_SIGNING_KID,
-    refreshTokenSecret: s.REFRESH_TOKEN_SECRET === undefined ? undefined : new TextEncoder().encode(s.REFRESH_TOKEN_SECRET),
+    refreshTokenSecret: s.REFRESH_TOKEN_SECRET,
     refreshTokenSecretArn: s.REFRESH_TOKEN_SECRET_ARN,
     refreshTtlSeconds: s.REFRESH_TTL_SECONDS,
     refreshGraceSeconds: s.REFRESH_GRACE_SECONDS,

@@ -50,14 +50,13 @@ const valueOf = async (
 };
 
 export const resolveKeys = async (config: Config, sources: KeySources): Promise<KeyMaterial> => {
-  const decoder = new TextDecoder();
   const signing =
     config.jwtAlg === 'HS256'
       ? valueOf(
           sources,
           {
             name: 'JWT_SECRET',
-            value: config.jwtSecret && decoder.decode(config.jwtSecret),
+            value: config.jwtSecret,
             arn: config.jwtSecretArn,
             file: 'jwt-secret',
           },
@@ -79,7 +78,7 @@ export const resolveKeys = async (config: Config, sources: KeySources): Promise<
     sources,
     {
       name: 'REFRESH_TOKEN_SECRET',
-      value: config.refreshTokenSecret && decoder.decode(config.refreshTokenSecret),
+      value: config.refreshTokenSecret,
       arn: config.refreshTokenSecretArn,
       file: 'refresh-secret',
     },
