@@ -1,10 +1,11 @@
 // Builds the real app (compose) against a fresh table on a real local store, with a movable clock.
+import { afterAll, beforeAll } from 'vitest';
 import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
 import type { Clock } from '../src/domain/ports';
 import { resolveKeys } from '../src/key-material';
 import { commonPasswordsCandidates } from '../src/adapters/password/common-passwords';
-import { createSessionsTable, createThrottleTable, createUsersTable } from './stores';
+import { createSessionsTable, createThrottleTable, createUsersTable, startDynalite, type TestStore } from './stores';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 export const TEST_REFRESH_SECRET = 'test-refresh-secret-at-least-32-bytes-long';
@@ -80,4 +81,25 @@ export const createTestApp = async (
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   return { app, client, clock, tableName, sessionsTableName, config, post, registerAndLogIn, bearer };
+};
+
+/** A JSON response body, for assertions. */
+export const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
+
+/**
+ * For a whole test file: starts dynalite and a test app on it before the tests (handing both to `ready`),
+ * and stops them after.
+ */
+export const onDynalite = (ready: (store: TestStore, app: TestApp) => void | Promise<void>) => {
+  let store: TestStore | undefined;
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    store = await startDynalite();
+    app = await createTestApp(store.endpoint);
+    await ready(store, app);
+  });
+  afterAll(async () => {
+    app?.client.destroy();
+    await store?.stop();
+  });
 };

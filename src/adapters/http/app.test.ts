@@ -1,24 +1,18 @@
 // The HTTP contract through app.request(), with the real adapters against a real embedded store (dynalite).
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import bcrypt from 'bcryptjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/app-harness';
-import { deadEndpoint, startDynalite, type TestStore } from '../../../test/stores';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { createTestApp, json, onDynalite, type TestApp } from '../../../test/app-harness';
+import { deadEndpoint, type TestStore } from '../../../test/stores';
 
 let store: TestStore;
 let t: TestApp;
 
-beforeAll(async () => {
-  store = await startDynalite();
-  t = await createTestApp(store.endpoint);
+onDynalite((started, app) => {
+  store = started;
+  t = app;
 });
 
-afterAll(async () => {
-  t?.client.destroy();
-  await store?.stop();
-});
-
-const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 
 describe('POST /register', () => {
   it('returns 201 with the normalized username only', async () => {

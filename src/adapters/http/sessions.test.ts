@@ -1,24 +1,18 @@
 // Sessions over HTTP with the real adapters on dynalite: rotation, reuse, logout, account self-service, JWKS.
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generatePrivateJwks } from '../jwt/signing-keys';
-import { createTestApp, type LoginAnswer, type TestApp } from '../../../test/app-harness';
-import { startDynalite, type TestStore } from '../../../test/stores';
+import { createTestApp, json, type LoginAnswer, onDynalite, type TestApp } from '../../../test/app-harness';
+import type { TestStore } from '../../../test/stores';
 
 let store: TestStore;
 let t: TestApp;
 
-beforeAll(async () => {
-  store = await startDynalite();
-  t = await createTestApp(store.endpoint);
+onDynalite((started, app) => {
+  store = started;
+  t = app;
 });
 
-afterAll(async () => {
-  t?.client.destroy();
-  await store?.stop();
-});
-
-const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 const refresh = async (app: TestApp, refreshToken: string) => app.post('/token/refresh', { refreshToken });
 const verifies = async (app: TestApp, token: string) => (await app.post('/verify', { token })).status === 200;
 

@@ -1,22 +1,16 @@
 // Brute-force throttling and the password policy over HTTP, with the real adapters on dynalite.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/app-harness';
-import { startDynalite, type TestStore } from '../../../test/stores';
+import { createTestApp, json, onDynalite, type TestApp } from '../../../test/app-harness';
+import type { TestStore } from '../../../test/stores';
 
 let store: TestStore;
 let t: TestApp;
 
-beforeAll(async () => {
-  store = await startDynalite();
-  t = await createTestApp(store.endpoint);
+onDynalite((started, app) => {
+  store = started;
+  t = app;
 });
 
-afterAll(async () => {
-  t?.client.destroy();
-  await store?.stop();
-});
-
-const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 const guess = (app: TestApp, username: string, password = 'not the password', peer = '198.51.100.1') =>
   app.post('/login', { username, password }, { 'X-Test-Peer': peer });
 
