@@ -142,15 +142,13 @@ export const refreshSession = async (
       await deps.sessions.remove(session.uid, session.sid);
       throw invalidRefresh();
     }
-    // The token just replaced, presented again in the grace window: the same successor, recomputed.
-    if (inGrace) return pair(deps, session, deps.secrets.successor(parsed.secret));
     const next = deps.secrets.successor(parsed.secret);
-    const rotated = await deps.sessions.rotate(session.uid, session.sid, session.refreshHash, {
-      refreshHash: deps.secrets.digest(next),
-      rotatedAt: now,
-      generation: session.generation + 1,
-    });
-    if (rotated) return pair(deps, { ...session, rotatedAt: now, generation: session.generation + 1 }, next);
+    // The token just replaced, presented again in the grace window: the same successor, recomputed.
+    if (inGrace) return pair(deps, session, next);
+    const rotation = { refreshHash: deps.secrets.digest(next), rotatedAt: now, generation: session.generation + 1 };
+    if (await deps.sessions.rotate(session.uid, session.sid, session.refreshHash, rotation)) {
+      return pair(deps, { ...session, ...rotation }, next);
+    }
     // Another refresh of this same token won the swap: read again, and this one now falls in its grace window.
   }
   throw invalidRefresh();

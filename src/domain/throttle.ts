@@ -1,6 +1,6 @@
 // Brute-force throttling: consecutive failures per name with growing waits, and fixed-window ceilings per client.
 import { AppError } from './errors';
-import type { Clock, FailureRecord, ThrottleStore } from './ports';
+import type { Clock, FailureRecord, ThrottleStore, WindowCount } from './ports';
 
 export type ThrottleSettings = {
   /** Consecutive failures of one name before each attempt waits (1 s, 2 s, 4 s, ...). */
@@ -30,6 +30,10 @@ const forgottenAt = (settings: ThrottleSettings, record: FailureRecord) =>
   record.lastFailureAt + delayMs(settings, record.failures) + settings.windowSeconds * 1000;
 
 const ipKey = (kind: 'login' | 'register', ip: string) => `${kind}#${ip}`;
+
+/** A client over its ceiling: 429 until its window ends. */
+const windowFull = (window: WindowCount, windowMs: number, now: number) =>
+  tooManyAttempts((window.windowStart + windowMs - now) / 1000);
 
 /** How long a failure record is kept: until it could matter no more (its longest wait plus a window). */
 const keepMs = (settings: ThrottleSettings) => (settings.maxDelaySeconds + settings.windowSeconds) * 1000;
@@ -70,7 +74,7 @@ export const reserveLogin = async (deps: ThrottleDeps, username: string, ip: str
   ]);
   if (ipWindow.count > settings.ipFailures) {
     if (opened) await throttle.clearFailures(username);
-    throw tooManyAttempts((ipWindow.windowStart + windowMs - started) / 1000);
+    throw windowFull(ipWindow, windowMs, started);
   }
   for (let attempt = 0; !opened; attempt += 1) {
     const record = await throttle.readFailures(username);
@@ -100,5 +104,5 @@ export const countRegistration = async (deps: ThrottleDeps, ip: string): Promise
   const windowMs = settings.windowSeconds * 1000;
   const now = clock.now().getTime();
   const window = await throttle.hitWindow(ipKey('register', clientKey(ip)), now, windowMs);
-  if (window.count > settings.ipRegistrations) throw tooManyAttempts((window.windowStart + windowMs - now) / 1000);
+  if (window.count > settings.ipRegistrations) throw windowFull(window, windowMs, now);
 };
