@@ -3,7 +3,7 @@ import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'a
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../test/app-harness';
 import { functionUrlEvent, httpApiEvent, lambdaContext, restEvent } from '../test/events';
-import { createSessionsTable, createThrottleTable, createUsersTable, startDynalite, type TestStore } from '../test/stores';
+import { createServiceTables, startDynalite, type TestStore } from '../test/stores';
 
 type Handler = typeof import('./lambda').handler;
 type Result = APIGatewayProxyResult & APIGatewayProxyStructuredResultV2;
@@ -15,13 +15,10 @@ let stdout: { mockRestore(): void } | undefined;
 
 beforeAll(async () => {
   store = await startDynalite();
-  const tableName = await createUsersTable(store.endpoint);
   const env = {
     JWT_SECRET: TEST_JWT_SECRET,
     REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
-    TABLE_NAME: tableName,
-    SESSIONS_TABLE_NAME: await createSessionsTable(store.endpoint),
-    THROTTLE_TABLE_NAME: await createThrottleTable(store.endpoint),
+    ...(await createServiceTables(store.endpoint)),
     DYNAMODB_ENDPOINT: store.endpoint,
     // Audit lines on (they show the client address), request lines off; both go to `written`, not the terminal.
     LOG_LEVEL: 'WARN',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from './app-harness';
 import { httpApiEvent, restEvent } from './events';
 import { invokeBundle } from './invoke-bundle';
-import { createSessionsTable, createThrottleTable, createUsersTable, startDynalite, type TestStore } from './stores';
+import { createServiceTables, startDynalite, type TestStore } from './stores';
 
 let store: TestStore;
 let workDir: string;
@@ -25,7 +25,6 @@ afterAll(async () => {
 });
 
 const signUpAndLogIn = async (bundleFile: string, dir: string, username: string) => {
-  const tableName = await createUsersTable(store.endpoint);
   const credentials = { username, password: 'a long passphrase here' };
   const events = [
     restEvent({ method: 'POST', path: '/register', body: JSON.stringify({ ...credentials, name: 'Bundled' }) }),
@@ -34,9 +33,7 @@ const signUpAndLogIn = async (bundleFile: string, dir: string, username: string)
   return invokeBundle(bundleFile, dir, events, {
     JWT_SECRET: TEST_JWT_SECRET,
     REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
-    TABLE_NAME: tableName,
-    SESSIONS_TABLE_NAME: await createSessionsTable(store.endpoint),
-    THROTTLE_TABLE_NAME: await createThrottleTable(store.endpoint),
+    ...(await createServiceTables(store.endpoint)),
     DYNAMODB_ENDPOINT: store.endpoint,
     AWS_REGION: 'us-east-1',
     LOG_LEVEL: 'ERROR',

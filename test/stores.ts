@@ -32,6 +32,13 @@ export const createUsersTable = (endpoint: string) => createTable(endpoint, 'use
 export const createSessionsTable = (endpoint: string) => createTable(endpoint, 'sessions', ensureSessionsTable);
 export const createThrottleTable = (endpoint: string) => createTable(endpoint, 'throttle', ensureThrottleTable);
 
+/** Fresh users, sessions and throttle tables: the settings that point the service at them. */
+export const createServiceTables = async (endpoint: string) => ({
+  TABLE_NAME: await createUsersTable(endpoint),
+  SESSIONS_TABLE_NAME: await createSessionsTable(endpoint),
+  THROTTLE_TABLE_NAME: await createThrottleTable(endpoint),
+});
+
 export const startDynalite = async (): Promise<TestStore> => {
   const store = await startEmbeddedStore(undefined);
   return { name: 'dynalite', endpoint: store.endpoint, stop: store.close };
