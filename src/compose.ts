@@ -1,5 +1,6 @@
 // The one composition root: builds clients and adapters once per process and wires the use cases to HTTP.
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'hono';
 import { createNameDigest, createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
 import { createDynamoClient } from './adapters/dynamodb/client';
@@ -28,6 +29,8 @@ export type ComposeOptions = {
   commonPasswords: readonly (string | URL)[];
   /** Overrides the DynamoDB endpoint from config (the embedded store's, locally). */
   dynamodbEndpoint?: string;
+  /** A client the entry point built already (to open its connection early); otherwise one is built here. */
+  dynamodbClient?: DynamoDBDocumentClient;
   clock?: Clock;
   requestId?(c: Context): string | undefined;
   adapterError?(c: Context): string | undefined;
@@ -40,11 +43,13 @@ const systemTimer: Timer = { sleep: (ms) => new Promise((resolve) => setTimeout(
 export const compose = (config: Config, options: ComposeOptions) => {
   const clock = options.clock ?? systemClock;
   const logger = new Logger({ serviceName: 'login-service', logLevel: config.logLevel });
-  const client = createDynamoClient({
-    ...config.dynamodb,
-    endpoint: options.dynamodbEndpoint ?? config.dynamodb.endpoint,
-    timeoutMs: config.storeTimeoutMs,
-  });
+  const client =
+    options.dynamodbClient ??
+    createDynamoClient({
+      ...config.dynamodb,
+      endpoint: options.dynamodbEndpoint ?? config.dynamodb.endpoint,
+      timeoutMs: config.storeTimeoutMs,
+    });
   const store = { client, timeoutMs: config.storeTimeoutMs };
   const users = createDynamoUserStore({ ...store, tableName: config.tableName });
   const sessions = createDynamoSessionStore({ ...store, tableName: config.sessionsTableName });
