@@ -52,3 +52,26 @@ export const validate = <S extends v.GenericSchema>(schema: S, body: unknown): v
           : 'must be a string';
   throw invalidField(field, `${field} ${problem}`);
 };
+
+// Response bodies: what each route answers on success (the OpenAPI document and its contract tests use them).
+const PublicUserSchema = v.object({ username: v.string(), name: v.string() });
+export const RegisterResponse = v.object({ username: v.string() });
+export const TokenPairResponse = v.object({
+  user: PublicUserSchema,
+  token: v.string(),
+  tokenType: v.literal('Bearer'),
+  expiresIn: v.number(),
+  refreshToken: v.string(),
+  refreshExpiresIn: v.number(),
+});
+export const VerifyResponse = v.object({
+  verified: v.literal(true),
+  message: v.literal('success'),
+  username: v.string(),
+  user: PublicUserSchema,
+});
+export const MeResponse = v.object({
+  user: v.object({ username: v.string(), name: v.string(), createdAt: v.nullable(v.string()) }),
+});
+export const JwksResponse = v.object({ keys: v.array(v.record(v.string(), v.unknown())) });
+export const HealthResponse = v.object({ status: v.literal('ok') });

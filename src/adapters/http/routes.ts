@@ -1,0 +1,163 @@
+// The one route table: the Hono app, CORS, 404/405, the CDK API resources and the README's route list read it.
+// Each route keeps its request and response schemas beside it, for the OpenAPI document the next issue derives.
+import type { GenericSchema } from 'valibot';
+import {
+  ChangePasswordBody,
+  DeleteAccountBody,
+  HealthResponse,
+  JwksResponse,
+  LoginBody,
+  LogoutBody,
+  MeResponse,
+  RefreshBody,
+  RegisterBody,
+  RegisterResponse,
+  TokenPairResponse,
+  VerifyBody,
+  VerifyResponse,
+} from './schemas';
+
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+/**
+ * - `session`: a bearer access token of a live session is required; the bearer middleware checks it and hands
+ *   the handler the verified claims.
+ * - `optional`: the route accepts a bearer token but also other proof in the body (/verify, /logout).
+ * - `none`: public.
+ */
+export type Auth = 'session' | 'optional' | 'none';
+
+export type Route = {
+  method: Method;
+  /** OpenAPI-style: path parameters in braces, such as `/me/passkeys/{id}`. */
+  path: string;
+  auth: Auth;
+  summary: string;
+  /** The JSON body, when the route takes one. */
+  body?: GenericSchema;
+  /** An empty body stands for `{}` (the body is optional). */
+  bodyOptional?: boolean;
+  success: { status: 200 | 201 | 204; body?: GenericSchema };
+  /** Response headers beyond the defaults (no-store for everything but these). */
+  cacheControl?: string;
+};
+
+export const ROUTES = {
+  register: {
+    method: 'POST',
+    path: '/register',
+    auth: 'none',
+    summary: 'Create an account',
+    body: RegisterBody,
+    success: { status: 201, body: RegisterResponse },
+  },
+  logIn: {
+    method: 'POST',
+    path: '/login',
+    auth: 'none',
+    summary: 'Check a password and start a session: an access token and a refresh token',
+    body: LoginBody,
+    success: { status: 200, body: TokenPairResponse },
+  },
+  refresh: {
+    method: 'POST',
+    path: '/token/refresh',
+    auth: 'none',
+    summary: 'Rotate a refresh token: a new token pair for the same session',
+    body: RefreshBody,
+    success: { status: 200, body: TokenPairResponse },
+  },
+  verify: {
+    method: 'POST',
+    path: '/verify',
+    auth: 'optional',
+    summary: 'Say whether an access token is valid (its session live), and for whom',
+    body: VerifyBody,
+    bodyOptional: true,
+    success: { status: 200, body: VerifyResponse },
+  },
+  logOut: {
+    method: 'POST',
+    path: '/logout',
+    auth: 'optional',
+    summary: 'End one session, by its access token or its refresh token',
+    body: LogoutBody,
+    bodyOptional: true,
+    success: { status: 204 },
+  },
+  logOutAll: {
+    method: 'POST',
+    path: '/logout/all',
+    auth: 'session',
+    summary: 'End every session of the account',
+    success: { status: 204 },
+  },
+  getMe: {
+    method: 'GET',
+    path: '/me',
+    auth: 'session',
+    summary: 'The signed-in account',
+    success: { status: 200, body: MeResponse },
+  },
+  deleteAccount: {
+    method: 'DELETE',
+    path: '/me',
+    auth: 'session',
+    summary: 'Delete the account and all its sessions (needs the password)',
+    body: DeleteAccountBody,
+    success: { status: 204 },
+  },
+  changePassword: {
+    method: 'POST',
+    path: '/me/password',
+    auth: 'session',
+    summary: 'Change the password: every other session ends, a new token pair is returned',
+    body: ChangePasswordBody,
+    success: { status: 200, body: TokenPairResponse },
+  },
+  jwks: {
+    method: 'GET',
+    path: '/.well-known/jwks.json',
+    auth: 'none',
+    summary: 'The public signing keys (empty with HS256)',
+    success: { status: 200, body: JwksResponse },
+    cacheControl: 'public, max-age=300',
+  },
+  health: {
+    method: 'GET',
+    path: '/health',
+    auth: 'none',
+    summary: 'Liveness',
+    success: { status: 200, body: HealthResponse },
+  },
+} as const satisfies Record<string, Route>;
+
+export type RouteId = keyof typeof ROUTES;
+
+export const routeList = (): readonly (Route & { id: RouteId })[] =>
+  (Object.entries(ROUTES) as [RouteId, Route][]).map(([id, route]) => ({ id, ...route }));
+
+/** The methods a path answers: its routes' methods, HEAD wherever GET is, and OPTIONS (CORS preflight). */
+export const allowedMethods = (path: string): readonly string[] | undefined => {
+  const methods = routeList().filter((route) => route.path === path).map((route) => route.method);
+  if (methods.length === 0) return undefined;
+  return [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'];
+};
+
+/** Every method some route answers, for the CORS allow list. */
+export const ALL_METHODS: readonly string[] = [
+  ...new Set(routeList().flatMap((route) => allowedMethods(route.path) ?? [])),
+];
+
+/** `/me/passkeys/{id}` as a pattern matching `/me/passkeys/abc`. */
+const pathPattern = (path: string) =>
+  new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`);
+
+const PATTERNS = [...new Set(routeList().map((route) => route.path))].map((path) => ({ path, pattern: pathPattern(path) }));
+
+/** The table's path for a request path (`/me/passkeys/abc` -> `/me/passkeys/{id}`), or undefined. */
+export const matchPath = (requestPath: string): string | undefined =>
+  PATTERNS.find(({ pattern }) => pattern.test(requestPath))?.path;
+
+/** Hono's form of a path: `{id}` -> `:id`. */
+export const honoPath = (path: string) => path.replace(/\{([^}]+)\}/g, ':$1');
