@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       refreshTokenSecret: undefined,
       refreshTokenSecretArn: undefined,
       refreshTtlSeconds: 2_592_000,
-      refreshGraceSeconds: 10,
+      refreshGraceSeconds: 60,
       sessionsTableName: 'user-sessions',
       throttleTableName: 'login-throttle',
       throttle: { userFailures: 5, maxDelaySeconds: 900, windowSeconds: 900, ipFailures: 100, ipRegistrations: 20 },
@@ -45,10 +45,12 @@ describe('loadConfig', () => {
       jwtAudience: 'login-service',
       corsOrigins: '*',
       argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1 },
+      host: '127.0.0.1',
       port: 3000,
       dataDir: '.data',
       dynamodb: { endpoint: undefined, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
       storeTimeoutMs: 2000,
+      requestTimeoutMs: 5000,
       logLevel: 'INFO',
     });
   });
@@ -110,6 +112,7 @@ describe('loadConfig', () => {
     ['TOKEN_TTL_SECONDS', '-5'],
     ['PORT', '70000'],
     ['STORE_TIMEOUT_MS', '1.5'],
+    ['STORE_TIMEOUT_MS', '30001'],
     ['TABLE_NAME', 'a b'],
     ['LOG_LEVEL', 'LOUD'],
     ['DYNAMODB_ENDPOINT', 'not a url'],
@@ -220,7 +223,7 @@ describe('loadConfig', () => {
     expect(error.message).toContain(missing);
   });
 
-  it.each(['JWT_ALG=RS256', 'JWT_PRIVATE_JWKS=[1,2]', 'REFRESH_GRACE_SECONDS=301', 'SESSIONS_TABLE_NAME=a'])(
+  it.each(['JWT_ALG=RS256', 'JWT_PRIVATE_JWKS=[1,2]', 'REFRESH_GRACE_SECONDS=61', 'SESSIONS_TABLE_NAME=a'])(
     'refuses %s naming the variable',
     (assignment) => {
       // Prepare
@@ -245,6 +248,78 @@ describe('loadConfig', () => {
 
       // Assess
       expect(error.message).toContain(name);
+    },
+  );
+
+  it.each(['0', '60'])('accepts REFRESH_GRACE_SECONDS=%s, the ends of the range Cognito allows', (value) => {
+    // Act
+    const config = loadConfig({ REFRESH_GRACE_SECONDS: value }, 'local');
+
+    // Assess
+    expect(config.refreshGraceSeconds).toBe(Number(value));
+  });
+
+  it.each(['1000', '30000'])('accepts REQUEST_TIMEOUT_MS=%s, the ends of its range', (value) => {
+    // Act
+    const config = loadConfig({ REQUEST_TIMEOUT_MS: value, STORE_TIMEOUT_MS: '1000' }, 'local');
+
+    // Assess
+    expect(config.requestTimeoutMs).toBe(Number(value));
+  });
+
+  it.each(['999', '30001', '5s'])('refuses REQUEST_TIMEOUT_MS=%s naming it', (value) => {
+    // Act
+    const error = configError({ REQUEST_TIMEOUT_MS: value, STORE_TIMEOUT_MS: '500' });
+
+    // Assess
+    expect(error.message).toContain('REQUEST_TIMEOUT_MS');
+  });
+
+  it('accepts a REQUEST_TIMEOUT_MS equal to STORE_TIMEOUT_MS', () => {
+    // Act
+    const config = loadConfig({ REQUEST_TIMEOUT_MS: '3000', STORE_TIMEOUT_MS: '3000' }, 'local');
+
+    // Assess
+    expect(config.requestTimeoutMs).toBe(3000);
+    expect(config.storeTimeoutMs).toBe(3000);
+  });
+
+  it.each([
+    [{ REQUEST_TIMEOUT_MS: '2999', STORE_TIMEOUT_MS: '3000' }, '(2999)'],
+    // The default deadline (5000) is shorter than this store bound: the message says so rather than blaming STORE_TIMEOUT_MS alone.
+    [{ STORE_TIMEOUT_MS: '8000' }, '(5000)'],
+  ])('refuses a request deadline shorter than one store call (%j), naming both variables', (env, deadline) => {
+    // Act
+    const error = configError(env);
+
+    // Assess
+    expect(error.message).toContain(`REQUEST_TIMEOUT_MS ${deadline} must be at least STORE_TIMEOUT_MS`);
+  });
+
+  it.each([
+    ['0.0.0.0', '0.0.0.0'],
+    ['::', '::'],
+    ['[::]', '::'],
+    ['::1', '::1'],
+    ['192.168.1.20', '192.168.1.20'],
+    ['localhost', 'localhost'],
+    [' 127.0.0.1 ', '127.0.0.1'],
+  ])('accepts HOST=%j as the listen address %j', (value, host) => {
+    // Act
+    const config = loadConfig({ HOST: value }, 'local');
+
+    // Assess
+    expect(config.host).toBe(host);
+  });
+
+  it.each(['example.com', '127.1', '256.0.0.1', '0.0.0.0:3000', 'http://localhost', '::g', 'local host'])(
+    'refuses HOST=%j naming it',
+    (value) => {
+      // Act
+      const error = configError({ HOST: value });
+
+      // Assess
+      expect(error.message).toContain('HOST must be an IPv4 or IPv6 address or localhost');
     },
   );
 });

@@ -1,55 +1,13 @@
 // loadConfig(env): every setting validated once at start-up and frozen; a bad one stops start-up naming the variable.
+// Each setting is one entry of SETTINGS (its variable, its rule, its place in Config); the Config type is derived.
+import { isIP } from 'node:net';
 import * as v from 'valibot';
-import { JWT_ALGORITHMS, type JwtAlgorithm } from './adapters/jwt/signing-keys';
+import type { ThrottleSettings } from './domain/throttle';
+import { JWT_ALGORITHMS, type Argon2Params } from './settings-types';
 
 export type Runtime = 'lambda' | 'local';
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
-
-export type Config = Readonly<{
-  runtime: Runtime;
-  /** Validated text (32+ bytes). Absent locally (generated into DATA_DIR) or when jwtSecretArn names it. */
-  jwtSecret: string | undefined;
-  /** On AWS: the Secrets Manager secret holding the signing secret, read once per cold start. */
-  jwtSecretArn: string | undefined;
-  jwtAlg: JwtAlgorithm;
-  /** EdDSA / ES256: the private JWK set (JSON text), or on AWS its secret's ARN; locally generated when absent. */
-  jwtPrivateJwks: string | undefined;
-  jwtPrivateJwksArn: string | undefined;
-  jwtSigningKid: string | undefined;
-  /** Key of the refresh-token HMAC chain; locally generated when absent, on AWS from its secret's ARN. */
-  refreshTokenSecret: string | undefined;
-  refreshTokenSecretArn: string | undefined;
-  refreshTtlSeconds: number;
-  refreshGraceSeconds: number;
-  sessionsTableName: string;
-  throttleTableName: string;
-  throttle: Readonly<{
-    userFailures: number;
-    maxDelaySeconds: number;
-    windowSeconds: number;
-    ipFailures: number;
-    ipRegistrations: number;
-  }>;
-  /** How many proxies in front of us append to X-Forwarded-For; 0: the connection's address is the client's. */
-  trustProxy: number;
-  passwordMinLength: number;
-  tableName: string;
-  tokenTtlSeconds: number;
-  jwtIssuer: string;
-  jwtAudience: string;
-  corsOrigins: '*' | readonly string[];
-  argon2: Readonly<{ memoryKiB: number; timeCost: number; parallelism: number }>;
-  port: number;
-  /** A folder, or ':memory:' to keep nothing. */
-  dataDir: string;
-  dynamodb: Readonly<{
-    endpoint: string | undefined;
-    region: string;
-    credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
-  }>;
-  storeTimeoutMs: number;
-  logLevel: LogLevel;
-}>;
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -65,7 +23,7 @@ export const jwtSecretFrom = (text: string, source: string): Uint8Array => {
   }
   return secret;
 };
-export const ARGON2_MINIMUMS = { memoryKiB: 19456, timeCost: 2, parallelism: 1 } as const;
+export const ARGON2_MINIMUMS = { memoryKiB: 19456, timeCost: 2, parallelism: 1 } as const satisfies Argon2Params;
 
 const wholeNumber = (fallback: number, min: number, max: number) =>
   v.pipe(
@@ -126,135 +84,195 @@ const jsonObject = v.optional(
   ),
 );
 
+const awsRegion = v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{2,32}$/, 'must be an AWS region')));
+
+// Square brackets are how URLs write IPv6 addresses; accepted here too, so HOST=[::] means what it looks like.
+const listenAddress = v.pipe(
+  v.optional(v.string(), '127.0.0.1'),
+  v.trim(),
+  v.transform((s) => s.replace(/^\[(.*)\]$/, '$1')),
+  v.check(
+    (s) => s === 'localhost' || isIP(s) !== 0,
+    'must be an IPv4 or IPv6 address or localhost (127.0.0.1 serves this machine only, 0.0.0.0 the network)',
+  ),
+);
+
+type Schema = v.GenericSchema<string | undefined, unknown>;
+/** One environment variable: its name and the rule that validates and converts its text. */
+type Setting<S extends Schema = Schema> = Readonly<{ variable: string; schema: S }>;
+type Group = { readonly [key: string]: Setting | Group };
+/** The values a group of settings yields: each setting's output type, nested groups frozen likewise. */
+type Values<G> = Readonly<{ [K in keyof G]: G[K] extends Setting<infer S> ? v.InferOutput<S> : Values<G[K]> }>;
+/** The settings that make up a shape declared elsewhere: every member, each yielding that member's type. */
+type SettingsOf<T> = { readonly [K in keyof T]-?: Setting<v.GenericSchema<string | undefined, T[K]>> };
+
+const setting = <S extends Schema>(variable: string, schema: S): Setting<S> => ({ variable, schema });
+const isSetting = (entry: Setting | Group): entry is Setting => typeof entry.variable === 'string';
+
+/** Every setting, once. Config has the same keys and nesting; the variable names are public API. */
 const SETTINGS = {
-  JWT_SECRET: secretText,
-  JWT_SECRET_ARN: secretArn,
-  JWT_ALG: v.pipe(v.optional(v.string(), 'HS256'), v.picklist(JWT_ALGORITHMS, 'must be HS256, EdDSA or ES256')),
-  JWT_PRIVATE_JWKS: jsonObject,
-  JWT_PRIVATE_JWKS_ARN: secretArn,
-  JWT_SIGNING_KID: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'), v.maxLength(128, 'is too long'))),
-  REFRESH_TOKEN_SECRET: secretText,
-  REFRESH_TOKEN_SECRET_ARN: secretArn,
-  REFRESH_TTL_SECONDS: wholeNumber(30 * 86_400, 300, 366 * 86_400),
-  REFRESH_GRACE_SECONDS: wholeNumber(10, 0, 300),
-  TABLE_NAME: tableName('user-table'),
-  SESSIONS_TABLE_NAME: tableName('user-sessions'),
-  THROTTLE_TABLE_NAME: tableName('login-throttle'),
-  THROTTLE_USER_FAILURES: wholeNumber(5, 1, 999_999_999),
-  THROTTLE_MAX_DELAY_SECONDS: wholeNumber(900, 1, 86_400),
-  THROTTLE_WINDOW_SECONDS: wholeNumber(900, 1, 86_400),
-  THROTTLE_IP_FAILURES: wholeNumber(100, 1, 999_999_999),
-  THROTTLE_IP_REGISTRATIONS: wholeNumber(20, 1, 999_999_999),
-  TRUST_PROXY: wholeNumber(0, 0, 10),
-  PASSWORD_MIN_LENGTH: wholeNumber(8, 8, 64),
-  TOKEN_TTL_SECONDS: wholeNumber(3600, 60, 86_400),
-  JWT_ISSUER: label('login-service'),
-  JWT_AUDIENCE: label('login-service'),
-  CORS_ORIGINS: v.pipe(
-    v.optional(v.string(), '*'),
-    v.transform((s) => (s.trim() === '*' ? ('*' as const) : s.split(',').map((o) => o.trim()).filter(Boolean))),
-    v.check(
-      (o) => o === '*' || (o.length > 0 && o.every(origin)),
-      'must be * or a comma-separated list of origins such as https://app.example.com',
-    ),
+  /** Validated text (32+ bytes). Absent locally (generated into DATA_DIR) or when jwtSecretArn names it. */
+  jwtSecret: setting('JWT_SECRET', secretText),
+  /** On AWS: the Secrets Manager secret holding the signing secret, read once per cold start. */
+  jwtSecretArn: setting('JWT_SECRET_ARN', secretArn),
+  jwtAlg: setting(
+    'JWT_ALG',
+    v.pipe(v.optional(v.string(), 'HS256'), v.picklist(JWT_ALGORITHMS, `must be ${JWT_ALGORITHMS.join(', ')}`)),
   ),
-  ARGON2_MEMORY_KIB: wholeNumber(ARGON2_MINIMUMS.memoryKiB, ARGON2_MINIMUMS.memoryKiB, 4_194_304),
-  ARGON2_TIME_COST: wholeNumber(ARGON2_MINIMUMS.timeCost, ARGON2_MINIMUMS.timeCost, 100),
-  ARGON2_PARALLELISM: wholeNumber(ARGON2_MINIMUMS.parallelism, ARGON2_MINIMUMS.parallelism, 64),
-  PORT: wholeNumber(3000, 0, 65_535),
-  DATA_DIR: v.pipe(v.optional(v.string(), '.data'), v.nonEmpty('must not be empty')),
-  DYNAMODB_ENDPOINT: v.optional(
+  /** EdDSA / ES256: the private JWK set (JSON text), or on AWS its secret's ARN; locally generated when absent. */
+  jwtPrivateJwks: setting('JWT_PRIVATE_JWKS', jsonObject),
+  jwtPrivateJwksArn: setting('JWT_PRIVATE_JWKS_ARN', secretArn),
+  jwtSigningKid: setting(
+    'JWT_SIGNING_KID',
+    v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'), v.maxLength(128, 'is too long'))),
+  ),
+  /** Key of the refresh-token HMAC chain; locally generated when absent, on AWS from its secret's ARN. */
+  refreshTokenSecret: setting('REFRESH_TOKEN_SECRET', secretText),
+  refreshTokenSecretArn: setting('REFRESH_TOKEN_SECRET_ARN', secretArn),
+  refreshTtlSeconds: setting('REFRESH_TTL_SECONDS', wholeNumber(30 * 86_400, 300, 366 * 86_400)),
+  /**
+   * How long a just-replaced refresh token still gets the same successor. Bounded as Cognito bounds it (0-60 s):
+   * an unbounded grace would let two holders of one token alternate forever without reuse ever being seen.
+   */
+  refreshGraceSeconds: setting('REFRESH_GRACE_SECONDS', wholeNumber(60, 0, 60)),
+  tableName: setting('TABLE_NAME', tableName('user-table')),
+  sessionsTableName: setting('SESSIONS_TABLE_NAME', tableName('user-sessions')),
+  throttleTableName: setting('THROTTLE_TABLE_NAME', tableName('login-throttle')),
+  throttle: {
+    userFailures: setting('THROTTLE_USER_FAILURES', wholeNumber(5, 1, 999_999_999)),
+    maxDelaySeconds: setting('THROTTLE_MAX_DELAY_SECONDS', wholeNumber(900, 1, 86_400)),
+    windowSeconds: setting('THROTTLE_WINDOW_SECONDS', wholeNumber(900, 1, 86_400)),
+    ipFailures: setting('THROTTLE_IP_FAILURES', wholeNumber(100, 1, 999_999_999)),
+    ipRegistrations: setting('THROTTLE_IP_REGISTRATIONS', wholeNumber(20, 1, 999_999_999)),
+  } satisfies SettingsOf<ThrottleSettings>,
+  /** How many proxies in front of us append to X-Forwarded-For; 0: the connection's address is the client's. */
+  trustProxy: setting('TRUST_PROXY', wholeNumber(0, 0, 10)),
+  passwordMinLength: setting('PASSWORD_MIN_LENGTH', wholeNumber(8, 8, 64)),
+  tokenTtlSeconds: setting('TOKEN_TTL_SECONDS', wholeNumber(3600, 60, 86_400)),
+  jwtIssuer: setting('JWT_ISSUER', label('login-service')),
+  jwtAudience: setting('JWT_AUDIENCE', label('login-service')),
+  corsOrigins: setting(
+    'CORS_ORIGINS',
     v.pipe(
-      v.string(),
-      v.check((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+      v.optional(v.string(), '*'),
+      v.transform((s): '*' | readonly string[] =>
+        s.trim() === '*' ? '*' : s.split(',').map((o) => o.trim()).filter(Boolean),
+      ),
+      v.check(
+        (o) => o === '*' || (o.length > 0 && o.every(origin)),
+        'must be * or a comma-separated list of origins such as https://app.example.com',
+      ),
     ),
   ),
-  STORE_TIMEOUT_MS: wholeNumber(2000, 200, 60_000),
-  LOG_LEVEL: v.pipe(
-    v.optional(v.string(), 'INFO'),
-    v.transform((s) => s.trim().toUpperCase()),
-    v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'], 'must be DEBUG, INFO, WARN, ERROR or SILENT'),
+  argon2: {
+    memoryKiB: setting('ARGON2_MEMORY_KIB', wholeNumber(ARGON2_MINIMUMS.memoryKiB, ARGON2_MINIMUMS.memoryKiB, 4_194_304)),
+    timeCost: setting('ARGON2_TIME_COST', wholeNumber(ARGON2_MINIMUMS.timeCost, ARGON2_MINIMUMS.timeCost, 100)),
+    parallelism: setting('ARGON2_PARALLELISM', wholeNumber(ARGON2_MINIMUMS.parallelism, ARGON2_MINIMUMS.parallelism, 64)),
+  } satisfies SettingsOf<Argon2Params>,
+  /** Local server: the address it listens on; its one URL is http://localhost:PORT whatever this is. */
+  host: setting('HOST', listenAddress),
+  port: setting('PORT', wholeNumber(3000, 0, 65_535)),
+  /** A folder, or ':memory:' to keep nothing. */
+  dataDir: setting('DATA_DIR', v.pipe(v.optional(v.string(), '.data'), v.nonEmpty('must not be empty'))),
+  /** Bound on one store call, SDK retries included. */
+  storeTimeoutMs: setting('STORE_TIMEOUT_MS', wholeNumber(2000, 200, 30_000)),
+  /** One deadline for a whole request: each store call gets the smaller of storeTimeoutMs and what is left of it. */
+  requestTimeoutMs: setting('REQUEST_TIMEOUT_MS', wholeNumber(5000, 1000, 30_000)),
+  logLevel: setting(
+    'LOG_LEVEL',
+    v.pipe(
+      v.optional(v.string(), 'INFO'),
+      v.transform((s) => s.trim().toUpperCase()),
+      v.picklist(LOG_LEVELS, `must be ${LOG_LEVELS.join(', ')}`),
+    ),
   ),
-  AWS_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{2,32}$/, 'must be an AWS region'))),
-  AWS_DEFAULT_REGION: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{2,32}$/, 'must be an AWS region'))),
-  AWS_ACCESS_KEY_ID: v.optional(v.string()),
-  AWS_PROFILE: v.optional(v.string()),
-} as const;
+} as const satisfies Group;
 
-type Parsed = { [K in keyof typeof SETTINGS]: v.InferOutput<(typeof SETTINGS)[K]> };
+/** Read only to decide how to reach DynamoDB; what they decide is config.dynamodb. */
+const STORE_SETTINGS = {
+  endpoint: setting(
+    'DYNAMODB_ENDPOINT',
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.check((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be an http(s) URL'),
+      ),
+    ),
+  ),
+  region: setting('AWS_REGION', awsRegion),
+  defaultRegion: setting('AWS_DEFAULT_REGION', awsRegion),
+  accessKeyId: setting('AWS_ACCESS_KEY_ID', v.optional(v.string())),
+  profile: setting('AWS_PROFILE', v.optional(v.string())),
+} as const satisfies Group;
 
-export const loadConfig = (env: Readonly<Record<string, string | undefined>>, runtime: Runtime): Config => {
-  const problems: string[] = [];
-  const parsed: Record<string, unknown> = {};
-  for (const [name, schema] of Object.entries(SETTINGS)) {
-    const raw = env[name] === '' ? undefined : env[name];
-    const result = v.safeParse(schema, raw);
-    if (result.success) parsed[name] = result.output;
-    else problems.push(`${name} ${result.issues[0].message}`);
+export type Config = Readonly<
+  { runtime: Runtime } & Values<typeof SETTINGS> & {
+      dynamodb: Readonly<{
+        endpoint: Values<typeof STORE_SETTINGS>['endpoint'];
+        region: string;
+        /** Dummies for a local store (which accepts any); undefined: the SDK's own chain finds real ones. */
+        credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+      }>;
+    }
+>;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every setting of the group parsed, nested groups frozen; a setting that fails adds a problem naming it. */
+const parseGroup = <G extends Group>(group: G, env: Env, problems: string[]): Values<G> => {
+  const values: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(group)) {
+    if (!isSetting(entry)) {
+      values[key] = Object.freeze(parseGroup(entry, env, problems));
+      continue;
+    }
+    const raw = env[entry.variable] === '' ? undefined : env[entry.variable];
+    const result = v.safeParse(entry.schema, raw);
+    if (result.success) values[key] = result.output;
+    else problems.push(`${entry.variable} ${result.issues[0].message}`);
   }
-  const s = parsed as Parsed;
+  return values as Values<G>;
+};
+
+export const loadConfig = (env: Env, runtime: Runtime): Config => {
+  const problems: string[] = [];
+  const s = parseGroup(SETTINGS, env, problems);
+  const store = parseGroup(STORE_SETTINGS, env, problems);
   if (problems.length === 0 && runtime === 'lambda') {
-    const hmac = s.JWT_ALG === 'HS256';
-    if (hmac && s.JWT_SECRET === undefined && s.JWT_SECRET_ARN === undefined) {
+    const hmac = s.jwtAlg === 'HS256';
+    if (hmac && s.jwtSecret === undefined && s.jwtSecretArn === undefined) {
       problems.push('JWT_SECRET_ARN or JWT_SECRET is required on Lambda');
     }
-    if (!hmac && s.JWT_PRIVATE_JWKS === undefined && s.JWT_PRIVATE_JWKS_ARN === undefined) {
-      problems.push(`JWT_PRIVATE_JWKS_ARN or JWT_PRIVATE_JWKS is required on Lambda with JWT_ALG=${s.JWT_ALG}`);
+    if (!hmac && s.jwtPrivateJwks === undefined && s.jwtPrivateJwksArn === undefined) {
+      problems.push(`JWT_PRIVATE_JWKS_ARN or JWT_PRIVATE_JWKS is required on Lambda with JWT_ALG=${s.jwtAlg}`);
     }
-    if (s.REFRESH_TOKEN_SECRET === undefined && s.REFRESH_TOKEN_SECRET_ARN === undefined) {
+    if (s.refreshTokenSecret === undefined && s.refreshTokenSecretArn === undefined) {
       problems.push('REFRESH_TOKEN_SECRET_ARN or REFRESH_TOKEN_SECRET is required on Lambda');
     }
   }
-  const region = s.AWS_REGION ?? s.AWS_DEFAULT_REGION;
-  const localStore = runtime === 'local' || s.DYNAMODB_ENDPOINT !== undefined;
+  // Both parsed: the request's deadline must leave room for at least one whole store call.
+  if (s.requestTimeoutMs !== undefined && s.storeTimeoutMs !== undefined && s.requestTimeoutMs < s.storeTimeoutMs) {
+    problems.push(
+      `REQUEST_TIMEOUT_MS (${s.requestTimeoutMs}) must be at least STORE_TIMEOUT_MS (${s.storeTimeoutMs}): ` +
+        'raise REQUEST_TIMEOUT_MS or lower STORE_TIMEOUT_MS',
+    );
+  }
+  const region = store.region ?? store.defaultRegion;
+  const localStore = runtime === 'local' || store.endpoint !== undefined;
   if (problems.length === 0 && region === undefined && !localStore) problems.push('AWS_REGION is required');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 
   return Object.freeze({
     runtime,
-    jwtSecret: s.JWT_SECRET,
-    jwtSecretArn: s.JWT_SECRET_ARN,
-    jwtAlg: s.JWT_ALG,
-    jwtPrivateJwks: s.JWT_PRIVATE_JWKS,
-    jwtPrivateJwksArn: s.JWT_PRIVATE_JWKS_ARN,
-    jwtSigningKid: s.JWT_SIGNING_KID,
-    refreshTokenSecret: s.REFRESH_TOKEN_SECRET,
-    refreshTokenSecretArn: s.REFRESH_TOKEN_SECRET_ARN,
-    refreshTtlSeconds: s.REFRESH_TTL_SECONDS,
-    refreshGraceSeconds: s.REFRESH_GRACE_SECONDS,
-    sessionsTableName: s.SESSIONS_TABLE_NAME,
-    throttleTableName: s.THROTTLE_TABLE_NAME,
-    throttle: Object.freeze({
-      userFailures: s.THROTTLE_USER_FAILURES,
-      maxDelaySeconds: s.THROTTLE_MAX_DELAY_SECONDS,
-      windowSeconds: s.THROTTLE_WINDOW_SECONDS,
-      ipFailures: s.THROTTLE_IP_FAILURES,
-      ipRegistrations: s.THROTTLE_IP_REGISTRATIONS,
-    }),
-    trustProxy: s.TRUST_PROXY,
-    passwordMinLength: s.PASSWORD_MIN_LENGTH,
-    tableName: s.TABLE_NAME,
-    tokenTtlSeconds: s.TOKEN_TTL_SECONDS,
-    jwtIssuer: s.JWT_ISSUER,
-    jwtAudience: s.JWT_AUDIENCE,
-    corsOrigins: s.CORS_ORIGINS,
-    argon2: Object.freeze({
-      memoryKiB: s.ARGON2_MEMORY_KIB,
-      timeCost: s.ARGON2_TIME_COST,
-      parallelism: s.ARGON2_PARALLELISM,
-    }),
-    port: s.PORT,
-    dataDir: s.DATA_DIR,
+    ...s,
     dynamodb: Object.freeze({
-      endpoint: s.DYNAMODB_ENDPOINT,
+      endpoint: store.endpoint,
       region: region ?? 'us-east-1',
       // Local stores accept any credentials; real ones, when set (keys or a profile), are still used.
       credentials:
-        localStore && s.AWS_ACCESS_KEY_ID === undefined && s.AWS_PROFILE === undefined
+        localStore && store.accessKeyId === undefined && store.profile === undefined
           ? { accessKeyId: 'local', secretAccessKey: 'local' }
           : undefined,
     }),
-    storeTimeoutMs: s.STORE_TIMEOUT_MS,
-    logLevel: s.LOG_LEVEL,
   });
 };

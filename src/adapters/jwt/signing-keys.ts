@@ -2,9 +2,8 @@
 // with the public half served as JWKS. Every token names its key (`kid`), so keys can rotate without downtime.
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, errors, exportJWK, generateKeyPair, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
+import type { AsymmetricJwtAlgorithm, JwtAlgorithm } from '../../settings-types';
 
-export const JWT_ALGORITHMS = ['HS256', 'EdDSA', 'ES256'] as const;
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 /** A JSON Web Key Set: the private one that signs, or the public one /.well-known/jwks.json serves. */
 export type Jwks = { keys: JWK[] };
 export type PrivateJwks = Jwks;
@@ -75,7 +74,7 @@ export const asymmetricKeys = async (jwks: PrivateJwks, signingKid?: string): Pr
 };
 
 /** A new private JWK set with one key; `kid` defaults to the algorithm and today's date. */
-export const generatePrivateJwks = async (alg: 'EdDSA' | 'ES256', kid?: string): Promise<PrivateJwks> => {
+export const generatePrivateJwks = async (alg: AsymmetricJwtAlgorithm, kid?: string): Promise<PrivateJwks> => {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
   const jwk = await exportJWK(privateKey);
   return { keys: [{ ...jwk, kid: kid ?? `${alg.toLowerCase()}-${new Date().toISOString().slice(0, 10)}`, alg }] };
