@@ -254,6 +254,38 @@ describe('displayName visibility', () => {
     expect(act).toThrow(expect.objectContaining({ code: 'invalid_request', details: { field: 'name' } }));
   });
 
+  it.each([
+    ['a Hangul filler (U+3164)', '\u3164'],
+    ['a halfwidth Hangul filler (U+FFA0)', '\uFFA0'],
+    ['a Hangul choseong filler (U+115F)', '\u115F'],
+    ['a Hangul jungseong filler (U+1160)', '\u1160'],
+    ['a braille blank (U+2800)', '\u2800'],
+    ['a braille blank and a Hangul choseong filler', '\u2800\u115F'],
+    ['Hangul fillers between ordinary spaces', ' \u3164 \u3164 '],
+    ['a braille blank, an ideographic space and a halfwidth filler', '\u2800\u3000\uFFA0'],
+    ['a musical null notehead (U+1D159)', '\u{1D159}'],
+    ['a filler with a variation selector', '\u3164\uFE0F'],
+  ])('refuses a name that renders as nothing: %s', (_label, raw) => {
+    // Act
+    const act = () => displayName(raw);
+
+    // Assess
+    expect(act).toThrow(expect.objectContaining(fieldError('name')));
+  });
+
+  it.each([
+    ['a Hangul syllable', '김'],
+    ['a braille pattern with dots', '\u2801'],
+    ['a letter next to a filler', '\u3164a'],
+    ['a single emoji', '😀'],
+  ])('accepts a name with something visible: %s', (_label, raw) => {
+    // Act
+    const name = displayName(raw);
+
+    // Assess
+    expect(name).toBe(raw);
+  });
+
   it('keeps an emoji sequence joined by zero-width joiners', () => {
     // Act
     const name = displayName('The 👨‍👩‍👧 family');

@@ -59,10 +59,12 @@ export const assertLoginPassword = (password: string): void => {
 // Control and format characters (bidi overrides and marks, zero-width spaces), line and paragraph separators
 // would corrupt or spoof how a name displays; the zero-width joiner stays, emoji sequences need it.
 const FORBIDDEN_IN_NAME = /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200D)\p{Cf}/u;
-// Something must show: a letter, digit, symbol or punctuation.
-const VISIBLE = /[\p{L}\p{N}\p{S}\p{P}]/u;
+// Something must show: a letter, digit, symbol or punctuation that is drawn. The Hangul fillers (U+115F, U+1160,
+// U+3164, U+FFA0) are letters to Unicode but default-ignorable, and the braille blank (U+2800) and the musical
+// null notehead (U+1D159) are symbols drawn empty: a name of only these and spaces shows as nothing.
+const VISIBLE = /(?![\p{Default_Ignorable_Code_Point}\u2800\u{1D159}])[\p{L}\p{N}\p{S}\p{P}]/u;
 
-/** A display name: trimmed, 1 to 128 code points, no control characters. */
+/** A display name: trimmed, 1 to 128 code points, at least one visible character, no control characters. */
 export const displayName = (raw: string): string => {
   const name = raw.trim();
   const length = codePointLength(name);
