@@ -1,8 +1,10 @@
 // Local entry: validated config, the embedded store (or DYNAMODB_ENDPOINT), then the app on @hono/node-server.
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIPv6, type AddressInfo, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from './adapters/dynamodb/ensure-table';
 import { KeyError } from './adapters/jwt/signing-keys';
@@ -13,7 +15,16 @@ import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
 import { resolveKeys } from './key-material';
 
-export type RunningServer = { url: string; close(): Promise<void> };
+export type RunningServer = {
+  /**
+   * http://localhost:PORT, the one local URL (links and the WebAuthn origin need a host name, not an address);
+   * only a HOST that localhost does not reach (one other interface of this machine) gives that address instead.
+   */
+  url: string;
+  /** Lines to print after the URL: with HOST=0.0.0.0 or ::, that other machines can reach the server, and where. */
+  notes: readonly string[];
+  close(): Promise<void>;
+};
 
 /** A start-up failure that is the environment's, not a bug: reported as one line, without a stack trace. */
 export class StartupError extends Error {
@@ -33,6 +44,39 @@ const answerClientError = (error: NodeJS.ErrnoException, socket: Socket) => {
     `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+};
+
+// Node answers an Expect other than 100-continue with an empty 417 unless told otherwise: say why, in our shape.
+const answerExpectation = (_request: IncomingMessage, response: ServerResponse) => {
+  const body = JSON.stringify({ code: 'invalid_request', message: 'the only Expect this server supports is 100-continue' });
+  // The request's body, if any, is never read: close the connection rather than parse it as the next request.
+  response.writeHead(417, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  response.end(body);
+};
+
+// As prepare-event does on Lambda: a GET or HEAD that carries a body is refused, not served with the body ignored.
+const bodyOnBodilessMethod = (incoming: IncomingMessage): string | undefined => {
+  const method = incoming.method ?? '';
+  if (method !== 'GET' && method !== 'HEAD') return undefined;
+  const length = incoming.headers['content-length'];
+  const hasBody = incoming.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0);
+  return hasBody ? `a ${method} request must not have a body` : undefined;
+};
+
+const isWildcard = (host: string) => host === '0.0.0.0' || (isIPv6(host) && /^[0:]+$/.test(host));
+
+/** localhost reaches these; any other address is all a client can use (HOST names one interface of this machine). */
+const servesLocalhost = (host: string) => isWildcard(host) || ['127.0.0.1', '::1', 'localhost'].includes(host);
+
+/** Where other machines find a server that listens on every interface: this machine's external addresses. */
+const networkNotes = (host: string, port: number): string[] => {
+  const families = host === '0.0.0.0' ? ['IPv4'] : ['IPv4', 'IPv6'];
+  const urls = Object.values(networkInterfaces())
+    .flatMap((addresses) => addresses ?? [])
+    .filter((a) => !a.internal && families.includes(a.family) && !a.address.startsWith('fe80:'))
+    .map((a) => (a.family === 'IPv6' ? `http://[${a.address}]:${port}` : `http://${a.address}:${port}`));
+  const where = urls.length > 0 ? ` at ${urls.join(', ')}` : '';
+  return [`HOST=${host}: also reachable from other machines on this network${where}`];
 };
 
 export const startServer = async (env: Readonly<Record<string, string | undefined>>): Promise<RunningServer> => {
@@ -59,6 +103,7 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       dynamodbEndpoint: endpoint,
       commonPasswords: commonPasswordsCandidates(import.meta.url),
       peerAddress: (c) => getConnInfo(c).remote.address,
+      adapterError: (c) => bodyOnBodilessMethod((c.env as HttpBindings).incoming),
     });
     cleanups.push(() => client.destroy());
     for (const warning of warnings) logger.warn(warning);
@@ -70,24 +115,28 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       throw new StartupError(`the DynamoDB endpoint ${endpoint} did not answer (${(error as Error).name})`, { cause: error });
     });
 
-    const server = serve({
+    const server = createAdaptorServer({
       // An early 413 leaves the request body unread on the socket: close it, or the client's next request fails.
       fetch: async (request, env) => {
         const response = await app.fetch(request, env);
         if (response.status === 413) response.headers.set('Connection', 'close');
         return response;
       },
-      port: config.port,
-      hostname: '127.0.0.1',
+      // The URL of a request that names no Host (HTTP/1.0): the canonical local one.
+      hostname: 'localhost',
     });
     server.on('clientError', answerClientError);
+    server.on('checkExpectation', answerExpectation);
     await new Promise<void>((resolveListen, reject) => {
+      server.listen(config.port, config.host);
       server.once('listening', resolveListen);
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           error.code === 'EADDRINUSE'
             ? new StartupError(`PORT ${config.port} is already in use; stop what uses it, or set PORT to another port`)
-            : error,
+            : error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT'
+              ? new StartupError(`HOST ${config.host} is not an address of this machine; 127.0.0.1 or 0.0.0.0 always is`)
+              : error,
         ),
       );
     });
@@ -99,7 +148,12 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
         }),
     );
     const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}`, close: closeAll };
+    const host = config.host.includes(':') ? `[${config.host.replace('%', '%25')}]` : config.host;
+    return {
+      url: `http://${servesLocalhost(config.host) ? 'localhost' : host}:${port}`,
+      notes: isWildcard(config.host) ? networkNotes(config.host, port) : [],
+      close: closeAll,
+    };
   } catch (error) {
     await closeAll();
     throw error;
@@ -110,6 +164,7 @@ const main = async () => {
   try {
     const running = await startServer(process.env);
     console.log(`login service listening on ${running.url}`);
+    for (const note of running.notes) console.log(note);
     const stop = () => void running.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -1,12 +1,28 @@
-// The local server over real HTTP: concurrency, early 413s on kept-alive sockets, DATA_DIR persistence and locking.
+// The local server over real HTTP: concurrency, early 413s on kept-alive sockets, requests Node or the app refuse
+// before any route, HOST and the canonical URL, DATA_DIR persistence and locking.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { Agent, request } from 'node:http';
+import { Agent, request, type OutgoingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/server';
+
+type RawResponse = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
+
+/** One request through node:http, which (unlike fetch) sends what it is told: a GET with a body, any Expect. */
+const send = (url: string, options: { method: string; headers?: OutgoingHttpHeaders; body?: string; agent?: Agent }) =>
+  new Promise<RawResponse>((resolve, reject) => {
+    const req = request(url, { method: options.method, headers: options.headers, agent: options.agent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
 
 describe('local server in memory', () => {
   let server: RunningServer;
@@ -43,27 +59,19 @@ describe('local server in memory', () => {
 
   it('keeps the next request on a kept-alive connection working after an early 413', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const send = (path: string, body: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(
-          `${server.url}${path}`,
-          { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
-          (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk) => (text += chunk));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
+    const post = (path: string, body: string) =>
+      send(`${server.url}${path}`, {
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        body,
       });
 
     // Large enough that the client is still sending when the 413 arrives.
     const huge = JSON.stringify({ username: 'x', password: 'p'.repeat(5_000_000) });
 
-    const tooLarge = await send('/login', huge);
-    const next = await send('/register', JSON.stringify({ name: 'After', username: 'after413', password: 'quiet lake 413' }));
+    const tooLarge = await post('/login', huge);
+    const next = await post('/register', JSON.stringify({ name: 'After', username: 'after413', password: 'quiet lake 413' }));
     const tooLargeByFetch = await fetch(`${server.url}/login`, { method: 'POST', body: huge });
     const nextByFetch = await fetch(`${server.url}/health`);
     agent.destroy();
@@ -73,6 +81,84 @@ describe('local server in memory', () => {
     expect(next.status).toBe(201);
     expect(tooLargeByFetch.status).toBe(413);
     expect(nextByFetch.status).toBe(200);
+  });
+
+  it('is at http://localhost:PORT, the one canonical local URL', async () => {
+    // Act
+    const health = await fetch(`${server.url}/health`);
+
+    // Assess
+    expect(server.url).toMatch(/^http:\/\/localhost:\d+$/);
+    expect(server.notes).toEqual([]);
+    expect(health.status).toBe(200);
+  });
+
+  it('answers an Expect other than 100-continue with a JSON 417, not an empty one', async () => {
+    // Act
+    const response = await send(`${server.url}/health`, { method: 'GET', headers: { Expect: 'bogus' } });
+
+    // Assess
+    expect(response.status).toBe(417);
+    expect(response.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(response.body)).toEqual({ code: 'invalid_request', message: expect.stringContaining('100-continue') });
+  });
+
+  it('still serves Expect: 100-continue', async () => {
+    // Act
+    const response = await send(`${server.url}/login`, {
+      method: 'POST',
+      headers: { Expect: '100-continue', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'nobody here', password: 'not a password' }),
+    });
+
+    // Assess
+    expect(response.status).toBe(401);
+  });
+
+  it('refuses a GET with a body with a JSON 400, as on Lambda, and serves the next request on that connection', async () => {
+    // Prepare
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+    // Act
+    const withBody = await send(`${server.url}/health`, { method: 'GET', agent, headers: { 'Content-Length': 2 }, body: '{}' });
+    const chunked = await send(`${server.url}/health`, { method: 'GET', agent, headers: { 'Transfer-Encoding': 'chunked' }, body: '{}' });
+    const emptyBody = await send(`${server.url}/health`, { method: 'GET', agent, headers: { 'Content-Length': 0 } });
+    const next = await send(`${server.url}/health`, { method: 'GET', agent });
+    agent.destroy();
+
+    // Assess
+    expect(withBody.status).toBe(400);
+    expect(JSON.parse(withBody.body)).toEqual({ code: 'invalid_request', message: 'a GET request must not have a body' });
+    expect(chunked.status).toBe(400);
+    expect(emptyBody.status).toBe(200);
+    expect(next.status).toBe(200);
+  });
+});
+
+describe('local server with HOST=0.0.0.0', () => {
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await startServer({ DATA_DIR: ':memory:', PORT: '0', LOG_LEVEL: 'SILENT', HOST: '0.0.0.0' });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('is reachable at 127.0.0.1 and at localhost, names localhost as its URL, and says other machines can reach it', async () => {
+    // Prepare
+    const port = new URL(server.url).port;
+
+    // Act
+    const byAddress = await fetch(`http://127.0.0.1:${port}/health`);
+    const byName = await fetch(`${server.url}/health`);
+
+    // Assess
+    expect(server.url).toBe(`http://localhost:${port}`);
+    expect(byAddress.status).toBe(200);
+    expect(byName.status).toBe(200);
+    expect(server.notes.join('\n')).toContain('HOST=0.0.0.0: also reachable from other machines on this network');
   });
 });
 
@@ -91,7 +177,7 @@ describe('npm start as a process', () => {
 
   // Starts src/server.ts the way `npm start` does; resolves with its URL, or with its exit code and stderr.
   const start = (env: Record<string, string>) =>
-    new Promise<{ child: ChildProcess; url?: string; code?: number | null; stderr: string }>((resolve) => {
+    new Promise<{ child: ChildProcess; url?: string; code?: number | null; stdout: () => string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
         env: { ...process.env, PORT: '0', LOG_LEVEL: 'WARN', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,10 +188,10 @@ describe('npm start as a process', () => {
       child.stdout?.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
         const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-        if (url !== undefined) resolve({ child, url, stderr });
+        if (url !== undefined) resolve({ child, url, stdout: () => stdout, stderr });
       });
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('exit', (code) => resolve({ child, code, stderr }));
+      child.on('exit', (code) => resolve({ child, code, stdout: () => stdout, stderr }));
     });
 
   const stop = (child: ChildProcess) =>
@@ -117,7 +203,7 @@ describe('npm start as a process', () => {
 
   it('keeps users and the generated secret across restarts, and refuses a second server on the same DATA_DIR', async () => {
     const first = await start({ DATA_DIR: dataDir });
-    expect(first.url).toBeDefined();
+    expect(first.url).toMatch(/^http:\/\/localhost:\d+$/);
     const registered = await fetch(`${first.url}/register`, {
       method: 'POST',
       body: JSON.stringify({ name: 'Persisted', username: 'persisted', password: 'kept on disk' }),
@@ -157,6 +243,27 @@ describe('npm start as a process', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`PORT ${port} is already in use`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
+
+  it('prints localhost as its URL with HOST=0.0.0.0, and that other machines can reach it', async () => {
+    // Act
+    const running = await start({ DATA_DIR: ':memory:', HOST: '0.0.0.0' });
+    const port = new URL(running.url ?? 'http://invalid').port;
+    const byAddress = await fetch(`http://127.0.0.1:${port}/health`);
+    await stop(running.child);
+
+    // Assess
+    expect(running.url).toBe(`http://localhost:${port}`);
+    expect(byAddress.status).toBe(200);
+    expect(running.stdout()).toContain('HOST=0.0.0.0: also reachable from other machines on this network');
+  }, 30_000);
+
+  it('stops with a message naming a bad HOST', async () => {
+    const result = await start({ DATA_DIR: ':memory:', HOST: 'example.com' });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('HOST must be an IPv4 or IPv6 address or localhost');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 
