@@ -6,7 +6,12 @@ export type LogGuard = {
   remember(...secrets: string[]): void;
   /** Every non-empty line captured so far (also after stop). */
   lines(): string[];
-  /** Fails if any remembered secret, as is or JSON-escaped, appears in any captured line. */
+  /** The captured lines the app wrote for a request it answered (one per request). */
+  requestLines(): string[];
+  /**
+   * Fails if no request line was captured (a silenced logger or a broken capture would otherwise pass), or if
+   * any remembered secret, as is or JSON-escaped, appears in any captured line.
+   */
   assertClean(): void;
   /** Stops capturing; the captured lines stay available to assertClean. */
   stop(): void;
@@ -17,6 +22,9 @@ const MIN_SECRET_LENGTH = 8;
 
 const textOf = (chunk: unknown): string =>
   typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
+
+// The app logs one line per request it answers (src/adapters/http/app.ts): a guard that saw none searched nothing.
+const REQUEST_LINE = '"message":"request"';
 
 // Logs are JSON lines: a secret with a quote, a backslash or a control character is written escaped.
 const formsOf = (secret: string): string[] => {
@@ -38,6 +46,8 @@ export const guardLogs = (): LogGuard => {
     }),
   );
 
+  const requestLines = () => captured.filter((line) => line.includes(REQUEST_LINE));
+
   return {
     remember(...values) {
       for (const value of values) {
@@ -48,7 +58,12 @@ export const guardLogs = (): LogGuard => {
       }
     },
     lines: () => [...captured],
+    requestLines,
     assertClean() {
+      expect(
+        requestLines().length,
+        `request log lines captured (of ${captured.length} lines): none means the guard searched nothing`,
+      ).toBeGreaterThan(0);
       // Describes a leak without repeating the secret: the test report is a log too.
       const leaks: string[] = [];
       [...secrets].forEach((secret, index) => {
