@@ -1,4 +1,4 @@
-// The CDK app: `npm run synth` / `npm run deploy`. Environment-agnostic: account and region come at deploy time.
+// The CDK app: `npm run synth` / `npm run deploy` (`-c api=http`: an HTTP API); account and region come at deploy time.
 import { App } from 'aws-cdk-lib';
 import { StatefulStack } from './stateful-stack';
 import { StatelessStack } from './stateless-stack';
@@ -9,6 +9,10 @@ const numberContext = (key: string) => (context(key) === undefined ? undefined :
 
 const jwtAlgorithm = (context('jwtAlg') ?? 'HS256') as 'HS256' | 'EdDSA' | 'ES256';
 if (!['HS256', 'EdDSA', 'ES256'].includes(jwtAlgorithm)) throw new Error('jwtAlg must be HS256, EdDSA or ES256');
+
+// The front door: the tutorial's REST API unless `-c api=http` asks for the cheaper HTTP API.
+const api = context('api') ?? 'rest';
+if (api !== 'rest' && api !== 'http') throw new Error('api must be rest or http');
 
 const state = new StatefulStack(app, 'LoginServiceState', {
   existingUsersTableName: context('existingUsersTable'),
@@ -27,6 +31,7 @@ new StatelessStack(app, 'LoginServiceApi', {
   tokenTtlSeconds: numberContext('tokenTtlSeconds'),
   jwtSigningKid: context('jwtSigningKid'),
   keysVersion: context('keysVersion'),
+  api,
   architecture: context('architecture') === 'x86_64' ? 'x86_64' : 'arm64',
   memorySize: numberContext('memorySize'),
   timeoutSeconds: numberContext('timeoutSeconds'),
@@ -35,5 +40,5 @@ new StatelessStack(app, 'LoginServiceApi', {
   corsOrigins: context('corsOrigins')?.split(',').map((origin) => origin.trim()),
   enableSourceMaps: context('enableSourceMaps') === 'true',
   apiGatewayCloudWatchRole: context('apiGatewayCloudWatchRole') !== 'false',
-  description: 'login-service: function and REST API',
+  description: `login-service: function and ${api === 'http' ? 'HTTP' : 'REST'} API`,
 });

@@ -5,9 +5,13 @@ import { App, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nativeFiles, stageArgon2 } from '../scripts/stage-argon2.mjs';
+import { allowedMethods, ALL_METHODS, routeList } from '../src/adapters/http/routes';
 import { GATEWAY_ERRORS } from './api-errors';
+import { CORS } from './api-routes';
+import { HTTP_ACCESS_LOG_FIELDS } from './http-api';
 import { StatefulStack, type StatefulStackProps } from './stateful-stack';
 import { StatelessStack, type StatelessStackProps } from './stateless-stack';
+import { httpRouteKeys, restRouteKeys } from './template-routes';
 
 const featureFlags = JSON.parse(readFileSync('cdk.json', 'utf8')).context as Record<string, unknown>;
 
@@ -42,6 +46,26 @@ const synth = ({ state = {}, api = {} }: Options = {}) => {
 };
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+const TABLE_PATHS = [...new Set(routeList().map((route) => route.path))];
+/** The table's routes by the app's rule (allowedMethods: HEAD beside GET, OPTIONS everywhere), as `METHOD /path`. */
+const TABLE_ROUTE_KEYS = TABLE_PATHS.flatMap((path) => (allowedMethods(path) ?? []).map((method) => `${method} ${path}`));
+
+const logicalIdOf = (template: Template, type: string): string => {
+  const ids = Object.keys(template.findResources(type));
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+};
+
+/** The one invoke permission's source ARN, as the template joins it. */
+const invokeSourceArn = (template: Template): unknown[] => {
+  const permissions = Object.values(template.findResources('AWS::Lambda::Permission')) as {
+    Properties: { Principal: string; SourceArn: { 'Fn::Join': [string, unknown[]] } };
+  }[];
+  expect(permissions).toHaveLength(1);
+  expect(permissions[0]?.Properties.Principal).toBe('apigateway.amazonaws.com');
+  return permissions[0]?.Properties.SourceArn['Fn::Join'][1] ?? [];
+};
 
 const statementsOf = (template: Template): Statement[] =>
   Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
@@ -202,19 +226,40 @@ describe('stateless stack', () => {
     t.api.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: Match.anyValue() } });
   });
 
-  it('serves every endpoint on a REST API with CORS preflight', () => {
+  it('serves exactly the route table on a REST API: its methods, HEAD beside GET, a preflight on each path', () => {
     t.api.resourceCountIs('AWS::ApiGateway::RestApi', 1);
-    const paths = ['register', 'login', 'verify', 'token', 'refresh', 'logout', 'all', 'me', 'password', '.well-known', 'jwks.json', 'health'];
-    for (const path of paths) t.api.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: path });
-    // POST: register, login, verify, token/refresh, logout, logout/all, me/password; GET: me, jwks, health.
-    t.api.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'POST' }, 7);
-    t.api.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'GET' }, 3);
-    t.api.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'DELETE' }, 1);
-    t.api.resourcePropertiesCountIs(
-      'AWS::ApiGateway::Method',
-      { HttpMethod: 'OPTIONS', Integration: Match.objectLike({ Type: 'MOCK' }) },
-      paths.length + 1,
-    );
+
+    expect(restRouteKeys(t.api)).toEqual([...TABLE_ROUTE_KEYS].sort());
+  });
+
+  it('sends every method but the preflight to the function as a Lambda proxy, and answers the preflight with the app CORS settings', () => {
+    const methods = Object.values(t.api.findResources('AWS::ApiGateway::Method')) as {
+      Properties: { HttpMethod: string; Integration: { Type: string; IntegrationResponses?: { ResponseParameters: Record<string, string> }[] } };
+    }[];
+    const preflights = methods.filter((m) => m.Properties.HttpMethod === 'OPTIONS');
+
+    expect(methods.filter((m) => m.Properties.HttpMethod !== 'OPTIONS').every((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toBe(true);
+    expect(preflights).toHaveLength(TABLE_PATHS.length);
+    for (const preflight of preflights) {
+      expect(preflight.Properties.Integration.Type).toBe('MOCK');
+      const headers = preflight.Properties.Integration.IntegrationResponses?.[0]?.ResponseParameters ?? {};
+      expect(headers['method.response.header.Access-Control-Allow-Methods']).toBe(`'${ALL_METHODS.join(',')}'`);
+      expect(headers['method.response.header.Access-Control-Allow-Headers']).toBe(`'${CORS.allowHeaders.join(',')}'`);
+      expect(headers['method.response.header.Access-Control-Max-Age']).toBe(`'${CORS.maxAgeSeconds}'`);
+    }
+    // HEAD locally, HEAD on AWS: the app's CORS list and the gateway's are one list.
+    expect(ALL_METHODS).toContain('HEAD');
+  });
+
+  it('lets only this REST API invoke the function, with one permission', () => {
+    const arn = invokeSourceArn(t.api);
+
+    expect(arn).toContainEqual({ Ref: logicalIdOf(t.api, 'AWS::ApiGateway::RestApi') });
+    expect(arn.at(-1)).toBe('/*/*/*');
+  });
+
+  it('has no HTTP API in REST mode', () => {
+    for (const type of ['Api', 'Route', 'Stage', 'Integration']) t.api.resourceCountIs(`AWS::ApiGatewayV2::${type}`, 0);
   });
 
   it('throttles every method on the stage and writes access logs to their own log group', () => {
@@ -305,6 +350,82 @@ describe('stateless stack', () => {
     expect(withManaged.map(([id]) => id)).toEqual([expect.stringMatching(/^ApiCloudWatchRole/)]);
     const noAccountRole = synth({ api: { apiGatewayCloudWatchRole: false } });
     noAccountRole.api.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
+
+describe('stateless stack with -c api=http', () => {
+  let t: ReturnType<typeof synth>;
+  beforeAll(() => {
+    t = synth({ api: { api: 'http' } });
+  });
+
+  it('serves exactly the route table on an HTTP API (payload 2.0), and everything else through $default to the app', () => {
+    t.api.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    // OPTIONS has no route of its own: the gateway answers preflights from the CORS settings, or, as $default
+    // matches them, passes them to the app, which answers them as locally.
+    const expected = TABLE_ROUTE_KEYS.filter((key) => !key.startsWith('OPTIONS '));
+
+    expect(httpRouteKeys(t.api)).toEqual(['$default', ...expected].sort());
+    t.api.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    t.api.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+  });
+
+  it('configures CORS as the app answers it, since the gateway then replaces the function CORS headers', () => {
+    t.api.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: {
+        AllowOrigins: ['*'],
+        AllowMethods: [...ALL_METHODS],
+        AllowHeaders: [...CORS.allowHeaders],
+        ExposeHeaders: [...CORS.exposeHeaders],
+        MaxAge: CORS.maxAgeSeconds,
+      },
+    });
+    const single = synth({ api: { api: 'http', corsOrigins: ['https://app.example.com'] } });
+    single.api.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://app.example.com'] }),
+    });
+  });
+
+  it('throttles the default stage as the REST API does, and writes JSON access logs to their own log group', () => {
+    const stage = t.api.findResources('AWS::ApiGatewayV2::Stage');
+    const [props] = Object.values(stage).map((s) => (s as { Properties: Record<string, unknown> }).Properties);
+
+    expect(props).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.stringMatching(/^HttpApiAccessLogs/), 'Arn'] } },
+    });
+    const format = JSON.parse((props?.AccessLogSettings as { Format: string }).Format) as Record<string, string>;
+    expect(format).toEqual(HTTP_ACCESS_LOG_FIELDS);
+    expect(format.requestId).toBe('$context.requestId');
+    t.api.resourceCountIs('AWS::Logs::LogGroup', 2);
+    t.api.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    const custom = synth({ api: { api: 'http', throttlingRateLimit: 5, throttlingBurstLimit: 10 } });
+    custom.api.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+  });
+
+  it('lets only this HTTP API invoke the function (any stage and route, $default included), with one permission', () => {
+    const arn = invokeSourceArn(t.api);
+
+    expect(arn).toContainEqual({ Ref: logicalIdOf(t.api, 'AWS::ApiGatewayV2::Api') });
+    expect(arn.at(-1)).toBe('/*');
+  });
+
+  it('has no REST API resources, no gateway responses and no account-wide CloudWatch role', () => {
+    for (const type of ['RestApi', 'Resource', 'Method', 'Stage', 'Deployment', 'GatewayResponse', 'Account']) {
+      t.api.resourceCountIs(`AWS::ApiGateway::${type}`, 0);
+    }
+    t.api.resourceCountIs('AWS::IAM::Role', 1);
+  });
+
+  it('outputs the base URL in both modes', () => {
+    t.api.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalIdOf(t.api, 'AWS::ApiGatewayV2::Api') }])] } });
+    const rest = synth();
+    rest.api.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalIdOf(rest.api, 'AWS::ApiGateway::RestApi') }])] } });
   });
 });
 

@@ -1,0 +1,70 @@
+// What API Gateway must route to the function, read from the one route table (src/adapters/http/routes.ts).
+import { ALL_METHODS, routeList, type Route } from '../src/adapters/http/routes';
+
+export type RouteShape = Pick<Route, 'method' | 'path'>;
+
+/**
+ * Each path of the table with the methods API Gateway sends to the function, by the app's rule (`allowedMethods`):
+ * the routes' methods, and HEAD wherever GET is, since the app answers HEAD as GET without a body and API Gateway
+ * must not refuse what the local server serves. OPTIONS is the CORS preflight: the REST API answers it with a mock
+ * on each of these paths, the HTTP API from its CORS settings; neither sends it here.
+ *
+ * Takes any route list, so the tree builders can be tested with paths the table does not have yet.
+ */
+export const gatewayPaths = (routes: readonly RouteShape[] = routeList()): ReadonlyMap<string, readonly string[]> => {
+  const paths = new Map<string, string[]>();
+  for (const { method, path } of routes) {
+    checkPath(path);
+    const methods = paths.get(path) ?? [];
+    if (methods.includes(method)) throw new Error(`${method} ${path} is in the route list twice`);
+    paths.set(path, [...methods, method]);
+  }
+  checkParameters([...paths.keys()]);
+  for (const methods of paths.values()) if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
+  return paths;
+};
+
+/** `METHOD /path` for every method of every path: what each API's routes must add up to. */
+export const gatewayRouteKeys = (routes?: readonly RouteShape[]): string[] =>
+  [...gatewayPaths(routes)].flatMap(([path, methods]) => methods.map((method) => `${method} ${path}`));
+
+/**
+ * The app's CORS answer (src/adapters/http/app.ts), for the API Gateway settings that answer or override it:
+ * the REST API's preflight mocks, and the HTTP API's CORS configuration, which replaces the function's CORS
+ * headers on every response. infra/app-routes.test.ts checks them against the running app's answers.
+ */
+export const CORS = {
+  allowMethods: ALL_METHODS,
+  allowHeaders: ['Content-Type', 'Authorization'],
+  exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
+  maxAgeSeconds: 600,
+} as const;
+
+// API Gateway's syntax, which is the table's: literal segments, or one `{name}` (or greedy `{name+}`) per segment.
+const SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$/;
+
+const checkPath = (path: string) => {
+  const segments = path.split('/').slice(1);
+  if (!path.startsWith('/') || segments.some((segment) => !SEGMENT.test(segment))) {
+    throw new Error(`route path ${JSON.stringify(path)} is not /segment/{parameter}/...`);
+  }
+  const greedy = segments.findIndex((segment) => segment.endsWith('+}'));
+  if (greedy !== -1 && greedy !== segments.length - 1) throw new Error(`${path}: a greedy parameter must come last`);
+};
+
+/** API Gateway refuses two parameters of different names at one place (`/a/{id}` beside `/a/{name}`): say so at synth. */
+const checkParameters = (paths: readonly string[]) => {
+  const seen = new Map<string, string>();
+  for (const path of paths) {
+    const segments = path.split('/').slice(1);
+    segments.forEach((segment, index) => {
+      if (!segment.startsWith('{')) return;
+      const parent = `/${segments.slice(0, index).join('/')}`;
+      const other = seen.get(parent);
+      if (other !== undefined && other !== segment) {
+        throw new Error(`${path}: ${parent} already has the parameter ${other}; API Gateway allows one per level`);
+      }
+      seen.set(parent, segment);
+    });
+  }
+};
