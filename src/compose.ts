@@ -19,7 +19,7 @@ import { logOut, logOutAll } from './domain/log-out';
 import { createPacer } from './domain/pace';
 import type { Clock, Timer } from './domain/ports';
 import { register } from './domain/register';
-import { refreshSession } from './domain/sessions';
+import { authenticate, refreshSession } from './domain/sessions';
 import { verifyToken } from './domain/verify-token';
 import type { KeyMaterial } from './key-material';
 
@@ -79,6 +79,7 @@ export const compose = (config: Config, options: ComposeOptions) => {
     throttleSettings: config.throttle,
     audit,
     pacer: createPacer(clock, systemTimer),
+    timer: systemTimer,
     passwordPolicy: { minLength: config.passwordMinLength, common: createCommonPasswords(options.commonPasswords) },
     hasher,
     tokens,
@@ -95,13 +96,16 @@ export const compose = (config: Config, options: ComposeOptions) => {
     refresh: (refreshToken, context) => refreshSession(deps, refreshToken, context),
     verifyToken: (input) => verifyToken(deps, input),
     logOut: (input, context) => logOut(deps, input, context),
-    logOutAll: (accessToken, context) => logOutAll(deps, accessToken, context),
-    getMe: (accessToken) => getMe(deps, accessToken),
-    changePassword: (accessToken, input, context) => changePassword(deps, accessToken, input, context),
-    deleteAccount: (accessToken, input, context) => deleteAccount(deps, accessToken, input, context),
+    logOutAll: (claims, context) => logOutAll(deps, claims, context),
+    getMe: (claims) => getMe(deps, claims),
+    changePassword: (claims, input, context) => changePassword(deps, claims, input, context),
+    deleteAccount: (claims, input, context) => deleteAccount(deps, claims, input, context),
+    authenticate: async (accessToken) => (await authenticate(deps, accessToken)).claims,
     jwks: options.keys.signing.publicJwks,
     log,
     corsOrigins: config.corsOrigins,
+    requestTimeoutMs: config.requestTimeoutMs,
+    now: () => clock.now().getTime(),
     trustProxy: config.trustProxy,
     ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     ...(options.adapterError === undefined ? {} : { adapterError: options.adapterError }),

@@ -1,25 +1,19 @@
-// Use cases on one's own account, behind a bearer access token: read it, change the password, delete it.
+// Use cases on one's own account, behind a verified access token: read it, change the password, delete it.
 import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
 import { AppError, invalidCredentials } from './errors';
 import { attemptPassword, type LogInDeps } from './log-in';
 import type { AccessClaims, RequestContext, UserRecord } from './ports';
-import { authenticate, startSession, type TokenPair } from './sessions';
+import { ATTEMPTS, retry } from './retry';
+import { startSession, type TokenPair } from './sessions';
 
 export type AccountDeps = LogInDeps & { passwordPolicy: PasswordPolicy };
 
 /**
- * Ends every session of an account whose user has just changed. Tried three times: the user is already
+ * Ends every session of an account whose user has just changed. Tried again on failure: the user is already
  * changed, so a session left behind would outlive its password or its account.
  */
-const endAllSessions = async (deps: AccountDeps, uid: string) => {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await deps.sessions.removeAll(uid);
-    } catch (error) {
-      if (attempt === 3) throw error;
-    }
-  }
-};
+const endAllSessions = (deps: AccountDeps, uid: string) =>
+  retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.sessions.removeAll(uid));
 
 /** The token's account, if this is its current password (under the login throttle). */
 const checkOwnPassword = async (
@@ -27,21 +21,15 @@ const checkOwnPassword = async (
   claims: AccessClaims,
   password: string,
   context: RequestContext,
-  alreadyRead?: UserRecord,
-): Promise<UserRecord> => {
-  const { settle, ...user } = await attemptPassword(deps, claims.username, password, context, alreadyRead);
-  await settle();
-  if (user.uid !== claims.uid) throw invalidCredentials();
+): Promise<UserRecord & { uid: string }> => {
+  const { settle, login: _login, ...user } = await attemptPassword(deps, claims.username, password, context);
+  if (!(await settle()) || user.uid !== claims.uid) throw invalidCredentials();
   return user;
 };
 
 export type Me = { username: string; name: string; createdAt: string | null };
 
-const accountOf = async (deps: AccountDeps, accessToken: string | undefined) =>
-  (await authenticate(deps, accessToken)).claims;
-
-export const getMe = async (deps: AccountDeps, accessToken: string | undefined): Promise<Me> => {
-  const claims = await accountOf(deps, accessToken);
+export const getMe = async (deps: AccountDeps, claims: AccessClaims): Promise<Me> => {
   const user = await deps.users.find(claims.username);
   if (user === null || user.uid !== claims.uid) throw new AppError('invalid_token', 'the account no longer exists');
   return { username: user.username, name: user.name, createdAt: user.createdAt };
@@ -52,11 +40,10 @@ export type ChangePasswordInput = { currentPassword: string; newPassword: string
 /** Changes the password, ends every session (this one included), and starts a new one. */
 export const changePassword = async (
   deps: AccountDeps,
-  accessToken: string | undefined,
+  claims: AccessClaims,
   input: ChangePasswordInput,
   context: RequestContext,
 ): Promise<TokenPair> => {
-  const claims = await accountOf(deps, accessToken);
   const user = await checkOwnPassword(deps, claims, input.currentPassword, context);
   await assertAcceptablePassword(deps.passwordPolicy, input.newPassword, user);
   const newHash = await deps.hasher.hash(input.newPassword);
@@ -64,17 +51,16 @@ export const changePassword = async (
   if (!(await deps.users.changePassword(user.username, user.passwordHash, newHash))) throw invalidCredentials();
   await endAllSessions(deps, claims.uid);
   deps.audit.record('password.changed', { username: user.username, known: true, context });
-  return startSession(deps, { ...user, uid: claims.uid, credentialVersion: user.credentialVersion + 1 });
+  return startSession(deps, { ...user, credentialVersion: user.credentialVersion + 1 });
 };
 
 /** Deletes the account and every session; the name becomes free. */
 export const deleteAccount = async (
   deps: AccountDeps,
-  accessToken: string | undefined,
+  claims: AccessClaims,
   input: { password: string },
   context: RequestContext,
 ): Promise<void> => {
-  const claims = await accountOf(deps, accessToken);
   const current = await deps.users.find(claims.username);
   if (current === null || current.uid !== claims.uid) {
     // The account is gone (an earlier deletion whose clean-up failed, or the name now belongs to someone
@@ -82,7 +68,7 @@ export const deleteAccount = async (
     await endAllSessions(deps, claims.uid);
     return;
   }
-  const user = await checkOwnPassword(deps, claims, input.password, context, current);
+  const user = await checkOwnPassword(deps, claims, input.password, context);
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
   await endAllSessions(deps, claims.uid);
   deps.audit.record('user.deleted', { username: user.username, known: true, context });

@@ -3,82 +3,177 @@
 import { assertLoginPassword } from './credentials';
 import { AppError, invalidCredentials } from './errors';
 import type { Pacer } from './pace';
-import type { AuditLog, EventLog, PasswordHasher, RequestContext, UserRecord } from './ports';
+import type { AttemptedUser, AttemptLease, AuditLog, EventLog, Ids, PasswordHasher, RequestContext, Timer, UserRecord } from './ports';
 import { startSession, type SessionDeps, type TokenPair } from './sessions';
-import { reserveLogin, type ThrottleDeps } from './throttle';
-import { loginUsername } from './username';
+import {
+  allowance,
+  clientWindow,
+  countUnknownName,
+  currentFailures,
+  leasesAt,
+  tooManyAttempts,
+  type ThrottleDeps,
+} from './throttle';
+import { legacyUsernameKeys, loginUsername } from './username';
 
 export type LogInDeps = SessionDeps &
-  ThrottleDeps & { hasher: PasswordHasher; log: EventLog; audit: AuditLog; pacer: Pacer };
+  ThrottleDeps & { hasher: PasswordHasher; log: EventLog; audit: AuditLog; pacer: Pacer; timer: Timer; ids: Ids };
 export type LogInInput = { username: string; password: string };
 
-/** The stored user if this is its password; null otherwise (after equal work when the user is unknown). */
-const verifyCredentials = async (
-  deps: Pick<LogInDeps, 'users' | 'hasher' | 'log'>,
-  stored: UserRecord | null,
-  password: string,
-): Promise<{ user: UserRecord | null; known: boolean }> => {
-  if (stored === null) {
-    await deps.hasher.verifyDummy(password);
-    return { user: null, known: false };
-  }
-  const check = await deps.hasher.verify(stored.passwordHash, password);
-  if (!check.valid) return { user: null, known: true };
-  const upgraded = check.needsRehash ? await upgradeHash(deps, stored, password) : undefined;
-  return { user: upgraded === undefined ? stored : { ...stored, passwordHash: upgraded }, known: true };
-};
+/** A checked password: the account, and `settle`, which forgets its failures (false if the account changed since). */
+export type CheckedPassword = AttemptedUser & { settle(): Promise<boolean> };
+
+// An attempt that waits for others to be checked leaves itself this much of its deadline for its own check.
+const CHECK_RESERVE_MS = 250;
+// Waits between looks at a busy name: short (a check takes tens of milliseconds), growing, jittered.
+const pauseMs = (turn: number) => Math.min(10 * 2 ** turn, 100) * (0.5 + Math.random());
 
 /**
- * Checks a password under the throttle: counted before the check, waits past the limits (429, padded to the
- * time of a failed check), audited. Returns the stored user with `settle`, which forgets the counted attempt
- * (call it once the caller has what it needs), or throws invalid_credentials / too_many_attempts.
- * Login uses it, and so do password change and account deletion (a stolen access token must not be a way
- * around the throttle to guess the current password).
+ * Checks a password under the throttle and returns the account, or throws invalid_credentials /
+ * too_many_attempts. Each attempt on an account holds a lease on its item while it is checked: as many may be
+ * checked at once as failures are left before the name's limit, so parallel guesses cannot slip through
+ * together, and attempts beyond that wait for those being checked (correct logins never refuse each other).
+ * Only failures are counted, for the name and for the client; a name past its limit waits (1 s, 2 s, 4 s ...),
+ * answered 429, padded to the time of a failed check. Names that are no account are counted in the throttle
+ * store with the same rules. Login uses it, and so do password change and account deletion (a stolen access
+ * token must not be a way around the throttle to guess the current password).
  */
 export const attemptPassword = async (
   deps: LogInDeps,
   username: string,
   password: string,
   context: RequestContext,
-  /** The user as the caller has just read it, if it has; otherwise it is read here. */
-  alreadyRead?: UserRecord,
-): Promise<UserRecord & { settle(): Promise<void> }> => {
+  /** Older keys the account may be stored under (see legacyUsernameKeys): tried together with `username`. */
+  olderKeys: readonly string[] = [],
+): Promise<CheckedPassword> => {
   const startedAt = deps.clock.now().getTime();
-  // The user is read while the attempt is counted (one round trip, not two); the password is checked only
-  // once both are done, so the count still comes first.
-  const [reserved, found] = await Promise.allSettled([
-    reserveLogin(deps, username, context.ip),
-    alreadyRead ?? deps.users.find(username),
-  ]);
-  if (reserved.status === 'rejected') {
-    const error: unknown = reserved.reason;
-    if (!(error instanceof AppError) || error.code !== 'too_many_attempts') throw error;
-    // A name that is no account may be anything a person typed: logged as a digest.
-    const known = found.status === 'fulfilled' && found.value !== null;
-    deps.audit.record('login.throttled', { username, known, context });
-    await deps.pacer.pad(startedAt);
+  const client = clientWindow(deps, 'login', context.ip);
+  const throttled = async (error: unknown, known: boolean) => {
+    if (error instanceof AppError && error.code === 'too_many_attempts') {
+      // A name that is no account may be anything a person typed: logged as a digest.
+      deps.audit.record('login.throttled', { username, known, context });
+      await deps.pacer.pad(startedAt);
+    }
     throw error;
+  };
+
+  const newLease = (): AttemptLease & { uid: string } => ({
+    id: deps.ids.newId(),
+    deadline: context.deadline,
+    uid: deps.ids.newId(),
+  });
+  let lease = newLease();
+  // The account's attempt is opened while the client's failures are read: one round trip.
+  const [opened, clientFailures] = await Promise.allSettled([
+    openOnAnyKey(deps, [username, ...olderKeys], lease),
+    client.count(),
+  ]);
+  if (opened.status === 'rejected') throw opened.reason;
+  let user = opened.value;
+  try {
+    if (clientFailures.status === 'rejected') throw clientFailures.reason;
+    await client.assertOpen(Promise.resolve(clientFailures.value));
+  } catch (error) {
+    if (user !== null) await deps.users.closeAttempt(user.username, lease.id, []).catch(() => undefined);
+    return throttled(error, user !== null);
   }
-  const reservation = reserved.value;
-  if (found.status === 'rejected') throw found.reason;
-  const { user, known } = await verifyCredentials(deps, found.value, password);
+
+  // Wait for a free place among the attempts being checked (or refuse, past the name's limit).
+  for (let turn = 0; user !== null; turn += 1) {
+    const now = deps.clock.now().getTime();
+    const { slots, waitEnds, failures } = allowance(deps.throttleSettings, user.login, now);
+    const { live, expired } = leasesAt(user.login, now);
+    // An attempt that waited while the name reached its limit is refused like the others that were checked in
+    // its burst, even if it wakes after that wait: a burst of parallel guesses gets at most the limit's checks.
+    const refused = slots === 0 || (turn > 0 && failures >= deps.throttleSettings.userFailures);
+    if (!refused && live.length <= slots) break;
+    await deps.users.closeAttempt(user.username, lease.id, expired);
+    if (refused) return throttled(tooManyAttempts((waitEnds - now) / 1000), true);
+    const pause = pauseMs(turn);
+    if (now + pause + CHECK_RESERVE_MS > context.deadline) return throttled(tooManyAttempts(1), true);
+    await deps.timer.sleep(pause);
+    lease = newLease();
+    user = await deps.users.openAttempt(user.username, lease);
+  }
+
   if (user === null) {
-    deps.audit.record('login.failed', { username, known, context });
+    // No such account: counted as a failure of the name (it can only fail) before the equal work of a check.
+    await countUnknownName(deps, username).catch((error: unknown) => throttled(error, false));
+    await Promise.all([deps.hasher.verifyDummy(password), client.add(lease.id)]);
+    deps.audit.record('login.failed', { username, known: false, context });
     deps.pacer.record(startedAt);
     throw invalidCredentials();
   }
-  return { ...user, settle: reservation.succeeded };
+
+  const account = user;
+  const check = await deps.hasher.verify(account.passwordHash, password);
+  const now = deps.clock.now().getTime();
+  const { expired } = leasesAt(account.login, now);
+  if (!check.valid) {
+    const forgotten =
+      account.login.failures > 0 && currentFailures(deps.throttleSettings, account.login, now) === 0;
+    const failure = { at: now, expired, ...(forgotten ? { restartAfter: account.login.lastFailureAt } : {}) };
+    const [recorded, added] = await Promise.allSettled([
+      deps.users.recordFailure(account.username, lease.id, failure),
+      client.add(lease.id),
+    ]);
+    // An attempt answered 503 must not count against the client.
+    if (recorded.status === 'rejected') {
+      if (added.status === 'fulfilled') await client.remove(lease.id).catch(() => undefined);
+      throw recorded.reason;
+    }
+    if (added.status === 'rejected') throw added.reason;
+    deps.audit.record('login.failed', { username: account.username, known: true, context });
+    deps.pacer.record(startedAt);
+    throw invalidCredentials();
+  }
+  const upgraded = check.needsRehash ? await upgradeHash(deps, account, password) : undefined;
+  const leaseId = lease.id;
+  return {
+    ...account,
+    ...(upgraded === undefined ? {} : { passwordHash: upgraded }),
+    settle: () =>
+      deps.users.recordSuccess(account.username, leaseId, {
+        uid: account.uid,
+        credentialVersion: account.credentialVersion,
+        expired,
+      }),
+  };
+};
+
+/**
+ * Opens the attempt under the account's key, or under an older key when only that exists (an account stored
+ * before today's normalization, or by the tutorial); leases opened on more than one are withdrawn but one.
+ */
+const openOnAnyKey = async (
+  deps: Pick<LogInDeps, 'users'>,
+  keys: readonly string[],
+  lease: AttemptLease & { uid: string },
+): Promise<AttemptedUser | null> => {
+  if (keys.length === 1) return deps.users.openAttempt(keys[0] as string, lease);
+  const found = await Promise.all(keys.map((key) => deps.users.openAttempt(key, lease)));
+  const chosen = found.find((user) => user !== null) ?? null;
+  await Promise.all(
+    found.map((user) =>
+      user === null || user === chosen ? undefined : deps.users.closeAttempt(user.username, lease.id, []),
+    ),
+  );
+  return chosen;
 };
 
 export const logIn = async (deps: LogInDeps, input: LogInInput, context: RequestContext): Promise<TokenPair> => {
   const username = loginUsername(input.username);
   assertLoginPassword(input.password);
-  const { settle, ...user } = await attemptPassword(deps, username, input.password, context);
-  // Tutorial-era users get their stable id at their first login.
-  const uid = user.uid ?? (await deps.users.assignUid(user.username, deps.ids.newId(), user.passwordHash));
-  if (uid === null) throw invalidCredentials();
-  // Forgetting the failures and starting the session do not depend on each other: one round trip, not two.
-  const [, pair] = await Promise.all([settle(), startSession(deps, { ...user, uid })]);
+  const { settle, ...user } = await attemptPassword(
+    deps,
+    username,
+    input.password,
+    context,
+    legacyUsernameKeys(input.username),
+  );
+  // Forgetting the failures is the session's last write: it stands only if the account has not changed since
+  // (deleted, or a new password), so it doubles as the check that no session outlives its user or password.
+  const pair = await startSession(deps, user, settle);
   deps.audit.record('login.succeeded', { username: user.username, known: true, context });
   return pair;
 };

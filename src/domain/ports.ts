@@ -14,6 +14,14 @@ export type UserRecord = {
   credentialVersion: number;
 };
 
+/** An attempt being checked: a lease on the name that ends at `deadline` (epoch ms), however the attempt ends. */
+export type AttemptLease = { id: string; deadline: number };
+
+/** Consecutive failed logins of a name, and the attempts being checked right now (lease id -> deadline). */
+export type LoginState = { failures: number; lastFailureAt: number; leases: Readonly<Record<string, number>> };
+
+export type AttemptedUser = UserRecord & { uid: string; login: LoginState };
+
 export type UserStore = {
   /** Creates the user only if the username is free; throws AppError `username_taken` otherwise. */
   create(user: UserRecord & { createdAt: string; uid: string }): Promise<void>;
@@ -22,10 +30,32 @@ export type UserStore = {
   /** Replaces the hash only if it is still `expectedHash`; false when it changed meanwhile or the user is gone. */
   replacePasswordHash(username: string, expectedHash: string, newHash: string): Promise<boolean>;
   /**
-   * Gives a tutorial-era user a uid if it has none, only while its hash is still `expectedHash` (the account
-   * whose password was just checked); returns the uid it has now, or null if the account changed or is gone.
+   * Opens a login attempt on the user's own item: a lease named `attempt.id` that lasts until `attempt.deadline`
+   * (epoch ms), in one write that also returns the user and its login state. A tutorial-era user without a uid
+   * gets `attempt.uid`. Null for an unknown user (nothing is written).
    */
-  assignUid(username: string, uid: string, expectedHash: string): Promise<string | null>;
+  openAttempt(username: string, attempt: AttemptLease & { uid: string }): Promise<AttemptedUser | null>;
+  /** Withdraws a lease that will not be checked (the attempt waits or is refused); drops `expired` leases too. */
+  closeAttempt(username: string, leaseId: string, expired: readonly string[]): Promise<void>;
+  /**
+   * The password was wrong: the lease becomes one more consecutive failure at `at`. `restartAfter`: the failures
+   * on record, the last at that time, were forgotten, so this one is the first (unless a concurrent failure
+   * restarted them already). Idempotent: a retried call whose lease is already gone changes nothing.
+   */
+  recordFailure(
+    username: string,
+    leaseId: string,
+    failure: { at: number; restartAfter?: number; expired: readonly string[] },
+  ): Promise<void>;
+  /**
+   * The password was right: the lease and the failures go, only while the account is still `uid` at
+   * `credentialVersion` (so it doubles as the check that a session just written may stand); false otherwise.
+   */
+  recordSuccess(
+    username: string,
+    leaseId: string,
+    expect: { uid: string; credentialVersion: number; expired: readonly string[] },
+  ): Promise<boolean>;
   /** Sets a new password hash and bumps credentialVersion, only if the hash is still `expectedHash`. */
   changePassword(username: string, expectedHash: string, newHash: string): Promise<boolean>;
   /** Deletes the user only if its hash is still `expectedHash` (no concurrent password change); false otherwise. */
@@ -111,20 +141,24 @@ export type Clock = { now(): Date };
 
 export type Timer = { sleep(ms: number): Promise<void> };
 
-/** Consecutive failed logins of one name (keyed by the adapter on a digest of the name). */
+/** Consecutive failed logins of a name that is no account (keyed by the adapter on a digest of the name). */
 export type FailureRecord = { failures: number; lastFailureAt: number; version: number };
-/** A fixed-window counter (per client IP). */
-export type WindowCount = { count: number; windowStart: number };
 
 export type ThrottleStore = {
   readFailures(username: string): Promise<FailureRecord | null>;
   /** Compare-and-swap on `version` (null: the record must not exist); false when another attempt won. */
   writeFailures(username: string, expectedVersion: number | null, next: Omit<FailureRecord, 'version'>, expiresAt: number): Promise<boolean>;
-  clearFailures(username: string): Promise<void>;
-  /** Counts one event in the window that contains `now` (starting a new one if the last has ended). */
-  hitWindow(key: string, now: number, windowMs: number): Promise<WindowCount>;
-  /** Takes back one count from the window that started at `windowStart`, if it is still the current one. */
-  refundWindow(key: string, windowStart: number): Promise<void>;
+  /**
+   * One more failure at `at`, in one write, only if the record does not exist or has fewer than `below`
+   * failures, the last after `since`; false (nothing written) otherwise.
+   */
+  countFailure(username: string, at: number, when: { below: number; since: number }, expiresAt: number): Promise<boolean>;
+  /** How many events the window `key` holds (a fixed window: the key names it). */
+  windowCount(key: string): Promise<number>;
+  /** Adds event `id` to the window `key`; adding the same id again changes nothing (a retried call counts once). */
+  addToWindow(key: string, id: string, expiresAt: number): Promise<void>;
+  /** Takes event `id` back out of the window `key` (idempotent). */
+  removeFromWindow(key: string, id: string): Promise<void>;
 };
 
 export type AuditEvent =
@@ -136,8 +170,11 @@ export type AuditEvent =
   | 'password.changed'
   | 'user.deleted';
 
-/** Who did it, from where: the HTTP adapter knows; the use cases pass it on to the audit trail. */
-export type RequestContext = { ip: string; requestId: string };
+/**
+ * Who did it, from where, and by when it must be answered: the HTTP adapter knows; the use cases pass it on
+ * to the audit trail, and wait no longer than `deadline` (epoch ms, on the use cases' clock).
+ */
+export type RequestContext = { ip: string; requestId: string; deadline: number };
 
 export type AuditLog = {
   /** `known: false` for a name that is no account: the adapter logs a digest instead (it may be a typed password). */

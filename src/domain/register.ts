@@ -1,7 +1,8 @@
 // Use case: create an account. Race-free by design: uniqueness is the store's conditional write, not a prior read.
 import { assertAcceptablePassword, displayName, type PasswordPolicy } from './credentials';
 import type { AuditLog, Clock, Ids, PasswordHasher, RequestContext, UserStore } from './ports';
-import { countRegistration, type ThrottleDeps } from './throttle';
+import { AppError } from './errors';
+import { clientWindow, type ThrottleDeps } from './throttle';
 import { registrableUsername } from './username';
 
 export type RegisterDeps = ThrottleDeps & {
@@ -22,17 +23,31 @@ export const register = async (
   const username = registrableUsername(input.username);
   const name = displayName(input.name);
   await assertAcceptablePassword(deps.passwordPolicy, input.password, { username, name });
-  // Counted before the write, whatever its outcome: a 409 tells whether a name exists, so probing is capped too.
-  await countRegistration(deps, context.ip);
+  // A client past its ceiling is refused before any work. Its registrations are counted after the write, by
+  // outcome: a 201 and a 409 count (a 409 tells whether a name exists, so probing is capped too), a store
+  // failure does not (behind a shared NAT that would lock everyone out). A soft ceiling: registrations in
+  // flight at once from one client may all pass the check.
+  const client = clientWindow(deps, 'register', context.ip);
+  await client.assertOpen();
   const passwordHash = await deps.hasher.hash(input.password);
-  await deps.users.create({
-    username,
-    name,
-    passwordHash,
-    createdAt: deps.clock.now().toISOString(),
-    uid: deps.ids.newId(),
-    credentialVersion: 0,
-  });
+  const uid = deps.ids.newId();
+  try {
+    await deps.users.create({
+      username,
+      name,
+      passwordHash,
+      createdAt: deps.clock.now().toISOString(),
+      uid,
+      credentialVersion: 0,
+    });
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'username_taken') await countQuietly(client, uid);
+    throw error;
+  }
+  await countQuietly(client, uid);
   deps.audit.record('user.registered', { username, known: true, context });
   return { username };
 };
+
+// The outcome stands whether or not it could be counted: a registration that was made must not answer 503.
+const countQuietly = (client: ReturnType<typeof clientWindow>, id: string) => client.add(id).catch(() => undefined);

@@ -1,5 +1,6 @@
 // Sessions: start one at login, rotate its refresh token, and authenticate an access token against it.
 import { AppError, invalidCredentials, invalidRefreshToken } from './errors';
+import { AGAIN, ATTEMPTS, retry } from './retry';
 import type {
   AccessClaims,
   AuditLog,
@@ -75,6 +76,8 @@ const stillValid = (user: UserRecord | null, session: Pick<Session, 'uid' | 'cre
 export const startSession = async (
   deps: SessionDeps,
   user: Pick<UserRecord, 'username' | 'name' | 'credentialVersion'> & { uid: string },
+  /** Says whether the account is still the one whose password was checked (login: its last write does). */
+  confirm?: () => Promise<boolean>,
 ): Promise<TokenPair> => {
   const now = deps.clock.now().getTime();
   const secret = deps.secrets.newSecret();
@@ -91,7 +94,14 @@ export const startSession = async (
     credentialVersion: user.credentialVersion,
   };
   await deps.sessions.create(session);
-  if (!stillValid(await deps.users.find(user.username), session)) {
+  const stands = await (confirm ?? (async () => stillValid(await deps.users.find(user.username), session)))().catch(
+    async (error: unknown) => {
+      // Unconfirmed, the session must not stay behind: drop it (if the store lets us) and report the failure.
+      await deps.sessions.remove(session.uid, session.sid).catch(() => undefined);
+      throw error;
+    },
+  );
+  if (!stands) {
     await deps.sessions.remove(session.uid, session.sid);
     throw invalidCredentials();
   }
@@ -125,7 +135,7 @@ export const refreshSession = async (
 ): Promise<TokenPair> => {
   const parsed = parseRefreshToken(refreshToken);
   if (parsed === null) throw invalidRefresh();
-  for (let attempt = 0; attempt < 3; attempt += 1) {
+  const rotated = await retry({ attempts: ATTEMPTS.compareAndSwap }, async () => {
     const session = await deps.sessions.find(parsed.uid, parsed.sid);
     const now = deps.clock.now().getTime();
     if (session === null || session.expiresAt <= now) throw invalidRefresh();
@@ -150,8 +160,10 @@ export const refreshSession = async (
       return pair(deps, { ...session, ...rotation }, next);
     }
     // Another refresh of this same token won the swap: read again, and this one now falls in its grace window.
-  }
-  throw invalidRefresh();
+    return AGAIN;
+  });
+  if (rotated === undefined) throw invalidRefresh();
+  return rotated;
 };
 
 /**
@@ -161,9 +173,8 @@ export const refreshSession = async (
  */
 export const authenticate = async (
   deps: Pick<SessionDeps, 'sessions' | 'tokens' | 'clock'>,
-  accessToken: string | undefined,
+  accessToken: string,
 ): Promise<{ claims: AccessClaims; session: Session }> => {
-  if (accessToken === undefined || accessToken === '') throw new AppError('missing_token', 'a bearer token is required');
   const claims = await deps.tokens.verify(accessToken);
   const session = await deps.sessions.find(claims.uid, claims.sid);
   if (session === null || session.expiresAt <= deps.clock.now().getTime() || session.username !== claims.username) {

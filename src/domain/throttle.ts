@@ -1,6 +1,7 @@
 // Brute-force throttling: consecutive failures per name with growing waits, and fixed-window ceilings per client.
 import { AppError } from './errors';
-import type { Clock, FailureRecord, ThrottleStore, WindowCount } from './ports';
+import type { Clock, FailureRecord, LoginState, ThrottleStore } from './ports';
+import { AGAIN, ATTEMPTS, retry } from './retry';
 
 export type ThrottleSettings = {
   /** Consecutive failures of one name before each attempt waits (1 s, 2 s, 4 s, ...). */
@@ -14,7 +15,7 @@ export type ThrottleSettings = {
 
 export type ThrottleDeps = { throttle: ThrottleStore; clock: Clock; throttleSettings: ThrottleSettings };
 
-const tooManyAttempts = (retryAfterSeconds: number) =>
+export const tooManyAttempts = (retryAfterSeconds: number) =>
   new AppError('too_many_attempts', 'too many attempts, try again later', {
     details: { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) },
   });
@@ -25,18 +26,36 @@ export const delayMs = (settings: ThrottleSettings, failures: number): number =>
     ? 0
     : Math.min(2 ** (failures - settings.userFailures), settings.maxDelaySeconds) * 1000;
 
-/** When this record stops mattering: its wait has ended and a whole window of quiet followed. */
-const forgottenAt = (settings: ThrottleSettings, record: FailureRecord) =>
-  record.lastFailureAt + delayMs(settings, record.failures) + settings.windowSeconds * 1000;
+type Failures = Pick<FailureRecord, 'failures' | 'lastFailureAt'>;
 
-const ipKey = (kind: 'login' | 'register', ip: string) => `${kind}#${ip}`;
+/** The failures that still count at `now`: none once the last wait has ended and a whole window of quiet followed. */
+export const currentFailures = (settings: ThrottleSettings, record: Failures | null, now: number): number =>
+  record === null || record.failures === 0 ||
+  now >= record.lastFailureAt + delayMs(settings, record.failures) + settings.windowSeconds * 1000
+    ? 0
+    : record.failures;
 
-/** A client over its ceiling: 429 until its window ends. */
-const windowFull = (window: WindowCount, windowMs: number, now: number) =>
-  tooManyAttempts((window.windowStart + windowMs - now) / 1000);
+/**
+ * How many attempts of a name may be checked at once at `now`: below the limit, as many as failures are left
+ * before it; past it, one once the wait has ended (`waitEnds`), none before.
+ */
+export const allowance = (settings: ThrottleSettings, record: Failures | null, now: number) => {
+  const failures = currentFailures(settings, record, now);
+  if (failures < settings.userFailures) return { slots: settings.userFailures - failures, waitEnds: 0, failures };
+  const waitEnds = (record?.lastFailureAt ?? 0) + delayMs(settings, failures);
+  return { slots: now >= waitEnds ? 1 : 0, waitEnds, failures };
+};
+
+/** The leases of a login state still running at `now`, and those past their deadline (attempts that died). */
+export const leasesAt = (state: LoginState, now: number) => {
+  const live: string[] = [];
+  const expired: string[] = [];
+  for (const [id, deadline] of Object.entries(state.leases)) (deadline > now ? live : expired).push(id);
+  return { live, expired };
+};
 
 /** How long a failure record is kept: until it could matter no more (its longest wait plus a window). */
-const keepMs = (settings: ThrottleSettings) => (settings.maxDelaySeconds + settings.windowSeconds) * 1000;
+export const keepMs = (settings: ThrottleSettings) => (settings.maxDelaySeconds + settings.windowSeconds) * 1000;
 
 /** The client as the ceilings see it: an IPv4 address, or the /64 an IPv6 address belongs to. */
 export const clientKey = (ip: string): string => {
@@ -50,59 +69,51 @@ export const clientKey = (ip: string): string => {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 };
 
-/** A counted attempt. If the password is wrong, both counts simply stand. */
-type LoginReservation = {
-  /** The password was right: the name's failures are forgotten and the client's count given back. */
-  succeeded(): Promise<void>;
-};
-
 /**
- * Counts a login attempt before its password is checked, so that parallel guesses cannot slip through
- * together: the name's record takes the next count by compare-and-swap, and the client's window counts the
- * attempt at once; those past a limit wait (429). A success takes both counts back.
+ * A client's fixed window of one kind of event (failed logins, registrations): read before the work, added to
+ * after it, by event id, so a retried write counts once. A soft ceiling: the attempts in flight at once from one
+ * client may all pass the read before any of them is counted.
  */
-export const reserveLogin = async (deps: ThrottleDeps, username: string, ip: string): Promise<LoginReservation> => {
-  const { throttle, clock, throttleSettings: settings } = deps;
-  const client = ipKey('login', clientKey(ip));
-  const windowMs = settings.windowSeconds * 1000;
-  const started = clock.now().getTime();
-  // Most names have no failures on record (a success clears them): first try to open the record outright,
-  // in parallel with the client's count; only a name with a record needs a read and a compare-and-swap.
-  const [opened, ipWindow] = await Promise.all([
-    throttle.writeFailures(username, null, { failures: 1, lastFailureAt: started }, started + keepMs(settings)),
-    throttle.hitWindow(client, started, windowMs),
-  ]);
-  if (ipWindow.count > settings.ipFailures) {
-    if (opened) await throttle.clearFailures(username);
-    throw windowFull(ipWindow, windowMs, started);
-  }
-  for (let attempt = 0; !opened; attempt += 1) {
-    const record = await throttle.readFailures(username);
-    const now = clock.now().getTime();
-    const current = record !== null && now < forgottenAt(settings, record) ? record : null;
-    const failures = current?.failures ?? 0;
-    const waitEnds = (current?.lastFailureAt ?? 0) + delayMs(settings, failures);
-    if (failures >= settings.userFailures && now < waitEnds) {
-      // Not a checked password: the client's count for it is given back.
-      await throttle.refundWindow(client, ipWindow.windowStart);
-      throw tooManyAttempts((waitEnds - now) / 1000);
-    }
-    const next = { failures: failures + 1, lastFailureAt: now };
-    if (await throttle.writeFailures(username, record?.version ?? null, next, now + keepMs(settings))) break;
-    if (attempt === 4) throw tooManyAttempts(1);
-  }
-  return {
-    succeeded: async () => {
-      await Promise.all([throttle.clearFailures(username), throttle.refundWindow(client, ipWindow.windowStart)]);
-    },
-  };
-};
-
-/** Counts a registration from this client; past the ceiling, 429 (this also bounds probing names through 409s). */
-export const countRegistration = async (deps: ThrottleDeps, ip: string): Promise<void> => {
+export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register', ip: string) => {
   const { throttle, clock, throttleSettings: settings } = deps;
   const windowMs = settings.windowSeconds * 1000;
   const now = clock.now().getTime();
-  const window = await throttle.hitWindow(ipKey('register', clientKey(ip)), now, windowMs);
-  if (window.count > settings.ipRegistrations) throw windowFull(window, windowMs, now);
+  const start = now - (now % windowMs);
+  const key = `${kind}#${clientKey(ip)}#${start}`;
+  const limit = kind === 'login' ? settings.ipFailures : settings.ipRegistrations;
+  return {
+    /** 429 until the window ends, when the client has used up its ceiling. */
+    async assertOpen(count?: Promise<number>): Promise<void> {
+      if ((await (count ?? throttle.windowCount(key))) >= limit) {
+        throw tooManyAttempts((start + windowMs - clock.now().getTime()) / 1000);
+      }
+    },
+    count: () => throttle.windowCount(key),
+    add: (id: string) => throttle.addToWindow(key, id, start + windowMs),
+    remove: (id: string) => throttle.removeFromWindow(key, id),
+  };
+};
+
+/**
+ * Counts a failed attempt of a name that is no account, if the name may be checked now; throws
+ * too_many_attempts otherwise. Unknown names are counted like known ones (the same limits, waits and
+ * forgetting), so a 429 tells nothing about whether an account exists. Most names have no failures on record,
+ * or a few: one conditional write; otherwise the record is read and swapped.
+ */
+export const countUnknownName = async (deps: ThrottleDeps, username: string): Promise<void> => {
+  const { throttle, clock, throttleSettings: settings } = deps;
+  const now = clock.now().getTime();
+  const window = settings.windowSeconds * 1000;
+  const when = { below: settings.userFailures, since: now - window };
+  if (await throttle.countFailure(username, now, when, now + keepMs(settings))) return;
+  const counted = await retry({ attempts: ATTEMPTS.compareAndSwap }, async () => {
+    const record = await throttle.readFailures(username);
+    const at = clock.now().getTime();
+    const { slots, waitEnds, failures } = allowance(settings, record, at);
+    if (slots === 0) throw tooManyAttempts((waitEnds - at) / 1000);
+    const next = { failures: failures + 1, lastFailureAt: at };
+    return (await throttle.writeFailures(username, record?.version ?? null, next, at + keepMs(settings))) ? true : AGAIN;
+  });
+  // Every turn lost to another attempt on the same name: a crowd of guesses, answered like one.
+  if (counted === undefined) throw tooManyAttempts(1);
 };

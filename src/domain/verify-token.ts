@@ -6,10 +6,9 @@ import { normalizeUsername } from './username';
 
 export type VerifyTokenDeps = Pick<SessionDeps, 'sessions' | 'tokens' | 'clock'>;
 /** `claimedUsernames`: the names the client says the token is for (tutorial clients send one or two shapes). */
-export type VerifyTokenInput = { token: string | undefined; claimedUsernames: readonly string[] };
+export type VerifyTokenInput = { token: string; claimedUsernames: readonly string[] };
 
 export const verifyToken = async (deps: VerifyTokenDeps, input: VerifyTokenInput): Promise<PublicUser> => {
-  if (input.token === undefined || input.token === '') throw new AppError('invalid_token', 'a token is required');
   const { claims } = await authenticate(deps, input.token);
   if (input.claimedUsernames.some((claimed) => normalizeUsername(claimed) !== claims.username)) {
     throw new AppError('invalid_token', 'the token does not belong to this user');

@@ -11,7 +11,10 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { Session, SessionStore } from '../../domain/ports';
+import { AGAIN, ATTEMPTS, retry } from '../../domain/retry';
 import { callOptions, conditionalWrite, translated } from './store-errors';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type DynamoSessionStoreOptions = { client: DynamoDBDocumentClient; tableName: string; timeoutMs: number };
 
@@ -97,12 +100,12 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
   // BatchWriteItem may leave items unprocessed under load: retry those a few times, then fail loudly.
   async function deleteBatch(uid: string, sids: string[]) {
     let requests = sids.map((sid) => ({ DeleteRequest: { Key: { uid, sid } } }));
-    for (let attempt = 0; requests.length > 0; attempt += 1) {
-      if (attempt === 5) throw new Error(`could not delete ${requests.length} sessions`);
+    await retry({ attempts: ATTEMPTS.cleanUp, pause: async (turn) => { await sleep(20 * 2 ** turn); } }, async () => {
       const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }), bounded());
       requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
-      if (requests.length > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    }
+      return requests.length === 0 ? true : AGAIN;
+    });
+    if (requests.length > 0) throw new Error(`could not delete ${requests.length} sessions`);
   }
 };
 

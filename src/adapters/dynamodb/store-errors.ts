@@ -1,6 +1,7 @@
 // Translates SDK failures at the boundary: an unreachable, slow or throttling store is 503, anything else a 500;
 // and the two ways every store adapter calls DynamoDB.
 import { AppError } from '../../domain/errors';
+import { remainingMs } from '../request-deadline';
 
 const UNAVAILABLE_NAMES = new Set([
   'AbortError',
@@ -24,6 +25,7 @@ export const isConditionFailure = (error: unknown): boolean =>
   (error as SdkLikeError | null)?.name === 'ConditionalCheckFailedException';
 
 export const translateStoreError = (error: unknown): AppError => {
+  if (error instanceof AppError) return error;
   const e = (error ?? {}) as SdkLikeError;
   const status = e.$metadata?.httpStatusCode;
   const unavailable =
@@ -46,8 +48,18 @@ export const conditionalWrite = async (write: () => Promise<unknown>): Promise<b
   }
 };
 
-/** One deadline per call, SDK retries included: a hung store becomes a prompt 503, not a Lambda timeout. */
-export const callOptions = (timeoutMs: number) => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
+/**
+ * One bound per call, SDK retries included: the smaller of STORE_TIMEOUT_MS and what is left of the request's
+ * deadline, so a hung store becomes a prompt 503, not a Lambda timeout, however many calls a request makes.
+ * A call with no time left is not sent at all.
+ */
+export const callOptions = (timeoutMs: number) => {
+  const ms = Math.min(timeoutMs, Math.floor(remainingMs()));
+  if (ms <= 0) {
+    throw new AppError('service_unavailable', 'the request ran out of time', { cause: new Error('request deadline passed') });
+  }
+  return { abortSignal: AbortSignal.timeout(ms) };
+};
 
 /** Runs store work, translating whatever it throws. */
 export const translated = async <T>(work: () => Promise<T>): Promise<T> => {

@@ -1,9 +1,9 @@
 // ThrottleStore on DynamoDB: one item per counter, key `key`; single-item conditional writes only.
 // Names are stored as keyed digests (a "username" may be a password typed in the wrong field). `expiresAt`
 // (epoch seconds) is the table's TTL attribute, for cleanup; expiry itself is checked in code.
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ThrottleStore } from '../../domain/ports';
-import { callOptions, conditionalWrite, isConditionFailure, translated, translateStoreError } from './store-errors';
+import { callOptions, conditionalWrite, translated } from './store-errors';
 
 export type DynamoThrottleStoreOptions = {
   client: DynamoDBDocumentClient;
@@ -53,62 +53,67 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
         ),
       ),
 
-    async clearFailures(username) {
+    countFailure: (username, at, when, expiresAt) =>
+      conditionalWrite(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { key: userKey(username) },
+            UpdateExpression:
+              'SET #failures = if_not_exists(#failures, :zero) + :one, #last = :at, #version = if_not_exists(#version, :zero) + :one, #expires = :expires',
+            ConditionExpression: 'attribute_not_exists(#key) OR (#failures < :below AND #last > :since)',
+            ExpressionAttributeNames: {
+              '#key': 'key',
+              '#failures': 'failures',
+              '#last': 'lastFailureAt',
+              '#version': 'version',
+              '#expires': 'expiresAt',
+            },
+            ExpressionAttributeValues: {
+              ':zero': 0,
+              ':one': 1,
+              ':at': at,
+              ':below': when.below,
+              ':since': when.since,
+              ':expires': seconds(expiresAt),
+            },
+          }),
+          bounded(),
+        ),
+      ),
+
+    async windowCount(key) {
+      const item = await read(windowKey(key));
+      return item?.events instanceof Set ? item.events.size : 0;
+    },
+
+    async addToWindow(key, id, expiresAt) {
+      // A string set: adding an id twice (an SDK retry of this same call) counts it once.
       await translated(() =>
-        client.send(new DeleteCommand({ TableName: tableName, Key: { key: userKey(username) } }), bounded()),
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { key: windowKey(key) },
+            UpdateExpression: 'ADD #events :event SET #expires = :expires',
+            ExpressionAttributeNames: { '#events': 'events', '#expires': 'expiresAt' },
+            ExpressionAttributeValues: { ':event': new Set([id]), ':expires': seconds(expiresAt) },
+          }),
+          bounded(),
+        ),
       );
     },
 
-
-    async hitWindow(key, now, windowMs) {
-      for (let attempt = 0; attempt < 3; attempt += 1) {
-        try {
-          // Count in the current window...
-          const { Attributes } = await client.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: { key: windowKey(key) },
-              UpdateExpression: 'SET #count = #count + :one',
-              ConditionExpression: 'attribute_exists(#key) AND #start > :cutoff',
-              ExpressionAttributeNames: { '#key': 'key', '#count': 'count', '#start': 'windowStart' },
-              ExpressionAttributeValues: { ':one': 1, ':cutoff': now - windowMs },
-              ReturnValues: 'ALL_NEW',
-            }),
-            bounded(),
-          );
-          return { count: Number(Attributes?.count), windowStart: Number(Attributes?.windowStart) };
-        } catch (error) {
-          if (!isConditionFailure(error)) throw translateStoreError(error);
-        }
-        // ...or open a new one, unless another request just did (then count in it on the next turn).
-        const opened = await conditionalWrite(() =>
-          client.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: { key: windowKey(key), count: 1, windowStart: now, expiresAt: seconds(now + windowMs) },
-              ConditionExpression: 'attribute_not_exists(#key) OR #start <= :cutoff',
-              ExpressionAttributeNames: { '#key': 'key', '#start': 'windowStart' },
-              ExpressionAttributeValues: { ':cutoff': now - windowMs },
-            }),
-            bounded(),
-          ),
-        );
-        if (opened) return { count: 1, windowStart: now };
-      }
-      throw translateStoreError(new Error('throttle window kept changing'));
-    },
-
-    async refundWindow(key, windowStart) {
-      // Only from the window it was counted in; a new window owes nothing.
+    async removeFromWindow(key, id) {
+      // Nothing to take back from a window that is not there.
       await conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { key: windowKey(key) },
-            UpdateExpression: 'SET #count = #count - :one',
-            ConditionExpression: '#start = :start AND #count > :zero',
-            ExpressionAttributeNames: { '#count': 'count', '#start': 'windowStart' },
-            ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':start': windowStart },
+            UpdateExpression: 'DELETE #events :event',
+            ConditionExpression: 'attribute_exists(#events)',
+            ExpressionAttributeNames: { '#events': 'events' },
+            ExpressionAttributeValues: { ':event': new Set([id]) },
           }),
           bounded(),
         ),

@@ -1,5 +1,6 @@
 // UserStore on DynamoDB, on the tutorial's table schema: key `username`, attributes `name`, `password`, `createdAt`,
-// plus `uid` and `credentialVersion` (absent on tutorial-era items until their first login or password change).
+// plus `uid` and `credentialVersion` (absent on tutorial-era items until their first login or password change),
+// and the login throttle's state: `loginFailures`, `lastFailureAt` and the leases of attempts being checked.
 import {
   DeleteCommand,
   GetCommand,
@@ -8,8 +9,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../domain/errors';
-import type { UserRecord, UserStore } from '../../domain/ports';
-import { callOptions, conditionalWrite, translated } from './store-errors';
+import type { LoginState, UserRecord, UserStore } from '../../domain/ports';
+import { callOptions, conditionalWrite, isConditionFailure, translated, translateStoreError } from './store-errors';
 
 export type DynamoUserStoreOptions = {
   client: DynamoDBDocumentClient;
@@ -75,24 +76,90 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
         ),
       ),
 
-    async assignUid(username, uid, expectedHash) {
-      const assigned = await conditionalWrite(() =>
+    async openAttempt(username, attempt) {
+      if (!isStorableKey(username)) return null;
+      try {
+        const { Attributes } = await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { username },
+            UpdateExpression: 'SET #lease = :deadline, #uid = if_not_exists(#uid, :uid)',
+            ConditionExpression: 'attribute_exists(username)',
+            ExpressionAttributeNames: { '#lease': leaseAttribute(attempt.id), '#uid': 'uid' },
+            ExpressionAttributeValues: { ':deadline': attempt.deadline, ':uid': attempt.uid },
+            ReturnValues: 'ALL_NEW',
+          }),
+          bounded(),
+        );
+        const user = toUserRecord(Attributes ?? {});
+        return { ...user, uid: user.uid ?? attempt.uid, login: toLoginState(Attributes ?? {}) };
+      } catch (error) {
+        if (isConditionFailure(error)) return null;
+        throw translateStoreError(error);
+      }
+    },
+
+    async closeAttempt(username, leaseId, expired) {
+      await conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { username },
-            UpdateExpression: 'SET #uid = :uid',
-            ConditionExpression: '#password = :hash AND attribute_not_exists(#uid)',
-            ExpressionAttributeNames: { '#uid': 'uid', '#password': 'password' },
-            ExpressionAttributeValues: { ':uid': uid, ':hash': expectedHash },
+            ...removeLeases([leaseId, ...expired]),
+            ConditionExpression: 'attribute_exists(username)',
           }),
           bounded(),
         ),
       );
-      if (assigned) return uid;
-      // A concurrent first login won (same password: its uid stands), or the account changed under us.
-      const now = await find(username);
-      return now !== null && now.passwordHash === expectedHash ? now.uid : null;
+    },
+
+    async recordFailure(username, leaseId, failure) {
+      const { UpdateExpression, ExpressionAttributeNames } = removeLeases([leaseId, ...failure.expired]);
+      // The lease is the attempt's proof of being counted once: a retried call finds it gone and changes nothing.
+      const count = (restart: boolean) =>
+        conditionalWrite(() =>
+          client.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: { username },
+              UpdateExpression: `${UpdateExpression} SET #failures = ${restart ? ':one' : 'if_not_exists(#failures, :zero) + :one'}, #last = :at`,
+              // Forgotten failures start again at one, unless a concurrent failure already restarted them.
+              ConditionExpression: restart ? 'attribute_exists(#lease0) AND #last = :stale' : 'attribute_exists(#lease0)',
+              ExpressionAttributeNames: { ...ExpressionAttributeNames, '#failures': 'loginFailures', '#last': 'lastFailureAt' },
+              ExpressionAttributeValues: {
+                ':one': 1,
+                ':at': failure.at,
+                ...(restart ? { ':stale': failure.restartAfter } : { ':zero': 0 }),
+              },
+            }),
+            bounded(),
+          ),
+        );
+      if (failure.restartAfter === undefined || !(await count(true))) await count(false);
+    },
+
+    recordSuccess: (username, leaseId, expect) => {
+      const { UpdateExpression, ExpressionAttributeNames } = removeLeases([leaseId, ...expect.expired]);
+      const version =
+        expect.credentialVersion === 0 ? '(attribute_not_exists(#version) OR #version = :version)' : '#version = :version';
+      return conditionalWrite(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { username },
+            UpdateExpression: `${UpdateExpression} SET #failures = :zero`,
+            ConditionExpression: `#uid = :uid AND ${version}`,
+            ExpressionAttributeNames: {
+              ...ExpressionAttributeNames,
+              '#failures': 'loginFailures',
+              '#uid': 'uid',
+              '#version': 'credentialVersion',
+            },
+            ExpressionAttributeValues: { ':zero': 0, ':uid': expect.uid, ':version': expect.credentialVersion },
+          }),
+          bounded(),
+        ),
+      );
     },
 
     changePassword: (username, expectedHash, newHash) =>
@@ -125,6 +192,26 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
       ),
   };
 };
+
+// Each attempt being checked is an attribute of its own (a top-level one can always be set, even on tutorial-era
+// items): `attempt_<id>` holding its deadline in epoch ms.
+const LEASE_PREFIX = 'attempt_';
+const leaseAttribute = (id: string) => `${LEASE_PREFIX}${id}`;
+
+const removeLeases = (ids: readonly string[]) => ({
+  UpdateExpression: `REMOVE ${ids.map((_, i) => `#lease${i}`).join(', ')}`,
+  ExpressionAttributeNames: Object.fromEntries(ids.map((id, i) => [`#lease${i}`, leaseAttribute(id)])),
+});
+
+const toLoginState = (item: Record<string, unknown>): LoginState => ({
+  failures: typeof item.loginFailures === 'number' ? item.loginFailures : 0,
+  lastFailureAt: typeof item.lastFailureAt === 'number' ? item.lastFailureAt : 0,
+  leases: Object.fromEntries(
+    Object.entries(item)
+      .filter(([name, value]) => name.startsWith(LEASE_PREFIX) && typeof value === 'number')
+      .map(([name, value]) => [name.slice(LEASE_PREFIX.length), value as number]),
+  ),
+});
 
 // Tutorial-era items may lack createdAt and uid; a malformed hash simply never verifies.
 const toUserRecord = (item: Record<string, unknown>): UserRecord => ({

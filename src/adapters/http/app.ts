@@ -1,27 +1,22 @@
-// The HTTP adapter: routes, validation at the edge, CORS, body limit, one request log line, one error mapper.
+// The HTTP adapter: the routes of the route table, validation at the edge, CORS, body limit, one request deadline,
+// one request log line, one error mapper.
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { AppError } from '../../domain/errors';
+import type * as v from 'valibot';
 import type { ChangePasswordInput, Me } from '../../domain/account';
+import { AppError } from '../../domain/errors';
 import type { LogInInput } from '../../domain/log-in';
 import type { LogOutInput } from '../../domain/log-out';
-import type { PublicUser, RequestContext } from '../../domain/ports';
+import type { AccessClaims, PublicUser, RequestContext } from '../../domain/ports';
 import type { RegisterInput } from '../../domain/register';
 import type { TokenPair } from '../../domain/sessions';
 import type { VerifyTokenInput } from '../../domain/verify-token';
+import { withDeadline } from '../request-deadline';
+import { bearerToken, missingToken, requireSession, type SessionVariables } from './bearer';
 import { errorResponse, toAppError } from './error-response';
-import {
-  ChangePasswordBody,
-  DeleteAccountBody,
-  LoginBody,
-  LogoutBody,
-  parseJsonObject,
-  RefreshBody,
-  RegisterBody,
-  validate,
-  VerifyBody,
-} from './schemas';
+import { ALL_METHODS, allowedMethods, honoPath, matchPath, ROUTES, routeList, type RouteId } from './routes';
+import { parseJsonObject, validate } from './schemas';
 
 export type RequestLog = {
   info(message: string, fields: Record<string, unknown>): void;
@@ -34,14 +29,20 @@ export type AppDeps = {
   refresh(refreshToken: string, context: RequestContext): Promise<TokenPair>;
   verifyToken(input: VerifyTokenInput): Promise<PublicUser>;
   logOut(input: LogOutInput, context: RequestContext): Promise<void>;
-  logOutAll(accessToken: string | undefined, context: RequestContext): Promise<void>;
-  getMe(accessToken: string | undefined): Promise<Me>;
-  changePassword(accessToken: string | undefined, input: ChangePasswordInput, context: RequestContext): Promise<TokenPair>;
-  deleteAccount(accessToken: string | undefined, input: { password: string }, context: RequestContext): Promise<void>;
+  logOutAll(claims: AccessClaims, context: RequestContext): Promise<void>;
+  getMe(claims: AccessClaims): Promise<Me>;
+  changePassword(claims: AccessClaims, input: ChangePasswordInput, context: RequestContext): Promise<TokenPair>;
+  deleteAccount(claims: AccessClaims, input: { password: string }, context: RequestContext): Promise<void>;
+  /** A bearer token of a live session, verified; throws invalid_token / token_expired otherwise. */
+  authenticate(accessToken: string): Promise<AccessClaims>;
   /** The public signing keys (empty in HS256 mode). */
   jwks: { keys: unknown[] };
   log: RequestLog;
   corsOrigins: '*' | readonly string[];
+  /** Each request's whole budget (REQUEST_TIMEOUT_MS): store calls and waits end by then. */
+  requestTimeoutMs: number;
+  /** The use cases' clock, in epoch ms: a request's deadline is handed to them in its terms. */
+  now(): number;
   /** The platform's request id when there is one (Lambda); otherwise one is generated. */
   requestId?(c: Context): string | undefined;
   /** A problem the platform adapter found in the raw request before Hono saw it (bad base64, ...). */
@@ -54,21 +55,12 @@ export type AppDeps = {
 
 const MAX_BODY_BYTES = 16 * 1024;
 
-const ROUTES: Record<string, readonly string[]> = {
-  '/register': ['POST'],
-  '/login': ['POST'],
-  '/token/refresh': ['POST'],
-  '/verify': ['POST'],
-  '/logout': ['POST'],
-  '/logout/all': ['POST'],
-  '/me': ['GET', 'HEAD', 'DELETE'],
-  '/me/password': ['POST'],
-  '/.well-known/jwks.json': ['GET', 'HEAD'],
-  '/health': ['GET', 'HEAD'],
-};
-
 // Token responses must never be cached (RFC 6749 5.1).
 const NO_STORE = { 'Cache-Control': 'no-store' };
+
+// A refresh whose answer was lost (a 503) is retried with the same token: it must come back inside the grace
+// window (REFRESH_GRACE_SECONDS), which gives it the same successor instead of ending the session as a reuse.
+const REFRESH_RETRY_AFTER_SECONDS = 1;
 
 const tokenPairBody = (result: TokenPair) => ({
   user: result.user,
@@ -79,7 +71,16 @@ const tokenPairBody = (result: TokenPair) => ({
   refreshExpiresIn: result.refreshExpiresIn,
 });
 
-type Env = { Variables: { requestId: string; failure?: Record<string, unknown> } };
+type Env = {
+  Variables: SessionVariables & { requestId: string; deadline: number; failure?: Record<string, unknown> };
+};
+
+/** A route's validated body, typed by its schema in the route table. */
+type BodyOf<K extends RouteId> = (typeof ROUTES)[K] extends { body: infer S extends v.GenericSchema }
+  ? v.InferOutput<S>
+  : undefined;
+
+type Handlers = { [K in RouteId]: (c: Context<Env>, body: BodyOf<K>) => Response | Promise<Response> };
 
 export const createApp = (deps: AppDeps) => {
   const app = new Hono<Env>();
@@ -95,19 +96,24 @@ export const createApp = (deps: AppDeps) => {
     const forwarded = (c.req.header('X-Forwarded-For') ?? '').split(',').map((part) => part.trim()).filter(Boolean);
     return forwarded[forwarded.length - hops] ?? peer;
   };
-  const requestContext = (c: Context<Env>): RequestContext => ({ ip: clientIp(c), requestId: c.get('requestId') });
+  const requestContext = (c: Context<Env>): RequestContext => ({
+    ip: clientIp(c),
+    requestId: c.get('requestId'),
+    deadline: c.get('deadline'),
+  });
 
   app.use(async (c, next) => {
     const started = performance.now();
     const requestId = deps.requestId?.(c) ?? crypto.randomUUID();
     c.set('requestId', requestId);
-    await next();
+    c.set('deadline', deps.now() + deps.requestTimeoutMs);
+    await withDeadline(deps.requestTimeoutMs, next);
     c.header('X-Request-Id', requestId);
     const failure = c.get('failure');
     const fields = {
       requestId,
       method: c.req.method,
-      route: knownRoute(c.req.path) ?? 'unmatched',
+      route: matchPath(c.req.path) ?? 'unmatched',
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
       ...(failure === undefined ? {} : { failure }),
@@ -119,7 +125,7 @@ export const createApp = (deps: AppDeps) => {
 
   // A preflight for a path we do not serve is a 404, not a CORS answer.
   app.use(async (c, next) => {
-    if (c.req.method === 'OPTIONS' && knownRoute(c.req.path) === undefined) {
+    if (c.req.method === 'OPTIONS' && matchPath(c.req.path) === undefined) {
       throw new AppError('not_found', 'no such endpoint');
     }
     await next();
@@ -128,7 +134,7 @@ export const createApp = (deps: AppDeps) => {
   app.use(
     cors({
       origin: deps.corsOrigins === '*' ? '*' : [...deps.corsOrigins],
-      allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
+      allowMethods: [...ALL_METHODS],
       allowHeaders: ['Content-Type', 'Authorization'],
       exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
       maxAge: 600,
@@ -150,70 +156,64 @@ export const createApp = (deps: AppDeps) => {
     }),
   );
 
-  app.post('/register', async (c) => {
-    const body = validate(RegisterBody, parseJsonObject(await bodyText(c)));
-    const { username } = await deps.register(body, requestContext(c));
-    return c.json({ username }, 201, NO_STORE);
-  });
+  const handlers: Handlers = {
+    register: async (c, body) => c.json(await deps.register(body, requestContext(c)), 201, NO_STORE),
+    logIn: async (c, body) => c.json(tokenPairBody(await deps.logIn(body, requestContext(c))), 200, NO_STORE),
+    refresh: async (c, body) =>
+      c.json(tokenPairBody(await deps.refresh(body.refreshToken, requestContext(c))), 200, NO_STORE),
+    verify: async (c, body) => {
+      const token = body.token === undefined || body.token === '' ? bearerToken(c) : body.token;
+      if (token === undefined) throw new AppError('invalid_token', 'a token is required');
+      const claimed = [body.username, body.user?.username].filter((name): name is string => name !== undefined);
+      const user = await deps.verifyToken({ token, claimedUsernames: claimed });
+      return c.json({ verified: true, message: 'success', username: user.username, user }, 200, NO_STORE);
+    },
+    logOut: async (c, body) => {
+      const accessToken = body.refreshToken === undefined ? bearerToken(c) : undefined;
+      if (body.refreshToken === undefined && accessToken === undefined) {
+        throw missingToken('a bearer token or a refreshToken is required');
+      }
+      const input = body.refreshToken === undefined ? { accessToken: accessToken as string } : { refreshToken: body.refreshToken };
+      await deps.logOut(input, requestContext(c));
+      return c.body(null, 204);
+    },
+    logOutAll: async (c) => {
+      await deps.logOutAll(c.get('claims'), requestContext(c));
+      return c.body(null, 204);
+    },
+    getMe: async (c) => c.json({ user: await deps.getMe(c.get('claims')) }, 200, NO_STORE),
+    changePassword: async (c, body) =>
+      c.json(tokenPairBody(await deps.changePassword(c.get('claims'), body, requestContext(c))), 200, NO_STORE),
+    deleteAccount: async (c, body) => {
+      await deps.deleteAccount(c.get('claims'), body, requestContext(c));
+      return c.body(null, 204);
+    },
+    // Public keys change rarely and must be fetchable by every verifier: cacheable for 5 minutes.
+    jwks: (c) => c.json(deps.jwks, 200, { 'Cache-Control': ROUTES.jwks.cacheControl }),
+    health: (c) => c.json({ status: 'ok' }),
+  };
 
-  app.post('/login', async (c) => {
-    const body = validate(LoginBody, parseJsonObject(await bodyText(c)));
-    return c.json(tokenPairBody(await deps.logIn(body, requestContext(c))), 200, NO_STORE);
-  });
-
-  app.post('/token/refresh', async (c) => {
-    const body = validate(RefreshBody, parseJsonObject(await bodyText(c)));
-    return c.json(tokenPairBody(await deps.refresh(body.refreshToken, requestContext(c))), 200, NO_STORE);
-  });
-
-  app.post('/logout', async (c) => {
-    const body = validate(LogoutBody, parseJsonObject(await bodyText(c), { allowEmpty: true }));
-    await deps.logOut(
-      { refreshToken: body.refreshToken, accessToken: bearerToken(c.req.header('Authorization')) },
-      requestContext(c),
-    );
-    return c.body(null, 204);
-  });
-
-  app.post('/logout/all', async (c) => {
-    await deps.logOutAll(bearerToken(c.req.header('Authorization')), requestContext(c));
-    return c.body(null, 204);
-  });
-
-  app.get('/me', async (c) => c.json({ user: await deps.getMe(bearerToken(c.req.header('Authorization'))) }, 200, NO_STORE));
-
-  app.post('/me/password', async (c) => {
-    const token = requireBearer(c);
-    const body = validate(ChangePasswordBody, parseJsonObject(await bodyText(c)));
-    const result = await deps.changePassword(token, body, requestContext(c));
-    return c.json(tokenPairBody(result), 200, NO_STORE);
-  });
-
-  app.delete('/me', async (c) => {
-    const token = requireBearer(c);
-    const body = validate(DeleteAccountBody, parseJsonObject(await bodyText(c)));
-    await deps.deleteAccount(token, body, requestContext(c));
-    return c.body(null, 204);
-  });
-
-  // Public keys change rarely and must be fetchable by every verifier: cacheable for 5 minutes.
-  app.get('/.well-known/jwks.json', (c) => c.json(deps.jwks, 200, { 'Cache-Control': 'public, max-age=300' }));
-
-  app.post('/verify', async (c) => {
-    const body = validate(VerifyBody, parseJsonObject(await bodyText(c), { allowEmpty: true }));
-    const token = body.token ?? bearerToken(c.req.header('Authorization'));
-    const claimed = [body.username, body.user?.username].filter((name): name is string => name !== undefined);
-    const user = await deps.verifyToken({ token, claimedUsernames: claimed });
-    return c.json({ verified: true, message: 'success', username: user.username, user }, 200, NO_STORE);
-  });
-
-  app.get('/health', (c) => c.json({ status: 'ok' }));
+  const sessionOnly = requireSession(deps.authenticate);
+  for (const route of routeList()) {
+    app.on(route.method, honoPath(route.path), async (c) => {
+      // RFC 6750: a request without credentials learns it needs them before anything about its body.
+      if (route.auth === 'session') await sessionOnly(c as never, async () => undefined);
+      const body =
+        route.body === undefined
+          ? undefined
+          : validate(route.body, parseJsonObject(await bodyText(c), { allowEmpty: route.bodyOptional === true }));
+      const handler = handlers[route.id] as (c: Context<Env>, body: unknown) => Response | Promise<Response>;
+      return handler(c, body);
+    });
+  }
 
   app.notFound((c) => {
-    const allowed = knownRoute(c.req.path) === undefined ? undefined : ROUTES[c.req.path];
+    const path = matchPath(c.req.path);
+    const allowed = path === undefined ? undefined : allowedMethods(path);
     if (allowed === undefined) return respondWithError(c, new AppError('not_found', 'no such endpoint'));
-    c.header('Allow', [...allowed, 'OPTIONS'].join(', '));
-    return respondWithError(c, new AppError('method_not_allowed', `use ${allowed.join(' or ')} for ${c.req.path}`));
+    const usable = allowed.filter((method) => method !== 'OPTIONS');
+    c.header('Allow', allowed.join(', '));
+    return respondWithError(c, new AppError('method_not_allowed', `use ${usable.join(' or ')} for ${c.req.path}`));
   });
 
   app.onError((error, c) => {
@@ -221,7 +221,11 @@ export const createApp = (deps: AppDeps) => {
     if (appError.code === 'internal_error' || appError.code === 'service_unavailable') {
       c.set('failure', { code: appError.code, ...describe(error) });
     }
-    return respondWithError(c, appError);
+    const response = respondWithError(c, appError);
+    if (appError.code === 'service_unavailable' && matchPath(c.req.path) === ROUTES.refresh.path) {
+      response.headers.set('Retry-After', String(REFRESH_RETRY_AFTER_SECONDS));
+    }
+    return response;
   });
 
   return app;
@@ -229,33 +233,26 @@ export const createApp = (deps: AppDeps) => {
 
 // /verify answers errors with verified:false too, as tutorial clients read that flag.
 const respondWithError = (c: Context, error: AppError) =>
-  errorResponse(c, error, c.req.path === '/verify' ? { verified: false } : {});
-
-const knownRoute = (path: string) => (Object.hasOwn(ROUTES, path) ? path : undefined);
+  errorResponse(c, error, c.req.path === ROUTES.verify.path ? { verified: false } : {});
 
 // Strict UTF-8: a lenient decoder would turn distinct invalid bytes into the same U+FFFD, so two different
 // passwords could match.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const bodyText = async (c: Context): Promise<string> => {
-  const bytes = await c.req.arrayBuffer();
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await c.req.arrayBuffer();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    // The client hung up mid-body (or sent less than it announced): its fault, not a server fault.
+    throw new AppError('invalid_request', 'the request body could not be read in full', { cause: error });
+  }
   try {
     return utf8.decode(bytes);
   } catch {
     throw new AppError('invalid_json', 'the request body must be UTF-8 encoded JSON');
   }
-};
-
-// RFC 6750: a request without credentials learns it needs them before anything about its body.
-const requireBearer = (c: Context): string => {
-  const token = bearerToken(c.req.header('Authorization'));
-  if (token === undefined) throw new AppError('missing_token', 'a bearer token is required');
-  return token;
-};
-
-const bearerToken = (header: string | undefined): string | undefined => {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
-  return match?.[1];
 };
 
 // For the log only: names and messages of the error chain, never request data.
