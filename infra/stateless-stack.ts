@@ -158,11 +158,13 @@ export class StatelessStack extends Stack {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The argon2 binary for the function's architecture, staged by scripts/stage-argon2.mjs, and the
-          // common-password blocklist, read at run time from beside index.mjs.
+          // NodejsFunction bundles to one file and cannot split it into chunks loaded on first use, so the
+          // bundle it made is replaced by `npm run build`'s (the same LAMBDA_BUNDLE choices, with splitting; the
+          // blocklist beside it). Then the argon2 binary for the function's architecture, staged by
+          // scripts/stage-argon2.mjs.
           afterBundling: (_inputDir, outputDir) => [
+            `node "${join(PROJECT_ROOT, 'scripts', 'build.mjs')}" --outdir "${outputDir}"`,
             `cp -R "${stagedArgon2(architecture)}" "${outputDir}/node_modules"`,
-            `cp "${join(PROJECT_ROOT, 'data', 'common-passwords.txt.gz')}" "${outputDir}/common-passwords.txt.gz"`,
           ],
         },
       },

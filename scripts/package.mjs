@@ -1,5 +1,6 @@
-// Writes dist/lambda.zip for a console upload (handler index.handler): the bundle and its blocklist, plus argon2 for both
-// linux arm64 and x64, so the zip runs on either architecture. Run via `npm run package` (stages and builds first).
+// Writes dist/lambda.zip for a console upload (handler index.handler): the bundle, its chunks and its blocklist,
+// plus argon2 for both linux arm64 and x64, so the zip runs on either architecture. Run via `npm run package`
+// (stages and builds first).
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { zipSync } from 'fflate';
@@ -10,6 +11,10 @@ const files = {
   // Already gzipped: stored as is, since deflating it again only costs time.
   'common-passwords.txt.gz': [readFileSync('dist/lambda/common-passwords.txt.gz'), { level: 0 }],
 };
+// What index.mjs loads on first use (bcrypt for tutorial-era hashes, the Secrets Manager client, ...).
+for (const chunk of readdirSync('dist/lambda/chunks').filter((file) => file.endsWith('.mjs'))) {
+  files[`chunks/${chunk}`] = readFileSync(join('dist/lambda/chunks', chunk));
+}
 
 for (const arch of ARCHITECTURES) {
   const modules = join(stagedDir(arch), 'node_modules');

@@ -1,6 +1,7 @@
 // Lambda entry (API Gateway REST v1, HTTP API v2, Function URLs): config, clients and keys built once per cold start.
 import type { Context as LambdaContext } from 'aws-lambda';
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
+import { createDynamoClient, openConnection } from './adapters/dynamodb/client';
 import {
   adapterErrorOf,
   prepareEvent,
@@ -16,13 +17,19 @@ import { resolveKeys } from './key-material';
 
 const config = loadConfig(process.env, 'lambda');
 
+// Built first so that its connection opens (and its first request's one-time work is done) while the keys are
+// read, instead of during the first login.
+const dynamodbClient = createDynamoClient({ ...config.dynamodb, timeoutMs: config.storeTimeoutMs });
+const connected = openConnection(dynamodbClient, config.tableName, config.storeTimeoutMs);
+
 // On AWS the keys live in Secrets Manager (*_ARN settings); plain settings serve the zip and tests.
 const secrets = createSecretReader({ region: config.dynamodb.region });
-const keys = await resolveKeys(config, { kind: 'lambda', readSecret: secrets.read });
+const [keys] = await Promise.all([resolveKeys(config, { kind: 'lambda', readSecret: secrets.read }), connected]);
 secrets.close();
 
 const { app } = compose(config, {
   keys,
+  dynamodbClient,
   // Beside the bundle (dist/lambda, the zip, the CDK asset), or in data/ when running from src/.
   commonPasswords: commonPasswordsCandidates(import.meta.url),
   requestId: (c) => (c.env as LambdaBindings | undefined)?.lambdaContext?.awsRequestId,

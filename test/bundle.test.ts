@@ -1,57 +1,174 @@
 // The built bundle and the console zip, loaded the way Lambda loads them: a plain .mjs file, no global require.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import bcrypt from 'bcryptjs';
+import type { Metafile } from 'esbuild';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from './app-harness';
 import { httpApiEvent, restEvent } from './events';
-import { invokeBundle } from './invoke-bundle';
-import { createServiceTables, startDynalite, type TestStore } from './stores';
+import { invokeBundle, runBundle } from './invoke-bundle';
+import { secretArn, startSecretsManager, type SecretsManagerEndpoint } from './secrets-manager';
+import { createServiceTables, startDynalite, testClient, type TestStore } from './stores';
+
+const BUNDLE = resolve('dist/lambda/index.mjs');
+const BUNDLE_DIR = resolve('dist/lambda');
+/** What a password login may load at most (issue 8): later features go into chunks loaded on first use. */
+const PASSWORD_LOGIN_BUDGET_BYTES = 500 * 1024;
+const PASSWORD = 'a long passphrase here';
 
 let store: TestStore;
+let secretsManager: SecretsManagerEndpoint;
 let workDir: string;
 
 beforeAll(async () => {
   execFileSync('npm', ['run', '--silent', 'package'], { stdio: 'pipe' });
   store = await startDynalite();
+  secretsManager = await startSecretsManager({
+    [secretArn('jwt')]: TEST_JWT_SECRET,
+    [secretArn('refresh')]: TEST_REFRESH_SECRET,
+  });
   workDir = mkdtempSync(join(tmpdir(), 'bundle-test-'));
 });
 
 afterAll(async () => {
   await store?.stop();
+  await secretsManager?.close();
   rmSync(workDir, { recursive: true, force: true });
 });
 
-const signUpAndLogIn = async (bundleFile: string, dir: string, username: string) => {
-  const credentials = { username, password: 'a long passphrase here' };
-  const events = [
-    restEvent({ method: 'POST', path: '/register', body: JSON.stringify({ ...credentials, name: 'Bundled' }) }),
-    httpApiEvent({ method: 'POST', path: '/login', body: JSON.stringify(credentials) }, 'prod'),
-  ];
-  return invokeBundle(bundleFile, dir, events, {
-    JWT_SECRET: TEST_JWT_SECRET,
-    REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
-    ...(await createServiceTables(store.endpoint)),
-    DYNAMODB_ENDPOINT: store.endpoint,
-    AWS_REGION: 'us-east-1',
-    LOG_LEVEL: 'ERROR',
-  });
+const baseEnv = async (): Promise<Record<string, string>> => ({
+  JWT_SECRET: TEST_JWT_SECRET,
+  REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
+  ...(await createServiceTables(store.endpoint)),
+  DYNAMODB_ENDPOINT: store.endpoint,
+  AWS_REGION: 'us-east-1',
+  LOG_LEVEL: 'ERROR',
+});
+
+const signUpAndLogIn = (username: string) => [
+  restEvent({ method: 'POST', path: '/register', body: JSON.stringify({ username, password: PASSWORD, name: 'B' }) }),
+  httpApiEvent({ method: 'POST', path: '/login', body: JSON.stringify({ username, password: PASSWORD }) }, 'prod'),
+];
+
+const logIn = (username: string) =>
+  httpApiEvent({ method: 'POST', path: '/login', body: JSON.stringify({ username, password: PASSWORD }) }, 'prod');
+
+/** A fresh folder per run: each child writes its script and events there. */
+const runDir = (name: string) => {
+  const dir = join(workDir, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+
+/** The bundle's own files among those a run loaded, and their total size. */
+const bundleFilesLoaded = (loaded: string[]) => {
+  const files = loaded.filter((file) => file.startsWith(BUNDLE_DIR + sep));
+  return { files, bytes: files.reduce((sum, file) => sum + statSync(file).size, 0) };
 };
 
 describe('Lambda bundle', () => {
   it('imports from a plain .mjs file and serves register and login against a real store', async () => {
-    const [registered, loggedIn] = await signUpAndLogIn(resolve('dist/lambda/index.mjs'), workDir, 'bundled');
+    // Act
+    const [registered, loggedIn] = await invokeBundle(BUNDLE, runDir('plain'), signUpAndLogIn('bundled'), await baseEnv());
 
+    // Assess
     expect(registered?.statusCode).toBe(201);
     expect(loggedIn?.statusCode).toBe(200);
     expect(JSON.parse(loggedIn?.body ?? '')).toMatchObject({ user: { username: 'bundled' }, tokenType: 'Bearer' });
   });
+
+  it('loads under 500 KB of itself for a cold start and a password login, and neither bcrypt nor Secrets Manager', async () => {
+    // Act
+    const run = await runBundle(BUNDLE, runDir('budget'), signUpAndLogIn('budget'), await baseEnv());
+
+    // Assess
+    const loaded = bundleFilesLoaded(run.loadedModules);
+    expect(run.results.map((result) => result.statusCode)).toEqual([201, 200]);
+    expect(loaded.files).toContain(BUNDLE);
+    expect(loaded.bytes).toBeLessThan(PASSWORD_LOGIN_BUDGET_BYTES);
+    const metafile = JSON.parse(readFileSync(`${BUNDLE_DIR}.meta.json`, 'utf8')) as Metafile;
+    const chunkOf = (input: RegExp) =>
+      Object.entries(metafile.outputs).find(([, output]) => Object.keys(output.inputs).some((file) => input.test(file)))?.[0];
+    const bcryptChunk = chunkOf(/node_modules\/bcryptjs\//);
+    const secretsChunk = chunkOf(/node_modules\/@aws-sdk\/client-secrets-manager\//);
+    expect(bcryptChunk).toMatch(/chunks\//);
+    expect(secretsChunk).toMatch(/chunks\//);
+    expect(loaded.files).not.toContain(resolve(bcryptChunk ?? ''));
+    expect(loaded.files).not.toContain(resolve(secretsChunk ?? ''));
+  });
+
+  it('leaves the SDK credential chain out: credentials come from the environment, as on Lambda', () => {
+    // Prepare
+    const metafile = JSON.parse(readFileSync(`${BUNDLE_DIR}.meta.json`, 'utf8')) as Metafile;
+    const inputs = Object.keys(metafile.inputs);
+    const code = Object.keys(metafile.outputs)
+      .filter((file) => file.endsWith('.mjs'))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+
+    // Assess
+    expect(inputs).toContain('src/adapters/lambda/env-credentials.ts');
+    const chain = inputs.filter((file) =>
+      /@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|http|login)|nested-clients|token-providers)\/|@smithy\/credential-provider-imds\//.test(
+        file,
+      ),
+    );
+    expect(chain).toEqual([]);
+    for (const name of ['fromSSO', 'fromIni', 'fromProcess', 'fromTokenFile', 'fromInstanceMetadata', 'STSClient']) {
+      expect(code).not.toContain(name);
+    }
+  });
+
+  it('reads its keys from Secrets Manager through the chunk that holds the client', async () => {
+    // Prepare
+    const env = {
+      ...(await baseEnv()),
+      JWT_SECRET: '',
+      REFRESH_TOKEN_SECRET: '',
+      JWT_SECRET_ARN: secretArn('jwt'),
+      REFRESH_TOKEN_SECRET_ARN: secretArn('refresh'),
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+      AWS_ACCESS_KEY_ID: 'bundle-test',
+      AWS_SECRET_ACCESS_KEY: 'bundle-test',
+    };
+    const readsBefore = secretsManager.requests.length;
+
+    // Act
+    const run = await runBundle(BUNDLE, runDir('secrets'), signUpAndLogIn('secretive'), env);
+
+    // Assess
+    expect(run.results.map((result) => result.statusCode)).toEqual([201, 200]);
+    expect(secretsManager.requests.slice(readsBefore).map((request) => request.body)).toEqual(
+      expect.arrayContaining([{ SecretId: secretArn('jwt') }, { SecretId: secretArn('refresh') }]),
+    );
+    expect(secretsManager.requests.slice(readsBefore).every((request) => request.signed)).toBe(true);
+    expect(bundleFilesLoaded(run.loadedModules).bytes).toBeLessThan(PASSWORD_LOGIN_BUDGET_BYTES);
+  });
+
+  it('logs in a tutorial-era bcrypt user through the chunk that holds bcrypt', async () => {
+    // Prepare
+    const env = await baseEnv();
+    const client = testClient(store.endpoint);
+    const Item = { username: 'tutorial', name: 'Tutorial', password: bcrypt.hashSync(PASSWORD, 4) };
+    await client.send(new PutCommand({ TableName: env.TABLE_NAME, Item }));
+    client.destroy();
+
+    // Act
+    const run = await runBundle(BUNDLE, runDir('legacy'), [logIn('tutorial')], env);
+
+    // Assess
+    expect(run.results[0]?.statusCode).toBe(200);
+    expect(run.loadedModules.some((file) => /chunks\/bcryptjs-/.test(file))).toBe(true);
+  });
 });
 
 describe('console zip', () => {
-  it('unzips to index.mjs with argon2 for both architectures, and logs in from there alone', async () => {
+  it('unzips to index.mjs, its chunks and argon2 for both architectures, and logs in from there alone', async () => {
+    // Prepare
     const unzipped = join(workDir, 'zip');
     const entries = unzipSync(readFileSync('dist/lambda.zip'));
     for (const [name, bytes] of Object.entries(entries)) {
@@ -59,13 +176,21 @@ describe('console zip', () => {
       writeFileSync(join(unzipped, name), bytes);
     }
 
-    const [registered, loggedIn] = await signUpAndLogIn(join(unzipped, 'index.mjs'), unzipped, 'zipped');
+    // Act
+    const [registered, loggedIn] = await invokeBundle(
+      join(unzipped, 'index.mjs'),
+      unzipped,
+      signUpAndLogIn('zipped'),
+      await baseEnv(),
+    );
 
+    // Assess
     expect(Object.keys(entries).filter((name) => name.endsWith('.node')).sort()).toEqual([
       'node_modules/@node-rs/argon2-linux-arm64-gnu/argon2.linux-arm64-gnu.node',
       'node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node',
     ]);
     expect(Object.keys(entries)).toContain('common-passwords.txt.gz');
+    expect(Object.keys(entries).filter((name) => name.startsWith('chunks/')).length).toBeGreaterThan(0);
     expect(registered?.statusCode).toBe(201);
     expect(loggedIn?.statusCode).toBe(200);
   });

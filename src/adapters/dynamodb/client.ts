@@ -1,6 +1,6 @@
 // Builds the one DynamoDB client a process uses: short per-attempt timeouts that really throw, keep-alive on.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 
 export type DynamoClientOptions = {
   region: string;
@@ -26,4 +26,25 @@ export const createDynamoClient = (options: DynamoClientOptions): DynamoDBDocume
     },
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+};
+
+/**
+ * Opens the client's connection (TCP and TLS) and does its first request's one-time work (endpoint rules,
+ * credentials, signing key, middleware) with one small read of the users table, for an entry point to run
+ * during initialization. Never fails: a store that is down is reported by the first real request.
+ */
+export const openConnection = async (
+  client: DynamoDBDocumentClient,
+  usersTableName: string,
+  timeoutMs: number,
+): Promise<void> => {
+  try {
+    // Any key will do: the answer (one attribute at most) is dropped; only the round trip matters.
+    const Key = { username: 'connection-check' };
+    await client.send(new GetCommand({ TableName: usersTableName, Key, ProjectionExpression: 'username' }), {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch {
+    // see above
+  }
 };
