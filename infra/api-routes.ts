@@ -1,5 +1,5 @@
 // What API Gateway must route to the function, read from the one route table (src/adapters/http/routes.ts).
-import { ALL_METHODS, routeList, type Route } from '../src/adapters/http/routes';
+import { routeList, type Route } from '../src/adapters/http/routes';
 
 export type RouteShape = Pick<Route, 'method' | 'path'>;
 
@@ -28,17 +28,8 @@ export const gatewayPaths = (routes: readonly RouteShape[] = routeList()): Reado
 export const gatewayRouteKeys = (routes?: readonly RouteShape[]): string[] =>
   [...gatewayPaths(routes)].flatMap(([path, methods]) => methods.map((method) => `${method} ${path}`));
 
-/**
- * The app's CORS answer (src/adapters/http/app.ts), for the API Gateway settings that answer or override it:
- * the REST API's preflight mocks, and the HTTP API's CORS configuration, which replaces the function's CORS
- * headers on every response. infra/app-routes.test.ts checks them against the running app's answers.
- */
-export const CORS = {
-  allowMethods: ALL_METHODS,
-  allowHeaders: ['Content-Type', 'Authorization'],
-  exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
-  maxAgeSeconds: 600,
-} as const;
+/** The app's CORS answer, which the REST API's preflight mocks and the HTTP API's CORS configuration copy. */
+export { CORS } from '../src/adapters/http/routes';
 
 // API Gateway's syntax, which is the table's: literal segments, or one `{name}` (or greedy `{name+}`) per segment.
 const SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$/;

@@ -15,7 +15,7 @@ import type { VerifyTokenInput } from '../../domain/verify-token';
 import { withDeadline } from '../request-deadline';
 import { bearerToken, missingToken, requireSession, type SessionVariables } from './bearer';
 import { errorResponse, toAppError } from './error-response';
-import { ALL_METHODS, allowedMethods, honoPath, matchPath, ROUTES, routeList, type RouteId } from './routes';
+import { allowedMethods, CORS, honoPath, matchPath, ROUTES, routeList, type RouteId } from './routes';
 import { parseJsonObject, validate } from './schemas';
 
 export type RequestLog = {
@@ -134,10 +134,10 @@ export const createApp = (deps: AppDeps) => {
   app.use(
     cors({
       origin: deps.corsOrigins === '*' ? '*' : [...deps.corsOrigins],
-      allowMethods: [...ALL_METHODS],
-      allowHeaders: ['Content-Type', 'Authorization'],
-      exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
-      maxAge: 600,
+      allowMethods: [...CORS.allowMethods],
+      allowHeaders: [...CORS.allowHeaders],
+      exposeHeaders: [...CORS.exposeHeaders],
+      maxAge: CORS.maxAgeSeconds,
     }),
   );
 

@@ -149,6 +149,14 @@ export const ALL_METHODS: readonly string[] = [
   ...new Set(routeList().flatMap((route) => allowedMethods(route.path) ?? [])),
 ];
 
+/** The CORS answer every route shares: the app sends it, and the API Gateway settings copy it from here. */
+export const CORS = {
+  allowMethods: ALL_METHODS,
+  allowHeaders: ['Content-Type', 'Authorization'],
+  exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
+  maxAgeSeconds: 600,
+} as const;
+
 /** `/me/passkeys/{id}` as a pattern matching `/me/passkeys/abc`. */
 const pathPattern = (path: string) =>
   new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`);
