@@ -1,11 +1,15 @@
 // In-memory fakes of the domain ports, so use-case tests run fast and deterministically without I/O.
+// The stores keep DynamoDB's single-item semantics: each request applies atomically to one item, conditions and
+// all, and a condition that fails writes nothing. Every request yields to the event loop before it applies, so
+// concurrent use cases interleave as they would against a real store and the races in the tests are real races.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createRefreshSecrets } from '../src/adapters/crypto/refresh-secrets';
 import { AppError } from '../src/domain/errors';
 import type { PasswordPolicy } from '../src/domain/credentials';
-import type { Pacer } from '../src/domain/pace';
+import { createPacer as createTimingPacer, type Pacer } from '../src/domain/pace';
 import type {
   AccessClaims,
+  AttemptedUser,
   AuditEvent,
   AuditLog,
   Clock,
@@ -13,6 +17,7 @@ import type {
   EventLog,
   FailureRecord,
   Ids,
+  LoginState,
   PasswordHasher,
   RefreshSecrets,
   RequestContext,
@@ -23,82 +28,233 @@ import type {
   TokenService,
   UserRecord,
   UserStore,
-  WindowCount,
 } from '../src/domain/ports';
 import type { SessionSettings } from '../src/domain/sessions';
 import type { ThrottleSettings } from '../src/domain/throttle';
 
-export type FakeUserStore = UserStore & {
-  /** Direct look at what is stored, bypassing the port (a copy). */
-  peek(username: string): UserRecord | undefined;
-  /** Makes the next replacePasswordHash calls throw this error (the store being down). */
-  failReplaceWith(error: Error | undefined): void;
-  /** Runs before each `find` reads, with the 1-based call number: lets a test change the user between reads. */
-  beforeFind(hook: ((username: string, call: number) => void | Promise<void>) | undefined): void;
-  /** Changes a stored user directly, bypassing the port (another request's write, or a data migration). */
-  patch(username: string, change: Partial<UserRecord>): void;
-  /** Deletes a stored user directly, bypassing the port. */
-  drop(username: string): void;
+// ---------------------------------------------------------------------------------------------------------------
+// Requests, hooks and faults, shared by the three stores.
+
+export type StoreRequest = { store: 'users' | 'sessions' | 'throttle'; op: string; write: boolean };
+
+/** Every request the fake stores received, in order (an UpdateItem whose condition failed is still a write). */
+export type RequestLog = {
+  readonly requests: StoreRequest[];
+  counts(): { requests: number; writes: number };
+  clear(): void;
 };
 
-/** A UserStore keyed on the exact username; `create` is a conditional put and updates are compare-and-swap, like DynamoDB's. */
-export const createUserStore = (initial: readonly UserRecord[] = []): FakeUserStore => {
-  const rows = new Map<string, UserRecord>(initial.map((user) => [user.username, { ...user }]));
-  let replaceError: Error | undefined;
-  let findHook: ((username: string, call: number) => void | Promise<void>) | undefined;
-  let findCalls = 0;
+export const createRequestLog = (): RequestLog => {
+  const requests: StoreRequest[] = [];
   return {
-    async create(user) {
-      if (rows.has(user.username)) throw new AppError('username_taken', 'the username is taken');
-      rows.set(user.username, { ...user });
+    requests,
+    counts: () => ({ requests: requests.length, writes: requests.filter((request) => request.write).length }),
+    clear: () => {
+      requests.length = 0;
     },
-    async find(username) {
-      findCalls += 1;
-      await findHook?.(username, findCalls);
-      const row = rows.get(username);
-      return row === undefined ? null : { ...row };
+  };
+};
+
+export type FaultOptions = {
+  /** How many requests fail; every one until cleared when absent. */
+  times?: number;
+  /** The write lands before the error: a call that timed out after the store had applied it. */
+  landed?: boolean;
+};
+
+/** Runs after a request has yielded and before it applies, with its key (username, window key or uid). */
+type Hook = (key: string) => void | Promise<void>;
+
+type StoreControls<Op extends string> = {
+  /** Requests per operation so far. */
+  readonly calls: Partial<Record<Op, number>>;
+  /** Lets a test act between a request being sent and it being applied (another request lands first). */
+  before(op: Op, hook: Hook | undefined): void;
+  /** Makes requests of `op` throw `error` (the store down or timing out); undefined clears it. */
+  fail(op: Op, error: Error | undefined, options?: FaultOptions): void;
+};
+
+const createControls = <Op extends string>(store: StoreRequest['store'], writes: readonly Op[], log: RequestLog) => {
+  const calls: Partial<Record<Op, number>> = {};
+  const hooks = new Map<Op, Hook>();
+  const faults = new Map<Op, { error: Error; left: number; landed: boolean }>();
+  const controls: StoreControls<Op> = {
+    calls,
+    before(op, hook) {
+      if (hook === undefined) hooks.delete(op);
+      else hooks.set(op, hook);
     },
-    async replacePasswordHash(username, expectedHash, newHash) {
-      if (replaceError !== undefined) throw replaceError;
-      const row = rows.get(username);
-      if (row === undefined || row.passwordHash !== expectedHash) return false;
-      rows.set(username, { ...row, passwordHash: newHash });
-      return true;
+    fail(op, error, options = {}) {
+      if (error === undefined) faults.delete(op);
+      else faults.set(op, { error, left: options.times ?? Infinity, landed: options.landed ?? false });
     },
-    async assignUid(username, uid, expectedHash) {
-      const row = rows.get(username);
-      if (row === undefined || row.passwordHash !== expectedHash) return null;
-      if (row.uid !== null) return row.uid;
-      rows.set(username, { ...row, uid });
-      return uid;
+  };
+  /** One request: it yields, lets the test's hook run, then applies `apply` atomically, or fails as told. */
+  const request = async <T>(op: Op, key: string, apply: () => T): Promise<T> => {
+    calls[op] = (calls[op] ?? 0) + 1;
+    log.requests.push({ store, op, write: writes.includes(op) });
+    await nextTurn();
+    await hooks.get(op)?.(key);
+    const fault = faults.get(op);
+    if (fault !== undefined) {
+      fault.left -= 1;
+      if (fault.left <= 0) faults.delete(op);
+      if (fault.landed) apply();
+      throw fault.error;
+    }
+    return apply();
+  };
+  return { controls, request };
+};
+
+/** What a store that is down answers (the adapters' translation of a timeout or a refused connection). */
+export const storeDown = (what = 'store down'): AppError =>
+  new AppError('service_unavailable', 'the service is temporarily unavailable', { cause: new Error(what) });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Users
+
+type UserOp =
+  | 'create'
+  | 'find'
+  | 'replacePasswordHash'
+  | 'openAttempt'
+  | 'closeAttempt'
+  | 'recordFailure'
+  | 'recordSuccess'
+  | 'changePassword'
+  | 'remove';
+
+const USER_WRITES: readonly UserOp[] = [
+  'create',
+  'replacePasswordHash',
+  'openAttempt',
+  'closeAttempt',
+  'recordFailure',
+  'recordSuccess',
+  'changePassword',
+  'remove',
+];
+
+export type FakeUserStore = UserStore &
+  StoreControls<UserOp> & {
+    /** Direct look at a stored account, bypassing the port (a copy, without its login state). */
+    peek(username: string): UserRecord | undefined;
+    /** Direct look at a stored account's login state: failures on record and leases held (a copy). */
+    peekLogin(username: string): LoginState | undefined;
+    /** Changes a stored user directly, bypassing the port (another request's write, or a data migration). */
+    patch(username: string, change: Partial<UserRecord>): void;
+    /** Deletes a stored user directly, bypassing the port. */
+    drop(username: string): void;
+  };
+
+/** One item of the users table: the account, and the login throttle's attributes on it. */
+type UserRow = { user: UserRecord; failures: number; lastFailureAt: number | undefined; leases: Record<string, number> };
+
+/**
+ * A UserStore keyed on the exact username. `create` is a conditional put; updates are conditional writes to one
+ * item, as on DynamoDB: a lease is an attribute of the user's item, `openAttempt` returns the item as written,
+ * `recordFailure` is one conditional update, or two when it first tries to restart forgotten failures.
+ */
+export const createUserStore = (
+  initial: readonly UserRecord[] = [],
+  log: RequestLog = createRequestLog(),
+): FakeUserStore => {
+  const rows = new Map<string, UserRow>(
+    initial.map((user) => [user.username, { user: { ...user }, failures: 0, lastFailureAt: undefined, leases: {} }]),
+  );
+  const { controls, request } = createControls<UserOp>('users', USER_WRITES, log);
+  const loginOf = (row: UserRow): LoginState => ({
+    failures: row.failures,
+    lastFailureAt: row.lastFailureAt ?? 0,
+    leases: { ...row.leases },
+  });
+  const dropLeases = (row: UserRow, ids: readonly string[]) => {
+    for (const id of ids) delete row.leases[id];
+  };
+  return {
+    ...controls,
+    create: (user) =>
+      request('create', user.username, () => {
+        if (rows.has(user.username)) throw new AppError('username_taken', 'the username is taken');
+        rows.set(user.username, { user: { ...user }, failures: 0, lastFailureAt: undefined, leases: {} });
+      }),
+    find: (username) =>
+      request('find', username, () => {
+        const row = rows.get(username);
+        return row === undefined ? null : { ...row.user };
+      }),
+    replacePasswordHash: (username, expectedHash, newHash) =>
+      request('replacePasswordHash', username, () => {
+        const row = rows.get(username);
+        if (row === undefined || row.user.passwordHash !== expectedHash) return false;
+        row.user = { ...row.user, passwordHash: newHash };
+        return true;
+      }),
+    openAttempt: (username, attempt) =>
+      request('openAttempt', username, (): AttemptedUser | null => {
+        const row = rows.get(username);
+        if (row === undefined) return null;
+        row.leases[attempt.id] = attempt.deadline;
+        const uid = row.user.uid ?? attempt.uid;
+        row.user = { ...row.user, uid };
+        return { ...row.user, uid, login: loginOf(row) };
+      }),
+    closeAttempt: (username, leaseId, expired) =>
+      request('closeAttempt', username, () => {
+        const row = rows.get(username);
+        if (row !== undefined) dropLeases(row, [leaseId, ...expired]);
+      }),
+    async recordFailure(username, leaseId, failure) {
+      // Counts only while the lease is there: a retried call finds it gone and changes nothing.
+      const count = (restart: boolean) => () => {
+        const row = rows.get(username);
+        if (row === undefined || !(leaseId in row.leases)) return false;
+        if (restart && row.lastFailureAt !== failure.restartAfter) return false;
+        dropLeases(row, [leaseId, ...failure.expired]);
+        row.failures = restart ? 1 : row.failures + 1;
+        row.lastFailureAt = failure.at;
+        return true;
+      };
+      const restarted = failure.restartAfter !== undefined && (await request('recordFailure', username, count(true)));
+      if (!restarted) await request('recordFailure', username, count(false));
     },
-    async changePassword(username, expectedHash, newHash) {
-      const row = rows.get(username);
-      if (row === undefined || row.passwordHash !== expectedHash) return false;
-      rows.set(username, { ...row, passwordHash: newHash, credentialVersion: row.credentialVersion + 1 });
-      return true;
-    },
-    async remove(username, expectedHash) {
-      const row = rows.get(username);
-      if (row === undefined || row.passwordHash !== expectedHash) return false;
-      rows.delete(username);
-      return true;
-    },
+    recordSuccess: (username, leaseId, expect) =>
+      request('recordSuccess', username, () => {
+        const row = rows.get(username);
+        if (row === undefined || row.user.uid !== expect.uid || row.user.credentialVersion !== expect.credentialVersion) {
+          return false;
+        }
+        dropLeases(row, [leaseId, ...expect.expired]);
+        row.failures = 0;
+        return true;
+      }),
+    changePassword: (username, expectedHash, newHash) =>
+      request('changePassword', username, () => {
+        const row = rows.get(username);
+        if (row === undefined || row.user.passwordHash !== expectedHash) return false;
+        row.user = { ...row.user, passwordHash: newHash, credentialVersion: row.user.credentialVersion + 1 };
+        return true;
+      }),
+    remove: (username, expectedHash) =>
+      request('remove', username, () => {
+        const row = rows.get(username);
+        if (row === undefined || row.user.passwordHash !== expectedHash) return false;
+        rows.delete(username);
+        return true;
+      }),
     peek: (username) => {
       const row = rows.get(username);
-      return row === undefined ? undefined : { ...row };
+      return row === undefined ? undefined : { ...row.user };
     },
-    failReplaceWith: (error) => {
-      replaceError = error;
-    },
-    beforeFind: (hook) => {
-      findHook = hook;
-      findCalls = 0;
+    peekLogin: (username) => {
+      const row = rows.get(username);
+      return row === undefined ? undefined : loginOf(row);
     },
     patch: (username, change) => {
       const row = rows.get(username);
       if (row === undefined) throw new Error(`no user ${username} to patch`);
-      rows.set(username, { ...row, ...change });
+      row.user = { ...row.user, ...change };
     },
     drop: (username) => {
       rows.delete(username);
@@ -117,61 +273,69 @@ export const storedUser = (overrides: Partial<UserRecord> = {}): UserRecord => (
   ...overrides,
 });
 
-export type FakeSessionStore = SessionStore & {
-  /** Direct look at one stored session, bypassing the port (a copy). */
-  peek(uid: string, sid: string): Session | undefined;
-  /** Every stored session of a user (copies). */
-  sessionsOf(uid: string): Session[];
-  /** How many `rotate` calls were made, and how many of them won their compare-and-swap. */
-  readonly rotations: { attempts: number; wins: number };
-  /** Runs after `find` has read the session and before it answers: another request may act in between. */
-  afterFindRead(hook: ((uid: string, sid: string) => void | Promise<void>) | undefined): void;
-  /** Runs after `create` has stored a session: lets a test change the world between the write and what follows. */
-  afterCreate(hook: ((session: Session) => void | Promise<void>) | undefined): void;
-};
+// ---------------------------------------------------------------------------------------------------------------
+// Sessions
 
-/**
- * A SessionStore keyed on uid + sid. Every call yields to the event loop before it reads or writes, so
- * concurrent use cases interleave as they would against a real store, and `rotate` really races.
- */
-export const createSessionStore = (): FakeSessionStore => {
+type SessionOp = 'create' | 'find' | 'rotate' | 'remove' | 'removeAll';
+
+export type FakeSessionStore = SessionStore &
+  StoreControls<SessionOp> & {
+    /** Direct look at one stored session, bypassing the port (a copy). */
+    peek(uid: string, sid: string): Session | undefined;
+    /** Every stored session of a user (copies). */
+    sessionsOf(uid: string): Session[];
+    /** How many `rotate` calls were made, and how many of them won their compare-and-swap. */
+    readonly rotations: { attempts: number; wins: number };
+    /** Runs after `find` has read the session and before it answers: another request may act in between. */
+    afterFindRead(hook: ((uid: string, sid: string) => void | Promise<void>) | undefined): void;
+    /** Runs after `create` has stored a session: lets a test change the world between the write and what follows. */
+    afterCreate(hook: ((session: Session) => void | Promise<void>) | undefined): void;
+  };
+
+/** A SessionStore keyed on uid + sid; `rotate` is a compare-and-swap on the refresh digest, and really races. */
+export const createSessionStore = (log: RequestLog = createRequestLog()): FakeSessionStore => {
   const rows = new Map<string, Session>();
   const key = (uid: string, sid: string) => JSON.stringify([uid, sid]);
   const rotations = { attempts: 0, wins: 0 };
   let findHook: ((uid: string, sid: string) => void | Promise<void>) | undefined;
   let createHook: ((session: Session) => void | Promise<void>) | undefined;
+  const { controls, request } = createControls<SessionOp>('sessions', ['create', 'rotate', 'remove', 'removeAll'], log);
   return {
+    ...controls,
     rotations,
     async create(session) {
-      await nextTurn();
-      if (rows.has(key(session.uid, session.sid))) throw new Error(`session ${session.sid} exists`);
-      rows.set(key(session.uid, session.sid), { ...session });
+      await request('create', session.uid, () => {
+        if (rows.has(key(session.uid, session.sid))) throw new Error(`session ${session.sid} exists`);
+        rows.set(key(session.uid, session.sid), { ...session });
+      });
       await createHook?.({ ...session });
     },
     async find(uid, sid) {
-      await nextTurn();
-      const row = rows.get(key(uid, sid));
-      const copy = row === undefined ? null : { ...row };
+      const copy = await request('find', uid, () => {
+        const row = rows.get(key(uid, sid));
+        return row === undefined ? null : { ...row };
+      });
       await findHook?.(uid, sid);
       return copy;
     },
-    async rotate(uid, sid, expectedHash, next) {
+    rotate(uid, sid, expectedHash, next) {
       rotations.attempts += 1;
-      await nextTurn();
-      const row = rows.get(key(uid, sid));
-      if (row === undefined || row.refreshHash !== expectedHash) return false;
-      rows.set(key(uid, sid), { ...row, ...next });
-      rotations.wins += 1;
-      return true;
+      return request('rotate', uid, () => {
+        const row = rows.get(key(uid, sid));
+        if (row === undefined || row.refreshHash !== expectedHash) return false;
+        rows.set(key(uid, sid), { ...row, ...next });
+        rotations.wins += 1;
+        return true;
+      });
     },
-    async remove(uid, sid) {
-      await nextTurn();
-      rows.delete(key(uid, sid));
-    },
-    async removeAll(uid) {
-      await nextTurn();
-      for (const [k, row] of rows) if (row.uid === uid) rows.delete(k);
-    },
+    remove: (uid, sid) =>
+      request('remove', uid, () => {
+        rows.delete(key(uid, sid));
+      }),
+    removeAll: (uid) =>
+      request('removeAll', uid, () => {
+        for (const [k, row] of rows) if (row.uid === uid) rows.delete(k);
+      }),
     peek: (uid, sid) => {
       const row = rows.get(key(uid, sid));
       return row === undefined ? undefined : { ...row };
@@ -185,6 +349,97 @@ export const createSessionStore = (): FakeSessionStore => {
     },
   };
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Throttle
+
+type ThrottleOp = 'readFailures' | 'writeFailures' | 'countFailure' | 'windowCount' | 'addToWindow' | 'removeFromWindow';
+
+export type FakeThrottleStore = ThrottleStore &
+  StoreControls<ThrottleOp> & {
+    /** Direct look at a name's failure record, bypassing the port (a copy, with its expiry). */
+    peekFailures(username: string): (FailureRecord & { expiresAt: number }) | undefined;
+    /** Direct look at a client window, bypassing the port: its event ids and expiry (a copy). */
+    peekWindow(key: string): { events: string[]; expiresAt: number } | undefined;
+    /** How many `writeFailures` calls were made, and how many of them won their compare-and-swap. */
+    readonly writes: { attempts: number; wins: number };
+    /** How many `countFailure` calls were made, and how many of them counted. */
+    readonly counts: { attempts: number; wins: number };
+  };
+
+/**
+ * A ThrottleStore in memory, with DynamoDB's single-item semantics: `writeFailures` is a compare-and-swap on
+ * `version` (null: the record must not exist yet), `countFailure` a conditional increment, and a window a set of
+ * event ids (adding one twice counts it once; a window that is not there has nothing to take back).
+ */
+export const createThrottleStore = (log: RequestLog = createRequestLog()): FakeThrottleStore => {
+  const failures = new Map<string, FailureRecord & { expiresAt: number }>();
+  const windows = new Map<string, { events: Set<string>; expiresAt: number }>();
+  const writes = { attempts: 0, wins: 0 };
+  const counts = { attempts: 0, wins: 0 };
+  const { controls, request } = createControls<ThrottleOp>(
+    'throttle',
+    ['writeFailures', 'countFailure', 'addToWindow', 'removeFromWindow'],
+    log,
+  );
+  return {
+    ...controls,
+    writes,
+    counts,
+    readFailures: (username) =>
+      request('readFailures', username, () => {
+        const row = failures.get(username);
+        return row === undefined ? null : { failures: row.failures, lastFailureAt: row.lastFailureAt, version: row.version };
+      }),
+    writeFailures(username, expectedVersion, next, expiresAt) {
+      writes.attempts += 1;
+      return request('writeFailures', username, () => {
+        const row = failures.get(username);
+        if (expectedVersion === null ? row !== undefined : row?.version !== expectedVersion) return false;
+        failures.set(username, { ...next, version: (expectedVersion ?? 0) + 1, expiresAt });
+        writes.wins += 1;
+        return true;
+      });
+    },
+    countFailure(username, at, when, expiresAt) {
+      counts.attempts += 1;
+      return request('countFailure', username, () => {
+        const row = failures.get(username);
+        if (row !== undefined && !(row.failures < when.below && row.lastFailureAt > when.since)) return false;
+        failures.set(username, {
+          failures: (row?.failures ?? 0) + 1,
+          lastFailureAt: at,
+          version: (row?.version ?? 0) + 1,
+          expiresAt,
+        });
+        counts.wins += 1;
+        return true;
+      });
+    },
+    windowCount: (key) => request('windowCount', key, () => windows.get(key)?.events.size ?? 0),
+    addToWindow: (key, id, expiresAt) =>
+      request('addToWindow', key, () => {
+        const window = windows.get(key) ?? { events: new Set<string>(), expiresAt };
+        window.events.add(id);
+        windows.set(key, { events: window.events, expiresAt });
+      }),
+    removeFromWindow: (key, id) =>
+      request('removeFromWindow', key, () => {
+        windows.get(key)?.events.delete(id);
+      }),
+    peekFailures: (username) => {
+      const row = failures.get(username);
+      return row === undefined ? undefined : { ...row };
+    },
+    peekWindow: (key) => {
+      const window = windows.get(key);
+      return window === undefined ? undefined : { events: [...window.events], expiresAt: window.expiresAt };
+    },
+  };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Crypto, ids, time
 
 /** The real HMAC-based secrets under a fixed key: pure and fast, so the chain behaves exactly as in production. */
 export const REFRESH_KEY = new Uint8Array(32).fill(7);
@@ -203,39 +458,75 @@ export const createIds = (prefix = 'id'): Ids => {
 
 export type FakePasswordHasher = PasswordHasher & {
   readonly calls: { hash: number; verify: number; verifyDummy: number };
+  /** Checks (verify and verifyDummy) in progress now, and the most ever in progress at once. */
+  readonly checking: { now: number; most: number };
   /** A stored hash the fake treats as legacy: it verifies, and asks to be rehashed. */
   legacyHash(password: string): string;
+  /** Holds every check that starts from now on until the returned function is called (a slow check). */
+  hold(): () => void;
 };
 
 const CURRENT = 'fake$';
 const LEGACY = 'legacy$';
 
-/** hash(p) = 'fake$' + p; 'legacy$' + p verifies too but with needsRehash. Counts every call. */
-export const createPasswordHasher = (): FakePasswordHasher => {
+/**
+ * hash(p) = 'fake$' + p; 'legacy$' + p verifies too but with needsRehash. Counts every call. A check yields to the
+ * event loop (it takes time, so concurrent checks overlap) and, with a clock, moves it on by `checkMs`.
+ */
+export const createPasswordHasher = (options: { clock?: FakeClock; checkMs?: number } = {}): FakePasswordHasher => {
   const calls = { hash: 0, verify: 0, verifyDummy: 0 };
+  const checking = { now: 0, most: 0 };
+  let gate: Promise<void> | undefined;
+  const check = async () => {
+    checking.now += 1;
+    checking.most = Math.max(checking.most, checking.now);
+    try {
+      await nextTurn();
+      await gate;
+      options.clock?.advanceMs(options.checkMs ?? 0);
+    } finally {
+      checking.now -= 1;
+    }
+  };
   return {
     calls,
+    checking,
     legacyHash: (password) => LEGACY + password,
+    hold: () => {
+      let open = () => undefined as void;
+      gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      return () => {
+        gate = undefined;
+        open();
+      };
+    },
     async hash(password) {
       calls.hash += 1;
       return CURRENT + password;
     },
     async verify(passwordHash, password) {
       calls.verify += 1;
+      await check();
       if (passwordHash === CURRENT + password) return { valid: true, needsRehash: false };
       if (passwordHash === LEGACY + password) return { valid: true, needsRehash: true };
       return { valid: false, needsRehash: false };
     },
     async verifyDummy() {
       calls.verifyDummy += 1;
+      await check();
     },
   };
 };
 
+/** Where every fake clock starts, unless a test says otherwise. */
+export const START = new Date('2024-05-01T12:00:00.000Z');
+
 export type FakeClock = Clock & { advanceSeconds(seconds: number): void; advanceMs(ms: number): void };
 
 /** A clock that stands still until told to move. */
-export const createClock = (start: Date = new Date('2024-05-01T12:00:00.000Z')): FakeClock => {
+export const createClock = (start: Date = START): FakeClock => {
   let current = start.getTime();
   return {
     now: () => new Date(current),
@@ -251,8 +542,9 @@ export const createClock = (start: Date = new Date('2024-05-01T12:00:00.000Z')):
 export type FakeTimer = Timer & { readonly sleeps: number[] };
 
 /**
- * Sleeps at once, remembering each requested wait; with a fake clock, moves it forward by that wait rounded up
- * to whole milliseconds (a real timer never fires early, and Date has no finer grain).
+ * Remembers each requested wait and yields to the event loop; with a fake clock, a sleep then moves it on to its
+ * start plus the wait rounded up to whole milliseconds (a real timer never fires early, and Date has no finer
+ * grain). Concurrent sleeps overlap as real ones do: the clock goes to the latest wake-up, never back.
  */
 export const createTimer = (clock?: FakeClock): FakeTimer => {
   const sleeps: number[] = [];
@@ -260,76 +552,15 @@ export const createTimer = (clock?: FakeClock): FakeTimer => {
     sleeps,
     async sleep(ms) {
       sleeps.push(ms);
-      clock?.advanceMs(Math.ceil(ms));
+      const wake = clock === undefined ? 0 : clock.now().getTime() + Math.ceil(ms);
+      await nextTurn();
+      if (clock !== undefined) clock.advanceMs(Math.max(0, wake - clock.now().getTime()));
     },
   };
 };
 
-export type FakeThrottleStore = ThrottleStore & {
-  /** Direct look at a name's failure record, bypassing the port (a copy, with its expiry). */
-  peekFailures(username: string): (FailureRecord & { expiresAt: number }) | undefined;
-  /** Direct look at a client window, bypassing the port (a copy). */
-  peekWindow(key: string): WindowCount | undefined;
-  /** How many `writeFailures` calls were made, and how many of them won their compare-and-swap. */
-  readonly writes: { attempts: number; wins: number };
-};
-
-/**
- * A ThrottleStore in memory, with DynamoDB's single-item semantics: `writeFailures` is a compare-and-swap on
- * `version` (null: the record must not exist yet), `hitWindow` counts in the window containing `now` or opens a
- * new one. Every call yields to the event loop first, so concurrent logins interleave and the swap really races.
- */
-export const createThrottleStore = (): FakeThrottleStore => {
-  const failures = new Map<string, FailureRecord & { expiresAt: number }>();
-  const windows = new Map<string, WindowCount>();
-  const writes = { attempts: 0, wins: 0 };
-  return {
-    writes,
-    async readFailures(username) {
-      await nextTurn();
-      const row = failures.get(username);
-      return row === undefined ? null : { failures: row.failures, lastFailureAt: row.lastFailureAt, version: row.version };
-    },
-    async writeFailures(username, expectedVersion, next, expiresAt) {
-      writes.attempts += 1;
-      await nextTurn();
-      const row = failures.get(username);
-      if (expectedVersion === null ? row !== undefined : row?.version !== expectedVersion) return false;
-      failures.set(username, { ...next, version: (expectedVersion ?? 0) + 1, expiresAt });
-      writes.wins += 1;
-      return true;
-    },
-    async clearFailures(username) {
-      await nextTurn();
-      failures.delete(username);
-    },
-    async hitWindow(key, now, windowMs) {
-      await nextTurn();
-      const row = windows.get(key);
-      const next =
-        row !== undefined && now < row.windowStart + windowMs
-          ? { count: row.count + 1, windowStart: row.windowStart }
-          : { count: 1, windowStart: now };
-      windows.set(key, next);
-      return { ...next };
-    },
-    async refundWindow(key, windowStart) {
-      await nextTurn();
-      const row = windows.get(key);
-      if (row !== undefined && row.windowStart === windowStart && row.count > 0) {
-        windows.set(key, { ...row, count: row.count - 1 });
-      }
-    },
-    peekFailures: (username) => {
-      const row = failures.get(username);
-      return row === undefined ? undefined : { ...row };
-    },
-    peekWindow: (key) => {
-      const row = windows.get(key);
-      return row === undefined ? undefined : { ...row };
-    },
-  };
-};
+// ---------------------------------------------------------------------------------------------------------------
+// Logs and policies
 
 export type AuditEntry = { event: AuditEvent; username: string; known: boolean; context: RequestContext };
 export type FakeAuditLog = AuditLog & { readonly entries: AuditEntry[] };
@@ -347,16 +578,21 @@ export const createAuditLog = (): FakeAuditLog => {
 
 export type FakePacer = Pacer & { readonly calls: { record: number[]; pad: number[] } };
 
-/** Remembers the start times it is given; `pad` answers at once (pacing itself is tested with the real pacer). */
-export const createPacer = (): FakePacer => {
+/**
+ * Remembers the start times it is given. Alone, `pad` answers at once; given the real pacer, it passes every call
+ * on to it (to test that throttled answers take as long as failed ones).
+ */
+export const createPacer = (real?: Pacer): FakePacer => {
   const calls = { record: [] as number[], pad: [] as number[] };
   return {
     calls,
     record: (startedAt) => {
       calls.record.push(startedAt);
+      real?.record(startedAt);
     },
     pad: async (startedAt) => {
       calls.pad.push(startedAt);
+      await real?.pad(startedAt);
     },
   };
 };
@@ -387,8 +623,18 @@ export const THROTTLE_DEFAULTS: ThrottleSettings = {
   ipRegistrations: 20,
 };
 
-/** Where a test request comes from, unless a test says otherwise. */
-export const CONTEXT: RequestContext = { ip: '198.51.100.7', requestId: 'req-1' };
+/** REQUEST_TIMEOUT_MS's default: a request's deadline is this long after it arrives. */
+export const REQUEST_TIMEOUT_MS = 5000;
+
+/**
+ * Where a test request comes from, unless a test says otherwise; its deadline is REQUEST_TIMEOUT_MS after the
+ * fake clocks' start (a test that moves its clock asks its world for a `context()` of the moment instead).
+ */
+export const CONTEXT: RequestContext = {
+  ip: '198.51.100.7',
+  requestId: 'req-1',
+  deadline: START.getTime() + REQUEST_TIMEOUT_MS,
+};
 
 export type Warning = { message: string; fields: Record<string, unknown> | undefined };
 export type FakeEventLog = EventLog & { readonly warnings: Warning[] };
@@ -438,19 +684,25 @@ export const createWorld = (
     throttleSettings?: Partial<ThrottleSettings>;
     minPasswordLength?: number;
     commonPasswords?: readonly string[];
+    /** How long each password check moves the clock on (0: checks take no clock time). */
+    checkMs?: number;
+    /** Pass pacing on to the real pacer (on the fake clock and timer) instead of only recording it. */
+    realPacer?: boolean;
   } = {},
 ) => {
-  const users = createUserStore(options.users ?? [storedUser()]);
-  const sessions = createSessionStore();
+  const requests = createRequestLog();
+  const users = createUserStore(options.users ?? [storedUser()], requests);
+  const sessions = createSessionStore(requests);
+  const throttle = createThrottleStore(requests);
   const tokens = createTokenService(ACCESS_TTL);
   const secrets = createSecrets();
   const ids = createIds(options.idPrefix);
   const clock = createClock();
-  const hasher = createPasswordHasher();
+  const timer = createTimer(clock);
+  const hasher = createPasswordHasher({ clock, checkMs: options.checkMs ?? 0 });
   const log = createEventLog();
-  const throttle = createThrottleStore();
   const audit = createAuditLog();
-  const pacer = createPacer();
+  const pacer = createPacer(options.realPacer === true ? createTimingPacer(clock, timer) : undefined);
   const common = createCommonPasswords(options.commonPasswords);
   const settings: SessionSettings = {
     refreshTtlSeconds: REFRESH_TTL,
@@ -466,12 +718,20 @@ export const createWorld = (
     secrets,
     ids,
     clock,
+    timer,
     hasher,
     log,
     throttle,
     audit,
     pacer,
     common,
+    requests,
+    /** A request arriving now: CONTEXT's origin (or the given one), its deadline REQUEST_TIMEOUT_MS from now. */
+    context: (overrides: Partial<RequestContext> = {}): RequestContext => ({
+      ...CONTEXT,
+      deadline: clock.now().getTime() + REQUEST_TIMEOUT_MS,
+      ...overrides,
+    }),
     deps: {
       users,
       sessions,
@@ -479,6 +739,7 @@ export const createWorld = (
       secrets,
       ids,
       clock,
+      timer,
       hasher,
       log,
       settings,
