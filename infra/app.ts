@@ -2,13 +2,14 @@
 import { App } from 'aws-cdk-lib';
 import { StatefulStack } from './stateful-stack';
 import { StatelessStack } from './stateless-stack';
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../src/settings-types';
 
 const app = new App();
 const context = (key: string): string | undefined => app.node.tryGetContext(key) ?? undefined;
 const numberContext = (key: string) => (context(key) === undefined ? undefined : Number(context(key)));
 
-const jwtAlgorithm = (context('jwtAlg') ?? 'HS256') as 'HS256' | 'EdDSA' | 'ES256';
-if (!['HS256', 'EdDSA', 'ES256'].includes(jwtAlgorithm)) throw new Error('jwtAlg must be HS256, EdDSA or ES256');
+const jwtAlgorithm = (context('jwtAlg') ?? 'HS256') as JwtAlgorithm;
+if (!JWT_ALGORITHMS.includes(jwtAlgorithm)) throw new Error(`jwtAlg must be one of ${JWT_ALGORITHMS.join(', ')}`);
 
 // The front door: the tutorial's REST API unless `-c api=http` asks for the cheaper HTTP API.
 const api = context('api') ?? 'rest';

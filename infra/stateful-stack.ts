@@ -3,6 +3,7 @@ import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import type { JwtAlgorithm } from '../src/settings-types';
 
 export type StatefulStackProps = StackProps & {
   /**
@@ -11,7 +12,7 @@ export type StatefulStackProps = StackProps & {
    */
   existingUsersTableName?: string;
   /** EdDSA / ES256 also keep a private JWK set in Secrets Manager (you put its value: see the README). */
-  jwtAlgorithm?: 'HS256' | 'EdDSA' | 'ES256';
+  jwtAlgorithm?: JwtAlgorithm;
 };
 
 export class StatefulStack extends Stack {

@@ -15,6 +15,7 @@ import { LAMBDA_BUNDLE, NATIVE_MODULES } from '../scripts/lambda-bundle.mjs';
 import { nativeFiles, stagedDir } from '../scripts/stage-argon2.mjs';
 import { createHttpApi } from './http-api';
 import { createRestApi } from './rest-api';
+import type { JwtAlgorithm } from '../src/settings-types';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
@@ -26,7 +27,7 @@ export type StatelessStackProps = StackProps & {
   refreshTokenSecret: ISecret;
   /** Required with an asymmetric jwtAlgorithm. */
   jwtPrivateJwks?: ISecret | undefined;
-  jwtAlgorithm?: 'HS256' | 'EdDSA' | 'ES256';
+  jwtAlgorithm?: JwtAlgorithm;
   /** Access-token lifetime; shorten it to bound how long a service verifying on its own (JWKS) trusts a token. */
   tokenTtlSeconds?: number;
   /** Which key of the private JWK set signs (JWT_SIGNING_KID); default the set's first. */

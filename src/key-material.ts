@@ -10,6 +10,7 @@ import {
 } from './adapters/jwt/signing-keys';
 import { keptInDataDir, randomSecretText } from './adapters/local/data-dir';
 import { ConfigError, jwtSecretFrom, type Config } from './config';
+import type { AsymmetricJwtAlgorithm } from './settings-types';
 
 export type KeyMaterial = { signing: SigningKeys; refreshSecret: Uint8Array };
 
@@ -65,7 +66,7 @@ export const resolveKeys = async (config: Config, sources: KeySources): Promise<
       : valueOf(
           sources,
           { name: 'JWT_PRIVATE_JWKS', value: config.jwtPrivateJwks, arn: config.jwtPrivateJwksArn, file: 'jwks.json' },
-          async () => JSON.stringify(await generatePrivateJwks(config.jwtAlg as 'EdDSA' | 'ES256')),
+          async () => JSON.stringify(await generatePrivateJwks(config.jwtAlg as AsymmetricJwtAlgorithm)),
         )
           .then((text) => asymmetricKeys(parseJwks(text, 'JWT_PRIVATE_JWKS'), config.jwtSigningKid))
           .then((keys) => {
