@@ -1,29 +1,43 @@
 // Account self-service: read one's account, change the password (ending every session), delete the account (freeing the name).
+// The use cases receive the verified claims of a live session (the HTTP adapter's bearer check authenticates them).
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT, createWorld, storedUser } from '../../test/fakes';
 import { changePassword, deleteAccount, getMe } from './account';
 import { logIn } from './log-in';
+import type { AccessClaims } from './ports';
 import { register } from './register';
-import { authenticate, refreshSession } from './sessions';
+import { authenticate, refreshSession, type TokenPair } from './sessions';
 
 const PASSWORD = 'correct horse';
 const NEW_PASSWORD = 'battery staple';
+
+type World = ReturnType<typeof createWorld>;
+
+/** A login's token pair with the claims the bearer check hands the use cases for its access token. */
+const withClaims = async (world: World, pair: Promise<TokenPair>): Promise<TokenPair & { claims: AccessClaims }> => {
+  const done = await pair;
+  return { ...done, claims: (await authenticate(world.deps, done.token)).claims };
+};
 
 const setup = () => {
   const world = createWorld({
     users: [storedUser({ passwordHash: 'fake$' + PASSWORD }), storedUser({ username: 'bob', name: 'Bob', uid: 'uid-bob' })],
   });
-  return { ...world, logInAlice: () => logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT) };
+  return {
+    ...world,
+    logInAlice: () => withClaims(world, logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT)),
+  };
 };
 
 describe('getMe', () => {
   it('returns the username, name and creation time of the token\'s account', async () => {
     // Prepare
     const { deps, logInAlice } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
 
     // Act
-    const me = await getMe(deps, token);
+    const me = await getMe(deps, claims);
 
     // Assess
     expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: '2024-01-01T00:00:00.000Z' });
@@ -32,34 +46,23 @@ describe('getMe', () => {
   it('returns createdAt null for a tutorial-era user', async () => {
     // Prepare
     const world = createWorld({ users: [storedUser({ createdAt: null, uid: null })] });
-    const { token } = await logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT);
+    const { claims } = await withClaims(world, logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT));
 
     // Act
-    const me = await getMe(world.deps, token);
+    const me = await getMe(world.deps, claims);
 
     // Assess
     expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: null });
   });
 
-  it('returns missing_token without a bearer token', async () => {
+  it('returns invalid_token when the account no longer exists', async () => {
     // Prepare
-    const { deps } = setup();
+    const { deps, logInAlice, users } = setup();
+    const { claims } = await logInAlice();
+    users.drop('alice');
 
     // Act
-    const attempt = getMe(deps, undefined);
-
-    // Assess
-    await expect(attempt).rejects.toMatchObject({ code: 'missing_token' });
-  });
-
-  it('returns invalid_token once the session has ended', async () => {
-    // Prepare
-    const { deps, logInAlice, sessions } = setup();
-    const { token } = await logInAlice();
-    await sessions.removeAll('uid-alice');
-
-    // Act
-    const attempt = getMe(deps, token);
+    const attempt = getMe(deps, claims);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
@@ -68,11 +71,11 @@ describe('getMe', () => {
   it('returns invalid_token when the name now belongs to another account', async () => {
     // Prepare
     const { deps, logInAlice, users } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
     users.patch('alice', { uid: 'uid-someone-else' });
 
     // Act
-    const attempt = getMe(deps, token);
+    const attempt = getMe(deps, claims);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
@@ -83,12 +86,12 @@ describe('changePassword', () => {
   it('returns invalid_credentials for a wrong current password and changes nothing', async () => {
     // Prepare
     const { deps, logInAlice, users, sessions } = setup();
-    const { token } = await logInAlice();
+    const { token, claims } = await logInAlice();
     const userBefore = users.peek('alice');
     const sessionsBefore = sessions.sessionsOf('uid-alice');
 
     // Act
-    const attempt = changePassword(deps, token, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }, CONTEXT);
+    const attempt = changePassword(deps, claims, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -100,11 +103,11 @@ describe('changePassword', () => {
   it('returns weak_password for a too-short new password and changes nothing', async () => {
     // Prepare
     const { deps, logInAlice, users, sessions } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
     const userBefore = users.peek('alice');
 
     // Act
-    const attempt = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: 'short' }, CONTEXT);
+    const attempt = changePassword(deps, claims, { currentPassword: PASSWORD, newPassword: 'short' }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['too_short'] } });
@@ -115,10 +118,10 @@ describe('changePassword', () => {
   it('stores the new hash and bumps credentialVersion', async () => {
     // Prepare
     const { deps, logInAlice, users } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
 
     // Act
-    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
+    await changePassword(deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     expect(users.peek('alice')).toMatchObject({ passwordHash: 'fake$' + NEW_PASSWORD, credentialVersion: 1, uid: 'uid-alice' });
@@ -131,7 +134,7 @@ describe('changePassword', () => {
     const other = await logInAlice();
 
     // Act
-    await changePassword(deps, current.token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
+    await changePassword(deps, current.claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     await expect(authenticate(deps, current.token)).rejects.toMatchObject({ code: 'invalid_token' });
@@ -145,7 +148,7 @@ describe('changePassword', () => {
     const current = await logInAlice();
 
     // Act
-    const pair = await changePassword(deps, current.token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
+    const pair = await changePassword(deps, current.claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     expect(pair.user).toEqual({ username: 'alice', name: 'Alice' });
@@ -159,10 +162,10 @@ describe('changePassword', () => {
   it('lets the new password log in, and no longer the old one', async () => {
     // Prepare
     const { deps, logInAlice } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
 
     // Act
-    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
+    await changePassword(deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     await expect(logIn(deps, { username: 'alice', password: NEW_PASSWORD }, CONTEXT)).resolves.toMatchObject({
@@ -176,29 +179,44 @@ describe('changePassword', () => {
   it('leaves another user\'s sessions alone', async () => {
     // Prepare
     const { deps, logInAlice } = setup();
-    const { token } = await logInAlice();
+    const { token, claims } = await logInAlice();
     const bob = await logIn(deps, { username: 'bob', password: PASSWORD }, CONTEXT);
 
     // Act
-    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
+    await changePassword(deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
     await expect(authenticate(deps, bob.token)).resolves.toMatchObject({ claims: { username: 'bob' } });
   });
 
-  it('returns invalid_token for the token of an ended session', async () => {
+  it('returns invalid_credentials and changes nothing when the name now belongs to another account', async () => {
     // Prepare
-    const { deps, logInAlice, sessions, users } = setup();
-    const { token } = await logInAlice();
-    await sessions.removeAll('uid-alice');
+    const { deps, logInAlice, users } = setup();
+    const { claims } = await logInAlice();
+    // The account was deleted and the name registered again, with the same password: another account.
+    users.patch('alice', { uid: 'uid-new-alice' });
     const userBefore = users.peek('alice');
 
     // Act
-    const attempt = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
+    const attempt = changePassword(deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
-    await expect(attempt).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
     expect(users.peek('alice')).toEqual(userBefore);
+  });
+
+  it('counts a wrong current password as a failure of the name, and changes nothing else', async () => {
+    // Prepare
+    const { deps, logInAlice, users } = setup();
+    const { claims } = await logInAlice();
+
+    // Act
+    await changePassword(deps, claims, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }, CONTEXT).catch(
+      () => undefined,
+    );
+
+    // Assess
+    expect(users.peekLogin('alice')).toMatchObject({ failures: 1, leases: {} });
   });
 });
 
@@ -206,10 +224,10 @@ describe('deleteAccount', () => {
   it('returns invalid_credentials for a wrong password and keeps the user and its sessions', async () => {
     // Prepare
     const { deps, logInAlice, users, sessions } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
 
     // Act
-    const attempt = deleteAccount(deps, token, { password: 'wrong password' }, CONTEXT);
+    const attempt = deleteAccount(deps, claims, { password: 'wrong password' }, CONTEXT);
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -224,7 +242,7 @@ describe('deleteAccount', () => {
     const other = await logInAlice();
 
     // Act
-    await deleteAccount(deps, current.token, { password: PASSWORD }, CONTEXT);
+    await deleteAccount(deps, current.claims, { password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(users.peek('alice')).toBeUndefined();
@@ -236,11 +254,11 @@ describe('deleteAccount', () => {
   it('leaves another user and their sessions alone', async () => {
     // Prepare
     const { deps, logInAlice, users } = setup();
-    const { token } = await logInAlice();
+    const { token, claims } = await logInAlice();
     const bob = await logIn(deps, { username: 'bob', password: PASSWORD }, CONTEXT);
 
     // Act
-    await deleteAccount(deps, token, { password: PASSWORD }, CONTEXT);
+    await deleteAccount(deps, claims, { password: PASSWORD }, CONTEXT);
 
     // Assess
     expect(users.peek('bob')).toBeDefined();
@@ -251,7 +269,7 @@ describe('deleteAccount', () => {
     // Prepare
     const { deps, logInAlice, users } = setup();
     const old = await logInAlice();
-    await deleteAccount(deps, old.token, { password: PASSWORD }, CONTEXT);
+    await deleteAccount(deps, old.claims, { password: PASSWORD }, CONTEXT);
 
     // Act
     await register(deps, { name: 'New Alice', username: 'alice', password: NEW_PASSWORD }, CONTEXT);
@@ -268,20 +286,20 @@ describe('deleteAccount', () => {
 });
 
 describe('account audit', () => {
-  const context = { ip: '203.0.113.70', requestId: 'req-account' };
+  const context = { ...CONTEXT, ip: '203.0.113.70', requestId: 'req-account' };
 
   it('records password.changed with the request context, and neither password', async () => {
     // Prepare
     const { deps, logInAlice, audit } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
     const before = audit.entries.length;
 
     // Act
-    await changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, context);
+    await changePassword(deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, context);
 
     // Assess
     expect(audit.entries.slice(before)).toEqual([
-      { event: 'password.changed', username: 'alice', known: true, context: { ip: '203.0.113.70', requestId: 'req-account' } },
+      { event: 'password.changed', username: 'alice', known: true, context },
     ]);
     const trail = JSON.stringify(audit.entries);
     expect(trail).not.toContain(PASSWORD);
@@ -291,15 +309,15 @@ describe('account audit', () => {
   it('records a wrong current password as a failed attempt, and no change when the change is refused', async () => {
     // Prepare
     const { deps, logInAlice, audit } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
     const before = audit.entries.length;
 
     // Act
     await expect(
-      changePassword(deps, token, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }, context),
+      changePassword(deps, claims, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }, context),
     ).rejects.toMatchObject({ code: 'invalid_credentials' });
     await expect(
-      changePassword(deps, token, { currentPassword: PASSWORD, newPassword: 'password1' }, context),
+      changePassword(deps, claims, { currentPassword: PASSWORD, newPassword: 'password1' }, context),
     ).rejects.toMatchObject({ code: 'weak_password', details: { reasons: ['common_password'] } });
 
     // Assess
@@ -309,13 +327,13 @@ describe('account audit', () => {
   it('throttles guesses of the current password made with a stolen access token', async () => {
     // Prepare
     const { deps, logInAlice } = setup();
-    const { token } = await logInAlice();
+    const { token, claims } = await logInAlice();
     for (let i = 0; i < 5; i += 1) {
-      await changePassword(deps, token, { currentPassword: `guess ${i}`, newPassword: NEW_PASSWORD }, context).catch(() => undefined);
+      await changePassword(deps, claims, { currentPassword: `guess ${i}`, newPassword: NEW_PASSWORD }, context).catch(() => undefined);
     }
 
     // Act
-    const sixth = changePassword(deps, token, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, context);
+    const sixth = changePassword(deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, context);
 
     // Assess
     await expect(sixth).rejects.toMatchObject({ code: 'too_many_attempts' });
@@ -324,15 +342,15 @@ describe('account audit', () => {
   it('records user.deleted with the request context, and not the password', async () => {
     // Prepare
     const { deps, logInAlice, audit } = setup();
-    const { token } = await logInAlice();
+    const { claims } = await logInAlice();
     const before = audit.entries.length;
 
     // Act
-    await deleteAccount(deps, token, { password: PASSWORD }, context);
+    await deleteAccount(deps, claims, { password: PASSWORD }, context);
 
     // Assess
     expect(audit.entries.slice(before)).toEqual([
-      { event: 'user.deleted', username: 'alice', known: true, context: { ip: '203.0.113.70', requestId: 'req-account' } },
+      { event: 'user.deleted', username: 'alice', known: true, context },
     ]);
     expect(JSON.stringify(audit.entries)).not.toContain(PASSWORD);
   });
@@ -342,18 +360,18 @@ describe('deleteAccount when ending the sessions fails', () => {
   it('retries the clean-up, and a repeated delete finishes it even though the user is already gone', async () => {
     // Prepare
     const { deps, logInAlice } = setup();
-    const { token } = await logInAlice();
+    const { token, claims } = await logInAlice();
     const removeAll = deps.sessions.removeAll;
     let failuresLeft = 3;
     deps.sessions.removeAll = async (uid) => {
       if (failuresLeft-- > 0) throw new Error('store down');
       return removeAll(uid);
     };
-    const first = deleteAccount(deps, token, { password: PASSWORD }, CONTEXT);
+    const first = deleteAccount(deps, claims, { password: PASSWORD }, CONTEXT);
     await expect(first).rejects.toThrow('store down');
 
     // Act
-    await deleteAccount(deps, token, { password: 'not even needed now' }, CONTEXT);
+    await deleteAccount(deps, claims, { password: 'not even needed now' }, CONTEXT);
 
     // Assess
     await expect(authenticate(deps, token)).rejects.toMatchObject({ code: 'invalid_token' });
@@ -363,7 +381,7 @@ describe('deleteAccount when ending the sessions fails', () => {
   it('survives a clean-up that fails once: the retry inside the request ends the sessions', async () => {
     // Prepare
     const { deps, logInAlice } = setup();
-    const { token } = await logInAlice();
+    const { token, claims } = await logInAlice();
     const removeAll = deps.sessions.removeAll;
     let failuresLeft = 1;
     deps.sessions.removeAll = async (uid) => {
@@ -372,9 +390,79 @@ describe('deleteAccount when ending the sessions fails', () => {
     };
 
     // Act
-    await deleteAccount(deps, token, { password: PASSWORD }, CONTEXT);
+    await deleteAccount(deps, claims, { password: PASSWORD }, CONTEXT);
 
     // Assess
     await expect(authenticate(deps, token)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+});
+
+describe('no session outlives its user or password when a login races the change', () => {
+  /**
+   * Runs `change` and a correct login of alice at once, the one started `offset` event-loop turns after the
+   * other (a negative offset starts the change first), and says how the login came out: 'ok' (its session
+   * stood), 'dropped' (it wrote a session, then its last write found the account changed), or 'refused'
+   * (the change landed before its password was checked).
+   */
+  const race = async (world: ReturnType<typeof setup>, offset: number, change: () => Promise<unknown>) => {
+    const written: string[] = [];
+    world.sessions.afterCreate((session) => void written.push(session.sid));
+    const login = () =>
+      logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT).then(
+        () => 'ok',
+        (error: { code: string }) => error.code,
+      );
+    const later = async <T>(turns: number, work: () => Promise<T>) => {
+      for (let i = 0; i < turns; i += 1) await nextTurn();
+      return work();
+    };
+    const before = world.sessions.sessionsOf('uid-alice').map((session) => session.sid);
+    const [answer] = await Promise.all([later(Math.max(0, offset), login), later(Math.max(0, -offset), change)]);
+    const loginWrote = written.some((sid) => !before.includes(sid) && world.tokens.issued.every((c) => c.sid !== sid));
+    if (answer === 'ok') return 'ok';
+    expect(answer).toBe('invalid_credentials');
+    return loginWrote ? 'dropped' : 'refused';
+  };
+
+  it('leaves only sessions of the new password when a password change races a login, whichever lands first', async () => {
+    // Prepare
+    const seen = new Set<string>();
+
+    for (let offset = -6; offset <= 12; offset += 1) {
+      const world = setup();
+      const { claims } = await world.logInAlice();
+
+      // Act
+      const outcome = await race(world, offset, () =>
+        changePassword(world.deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT),
+      );
+      seen.add(outcome);
+
+      // Assess
+      expect(world.users.peek('alice')?.credentialVersion).toBe(1);
+      const sessions = world.sessions.sessionsOf('uid-alice');
+      expect(sessions.map((session) => session.credentialVersion)).toEqual([1]);
+    }
+    // Every order was tried, the one where the login's own last write saw the change among them.
+    expect(seen).toEqual(new Set(['ok', 'dropped', 'refused']));
+  });
+
+  it('leaves no session at all when an account deletion races a login, whichever lands first', async () => {
+    // Prepare
+    const seen = new Set<string>();
+
+    for (let offset = -6; offset <= 12; offset += 1) {
+      const world = setup();
+      const { claims } = await world.logInAlice();
+
+      // Act
+      const outcome = await race(world, offset, () => deleteAccount(world.deps, claims, { password: PASSWORD }, CONTEXT));
+      seen.add(outcome);
+
+      // Assess
+      expect(world.users.peek('alice')).toBeUndefined();
+      expect(world.sessions.sessionsOf('uid-alice')).toEqual([]);
+    }
+    expect(seen).toEqual(new Set(['ok', 'dropped', 'refused']));
   });
 });
