@@ -1,13 +1,14 @@
-// `npm run bench`: measures login, verify, cold start, bundle size and DynamoDB requests per operation, each
-// beside a reference measured in the same run, prints a table and writes BENCHMARKS.md. Loopback only.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run bench`: builds the Lambda bundle, then measures DynamoDB requests per operation (on the wire), login
+// latency and throughput against the bare work a login cannot avoid, cold start against an empty Node start, what
+// a password login loads, and the failed-login timings; each figure beside its reference measured in the same run
+// (alternating rounds, medians). Prints a table and writes BENCHMARKS.md with the targets of issue 8. Loopback only.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
@@ -15,13 +16,27 @@ import { jwtVerify } from 'jose';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
 import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
 import { startServer } from '../src/server';
+import { secretArn, startSecretsManager } from '../test/secrets-manager';
 
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const BUNDLE_DIR = join(ROOT, 'dist/lambda');
+const BUNDLE = join(BUNDLE_DIR, 'index.mjs');
 const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 const REFRESH_TOKEN_SECRET = 'bench-refresh-secret-long-enough-0123456789';
 const ISSUER = 'login-service';
 const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 const PASSWORD = 'correct horse battery staple';
 const ROUNDS = 3;
+const CONCURRENCY = 8;
+const COLD_RUNS = 12;
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+// ---------- the table: each row a figure, its reference, and the target it is held to ----------
+
+type Row = { what: string; value: string; reference: string; note: string; target: string; pass?: boolean };
+const rows: Row[] = [];
+const add = (row: Row) => rows.push(row);
+const verdict = (pass: boolean | undefined) => (pass === undefined ? '' : pass ? 'PASS' : 'MISS');
 
 // ---------- small measuring helpers ----------
 
@@ -30,6 +45,9 @@ const percentile = (samples: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 };
 const median = (samples: number[]) => percentile(samples, 50);
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const times = (value: number) => `${value.toFixed(2)}x`;
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 const timeEach = async (count: number, run: () => Promise<unknown>) => {
   const samples: number[] = [];
@@ -41,12 +59,12 @@ const timeEach = async (count: number, run: () => Promise<unknown>) => {
   return samples;
 };
 
-/** Operations per second with `concurrency` loops running `run` for `seconds`. */
-const throughput = async (concurrency: number, seconds: number, run: () => Promise<unknown>) => {
+/** Operations per second with `loops` running side by side for `seconds`. */
+const throughput = async (loops: (() => Promise<unknown>)[], seconds: number) => {
   const deadline = performance.now() + seconds * 1000;
   let done = 0;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    loops.map(async (run) => {
       while (performance.now() < deadline) {
         await run();
         done += 1;
@@ -56,40 +74,46 @@ const throughput = async (concurrency: number, seconds: number, run: () => Promi
   return done / seconds;
 };
 
-/** Runs `measure` for the subject and its reference alternately, ROUNDS times; medians of each. */
-const sideBySide = async (subject: () => Promise<number>, reference: () => Promise<number>) => {
+/** `subject` and `reference` measured in alternating rounds; the median of each. */
+const sideBySide = async (subject: () => Promise<number>, reference: () => Promise<number>, rounds = ROUNDS) => {
   const a: number[] = [];
   const b: number[] = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
+  for (let round = 0; round < rounds; round += 1) {
     a.push(await subject());
     b.push(await reference());
   }
   return { subject: median(a), reference: median(b) };
 };
 
-const postJson = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }).then(
-    async (r) => {
-      await r.arrayBuffer();
-      // A figure made of throttled or failed answers would flatter us: only successes and expected 401s count.
-      if (r.status >= 500 || r.status === 429) throw new Error(`${url}: ${r.status}`);
-      return r.status;
-    },
-  );
+const postJson = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
+  const response = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
+  const text = await response.text();
+  // A figure made of throttled or failed answers would flatter us: only successes and expected 401s count.
+  if (response.status >= 500 || response.status === 429) throw new Error(`${url}: ${response.status} ${text}`);
+  return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+};
 
-const ms = (value: number) => `${value.toFixed(1)} ms`;
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+// ---------- DynamoDB requests per operation, counted on the wire by a proxy in front of the store ----------
 
-// ---------- a counting proxy: DynamoDB requests per operation, counted on the wire ----------
+type Call = { operation: string; started: number; ended: number };
 
 const startCountingProxy = async (target: string) => {
-  const counts = new Map<string, number>();
+  let calls: Call[] = [];
   const server = createServer((req, res) => {
-    const operation = String(req.headers['x-amz-target'] ?? 'unknown').split('.').pop() ?? 'unknown';
-    counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    const call: Call = {
+      operation: String(req.headers['x-amz-target'] ?? 'unknown').split('.').pop() ?? 'unknown',
+      started: performance.now(),
+      ended: Number.POSITIVE_INFINITY,
+    };
+    calls.push(call);
     const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (reply: IncomingMessage) => {
       res.writeHead(reply.statusCode ?? 502, reply.headers);
       reply.pipe(res);
+      reply.on('end', () => (call.ended = performance.now()));
     });
     req.pipe(upstream);
   });
@@ -97,24 +121,33 @@ const startCountingProxy = async (target: string) => {
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     take: () => {
-      const snapshot = Object.fromEntries(counts);
-      counts.clear();
-      return snapshot;
+      const taken = calls;
+      calls = [];
+      return taken;
     },
     close: () => new Promise((done) => server.close(done)),
   };
 };
 
-// ---------- cold start: fresh node processes ----------
+/** Requests, writes and sequential round trips (the longest chain of calls each started after the one before ended). */
+const wireCost = (calls: Call[]) => {
+  const depth = new Map<Call, number>();
+  const ordered = [...calls].sort((a, b) => a.started - b.started);
+  for (const call of ordered) {
+    const before = ordered.filter((other) => other.ended <= call.started).map((other) => depth.get(other) ?? 1);
+    depth.set(call, 1 + Math.max(0, ...before));
+  }
+  const byOperation = new Map<string, number>();
+  for (const call of calls) byOperation.set(call.operation, (byOperation.get(call.operation) ?? 0) + 1);
+  return {
+    requests: calls.length,
+    writes: calls.filter((call) => WRITES.has(call.operation)).length,
+    roundTrips: Math.max(0, ...depth.values()),
+    detail: [...byOperation].map(([operation, n]) => `${n} ${operation}`).join(' + ') || 'none',
+  };
+};
 
-const runNode = (script: string, env: Record<string, string>) =>
-  new Promise<number>((done, fail) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => (code === 0 ? done(performance.now() - started) : fail(new Error(`${script}: exit ${code}: ${stderr}`))));
-  });
+// ---------- processes: the store, and fresh node processes for the cold start ----------
 
 /** dynalite in its own process, as DynamoDB is remote in production: its work must not share our event loop. */
 const startStoreProcess = async () => {
@@ -122,9 +155,11 @@ const startStoreProcess = async () => {
   await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
   const port = (probe.address() as AddressInfo).port;
   await new Promise((done) => probe.close(done));
-  const child = spawn(process.execPath, ['node_modules/dynalite/cli.js', '--host', '127.0.0.1', '--port', String(port), '--createTableMs', '0'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'node_modules/dynalite/cli.js'), '--host', '127.0.0.1', '--port', String(port), '--createTableMs', '0'],
+    { stdio: 'ignore' },
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt += 1) {
     try {
@@ -138,9 +173,34 @@ const startStoreProcess = async () => {
   return { endpoint, close: async () => void child.kill() };
 };
 
+/** Wall time of a fresh `node script` from spawn to exit, as a cold start is felt. */
+const runNode = (args: string[], env: Record<string, string>) =>
+  new Promise<{ ms: number; stdout: string }>((done, fail) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('exit', (code) =>
+      code === 0 ? done({ ms: performance.now() - started, stdout }) : fail(new Error(`${args.join(' ')}: exit ${code}: ${stderr}`)),
+    );
+  });
+
+/** The child's own report: the last line it printed (audit lines come before it). */
+const lastJsonLine = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as T;
+
 const main = async () => {
-  const rows: [string, string, string, string][] = [];
-  const add = (what: string, value: string, reference: string, note: string) => rows.push([what, value, reference, note]);
+  const benchStarted = performance.now();
+  // As `npm start` and the tests do: the SDK's notice about Node 22 would interleave with the table.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+  // ---------- the bench measures what it builds ----------
+  console.log('building the Lambda bundle ...');
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { stdio: 'inherit' });
 
   const store = await startStoreProcess();
   const proxy = await startCountingProxy(store.endpoint);
@@ -170,113 +230,141 @@ const main = async () => {
     JWT_SECRET,
     REFRESH_TOKEN_SECRET,
   });
-  // Requests are counted through a proxy; speed is measured against the store directly.
-  const counted = await startServer(serverEnv(proxy.endpoint));
-  const server = await startServer(serverEnv(store.endpoint));
 
   // ---------- DynamoDB requests per operation ----------
-  proxy.take(); // start-up's table check is not an operation
-  await postJson(`${counted.url}/register`, { name: 'Bench', username: 'bench', password: PASSWORD });
-  const registerCalls = proxy.take();
-  const loginResponse = await fetch(`${counted.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
-  const { token, refreshToken } = (await loginResponse.json()) as { token: string; refreshToken: string };
-  const loginCalls = proxy.take();
-  await postJson(`${counted.url}/verify`, { token });
-  const verifyCalls = proxy.take();
-  const refreshed = await fetch(`${counted.url}/token/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken }) });
-  const rotated = (await refreshed.json()) as { token: string };
-  const refreshCalls = proxy.take();
-  await fetch(`${counted.url}/logout`, { method: 'POST', headers: { Authorization: `Bearer ${rotated.token}` } });
-  const logoutCalls = proxy.take();
-  const verifyToken = ((await (await fetch(`${counted.url}/login`, { method: 'POST', body: JSON.stringify({ username: 'bench', password: PASSWORD }) })).json()) as { token: string }).token;
+  console.log('counting DynamoDB requests per operation ...');
+  const counted = await startServer(serverEnv(proxy.endpoint));
+  const at = (path: string) => `${counted.url}${path}`;
+  const register = (username: string) => postJson(at('/register'), { name: 'Bench', username, password: PASSWORD });
+  const logIn = (username: string, password = PASSWORD) => postJson(at('/login'), { username, password });
+  proxy.take(); // start-up's table checks are not an operation
+  await register('bench');
+  const costs: [string, ReturnType<typeof wireCost>, { requests: number; writes?: number; roundTrips?: number } | undefined, string][] = [];
+  costs.push(['register', wireCost(proxy.take()), undefined, '']);
+  const loggedIn = await logIn('bench');
+  costs.push(['login (a user with no failures on record)', wireCost(proxy.take()), { requests: 4, writes: 3, roundTrips: 3 }, '']);
+  await register('wrong');
   proxy.take();
-  await client.send(new PutCommand({ TableName: tableName, Item: { username: 'legacy', name: 'Legacy', password: bcrypt.hashSync(PASSWORD, 10) } }));
+  await logIn('wrong', 'not the password');
+  costs.push(['login, wrong password', wireCost(proxy.take()), { requests: 4 }, '']);
+  await logIn('nobody');
+  costs.push(['login, unknown name', wireCost(proxy.take()), { requests: 4 }, '']);
+  await client.send(
+    new PutCommand({ TableName: tableName, Item: { username: 'legacy', name: 'Legacy', password: bcrypt.hashSync(PASSWORD, 10) } }),
+  );
   proxy.take();
-  await postJson(`${counted.url}/login`, { username: 'legacy', password: PASSWORD });
-  const legacyCalls = proxy.take();
-  await postJson(`${counted.url}/login`, { username: 'nobody', password: PASSWORD });
-  const unknownCalls = proxy.take();
-  const calls = (counted: Record<string, number>) =>
-    Object.entries(counted).map(([op, n]) => `${n} ${op}`).join(' + ') || '0';
-  add('DynamoDB requests: register', calls(registerCalls), '', 'per-client count (opens its window), conditional put');
-  add('DynamoDB requests: login', calls(loginCalls), '', 'name and client counts, read user, session, re-read user, give the counts back');
-  add('DynamoDB requests: login, legacy bcrypt user (first time)', calls(legacyCalls), '', 'read, then hash upgrade');
-  add('DynamoDB requests: login, unknown user', calls(unknownCalls), '', '');
+  await logIn('legacy');
+  costs.push(['login, tutorial-era bcrypt user (first time: hash upgraded)', wireCost(proxy.take()), { requests: 5 }, 'one more allowed']);
+  const { token, refreshToken } = loggedIn.body as { token: string; refreshToken: string };
+  await postJson(at('/verify'), { token });
+  costs.push(['verify', wireCost(proxy.take()), undefined, '']);
+  const refreshed = await postJson(at('/token/refresh'), { refreshToken });
+  costs.push(['refresh', wireCost(proxy.take()), undefined, '']);
+  await postJson(at('/logout'), {}, { Authorization: `Bearer ${(refreshed.body as { token: string }).token}` });
+  costs.push(['logout', wireCost(proxy.take()), undefined, '']);
   await counted.close();
-  add('DynamoDB requests: verify', calls(verifyCalls), '', 'the session, one consistent read');
-  add('DynamoDB requests: refresh', calls(refreshCalls), '', 'session, user, compare-and-swap');
-  add('DynamoDB requests: logout', calls(logoutCalls), '', '');
+  for (const [operation, cost, target, note] of costs) {
+    const limits = target === undefined ? [] : [`<= ${target.requests} requests`];
+    if (target?.writes !== undefined) limits.push(`<= ${target.writes} writes`);
+    if (target?.roundTrips !== undefined) limits.push(`<= ${target.roundTrips} round trips`);
+    add({
+      what: `DynamoDB requests: ${operation}`,
+      value: `${cost.requests} (${cost.writes} writes, ${cost.roundTrips} round trips)`,
+      reference: cost.detail,
+      note,
+      target: limits.join(', '),
+      pass:
+        target === undefined
+          ? undefined
+          : cost.requests <= target.requests &&
+            cost.writes <= (target.writes ?? Number.POSITIVE_INFINITY) &&
+            cost.roundTrips <= (target.roundTrips ?? Number.POSITIVE_INFINITY),
+    });
+  }
 
-  // ---------- login latency: the service over HTTP against its floor (one argon2id check + one consistent read) ----------
+  // ---------- login latency: the service over HTTP against the floor a session-issuing login cannot beat ----------
+  console.log('login latency and throughput ...');
+  const server = await startServer(serverEnv(store.endpoint));
   const storedHash = await argon2Hash(PASSWORD, ARGON2);
-  const loginOnce = () => postJson(`${server.url}/login`, { username: 'bench', password: PASSWORD });
-  const floorOnce = async () => {
-    await client.send(new GetCommand({ TableName: tableName, Key: { username: 'bench' }, ConsistentRead: true }));
+  const loginOnce = async () => {
+    const answer = await postJson(`${server.url}/login`, { username: 'bench', password: PASSWORD });
+    if (answer.status !== 200) throw new Error(`login: ${answer.status}`);
+  };
+  // One consistent read of the user, one argon2id check, one session write: in sequence, bare, same store.
+  const floorOnce = async (username = 'bench') => {
+    await client.send(new GetCommand({ TableName: tableName, Key: { username }, ConsistentRead: true }));
     await argon2Verify(storedHash, PASSWORD);
+    await client.send(
+      new PutCommand({
+        TableName: sessionsTableName,
+        Item: { uid: `bench-${username}`, sid: crypto.randomUUID(), digest: 'x'.repeat(43), expiresAt: 0 },
+      }),
+    );
   };
   await timeEach(20, loginOnce);
   await timeEach(20, floorOnce);
-  const serviceSamples: number[] = [];
+  const loginSamples: number[] = [];
   const floorSamples: number[] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
-    serviceSamples.push(...(await timeEach(100, loginOnce)));
-    floorSamples.push(...(await timeEach(100, floorOnce)));
+    loginSamples.push(...(await timeEach(100, loginOnce)));
+    floorSamples.push(...(await timeEach(100, () => floorOnce())));
   }
-  add('login p50 (sequential, HTTP)', ms(median(serviceSamples)), ms(median(floorSamples)) + ' one argon2id check + one consistent read', `${ratio(median(serviceSamples), median(floorSamples))} of the floor (target <= 1.25x; login also writes its session)`);
-  // The same storage work login does with sessions, done bare: read user, hash, write session, re-read user.
-  const sessionFloorOnce = async () => {
-    await floorOnce();
-    await client.send(new PutCommand({ TableName: sessionsTableName, Item: { uid: 'bench', sid: crypto.randomUUID(), expiresAt: 0 } }));
-    await client.send(new GetCommand({ TableName: tableName, Key: { username: 'bench' }, ConsistentRead: true }));
-  };
-  const sessionFloor = await sideBySide(
-    async () => median(await timeEach(60, loginOnce)),
-    async () => median(await timeEach(60, sessionFloorOnce)),
-  );
-  add('login p50 against the same storage work done bare', ms(sessionFloor.subject), ms(sessionFloor.reference) + ' argon2id + read + session put + re-read', ratio(sessionFloor.subject, sessionFloor.reference));
-  add('login p99 (sequential, HTTP)', ms(percentile(serviceSamples, 99)), ms(percentile(floorSamples, 99)), ratio(percentile(serviceSamples, 99), percentile(floorSamples, 99)));
+  const loginRatio = median(loginSamples) / median(floorSamples);
+  add({
+    what: 'login p50 (sequential, HTTP, local server)',
+    value: ms(median(loginSamples)),
+    reference: `${ms(median(floorSamples))}: consistent GetItem + argon2id check + session PutItem, bare`,
+    note: `${times(loginRatio)} of the floor; p99 ${ms(percentile(loginSamples, 99))} against ${ms(percentile(floorSamples, 99))}`,
+    target: '<= 1.5x the floor',
+    pass: loginRatio <= 1.5,
+  });
 
-  // ---------- login throughput under concurrency, against bare concurrent hashing ----------
-  const concurrency = 8;
-  // One user per client: parallel attempts on one name count as pending failures (the throttle's design).
-  for (let c = 0; c < concurrency; c += 1) {
-    await postJson(`${server.url}/register`, { name: 'Bench', username: `bench${c}`, password: PASSWORD });
-  }
-  let nextClient = 0;
-  const concurrentLogins = () => {
-    const user = `bench${nextClient++ % concurrency}`;
-    return () => postJson(`${server.url}/login`, { username: user, password: PASSWORD });
-  };
-  const clients = () => Array.from({ length: concurrency }, concurrentLogins);
-  const loginRate = await sideBySide(
-    async () => {
-      const loops = clients();
-      let i = 0;
-      return throughput(concurrency, 3, () => (loops[i++ % concurrency] as () => Promise<number>)());
-    },
-    () => throughput(concurrency, 3, () => argon2Verify(storedHash, PASSWORD)),
+  // ---------- login throughput under concurrency, against the same bare work done concurrently ----------
+  for (let c = 0; c < CONCURRENCY; c += 1) await postJson(`${server.url}/register`, { name: 'Bench', username: `bench${c}`, password: PASSWORD });
+  const loginLoops = Array.from({ length: CONCURRENCY }, (_, c) => async () => {
+    const answer = await postJson(`${server.url}/login`, { username: `bench${c}`, password: PASSWORD });
+    if (answer.status !== 200) throw new Error(`login: ${answer.status}`);
+  });
+  const floorLoops = Array.from({ length: CONCURRENCY }, (_, c) => () => floorOnce(`bench${c}`));
+  const rate = await sideBySide(
+    () => throughput(loginLoops, 3),
+    () => throughput(floorLoops, 3),
   );
-  add(
-    `logins/s, ${concurrency} concurrent clients`,
-    loginRate.subject.toFixed(0),
-    `${loginRate.reference.toFixed(0)} bare argon2id checks/s`,
-    `${(loginRate.subject / loginRate.reference).toFixed(2)} of bare hashing (target >= 0.6)`,
-  );
+  const rateRatio = rate.subject / rate.reference;
+  add({
+    what: `logins/s, ${CONCURRENCY} concurrent clients (one user each)`,
+    value: rate.subject.toFixed(0),
+    reference: `${rate.reference.toFixed(0)}/s: the floor's work, ${CONCURRENCY} loops at once`,
+    note: `${rateRatio.toFixed(2)} of the bare work`,
+    target: '>= 0.7 of the bare work',
+    pass: rateRatio >= 0.7,
+  });
 
   // ---------- what the tutorial pays per login ----------
   const bcryptHash = bcrypt.hashSync(PASSWORD, 10);
-  const bcryptSamples = await timeEach(20, () => bcrypt.compare(PASSWORD, bcryptHash));
-  const argonSamples = await timeEach(20, () => argon2Verify(storedHash, PASSWORD));
-  add('one password check: bcryptjs cost 10 (the tutorial)', ms(median(bcryptSamples)), ms(median(argonSamples)) + ' argon2id', ratio(median(bcryptSamples), median(argonSamples)));
+  const bcryptSamples = await timeEach(15, () => bcrypt.compare(PASSWORD, bcryptHash));
+  const argonSamples = await timeEach(15, () => argon2Verify(storedHash, PASSWORD));
+  add({
+    what: 'one password check: bcryptjs cost 10 (the tutorial)',
+    value: ms(median(bcryptSamples)),
+    reference: `${ms(median(argonSamples))}: argon2id, m=19456 KiB, t=2, p=1`,
+    note: times(median(bcryptSamples) / median(argonSamples)),
+    target: '',
+  });
 
-  // ---------- verify: the service over HTTP against a bare node:http server doing the same HMAC check ----------
+  // ---------- verify: the service over HTTP against a bare node:http server doing the same check and read ----------
+  const verifyToken = ((await postJson(`${server.url}/login`, { username: 'bench', password: PASSWORD })).body as { token: string }).token;
   const key = new TextEncoder().encode(JWT_SECRET);
   const bare = createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
     try {
-      const { payload } = await jwtVerify(JSON.parse(body).token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: ISSUER, typ: 'at+jwt' });
-      // The same read the service makes: the session, strongly consistent.
+      const { payload } = await jwtVerify((JSON.parse(body) as { token: string }).token, key, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: ISSUER,
+        typ: 'at+jwt',
+      });
       await client.send(new GetCommand({ TableName: sessionsTableName, Key: { uid: payload.uid, sid: payload.sid }, ConsistentRead: true }));
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify({ verified: true, username: payload.sub }));
@@ -289,100 +377,192 @@ const main = async () => {
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
   const verifyOnce = () => postJson(`${server.url}/verify`, { token: verifyToken });
   const bareOnce = () => postJson(`${bareUrl}/verify`, { token: verifyToken });
-  await timeEach(200, verifyOnce);
-  await timeEach(200, bareOnce);
+  await timeEach(100, verifyOnce);
+  await timeEach(100, bareOnce);
   const verifyLatency = await sideBySide(
-    async () => median(await timeEach(300, verifyOnce)),
-    async () => median(await timeEach(300, bareOnce)),
+    async () => median(await timeEach(200, verifyOnce)),
+    async () => median(await timeEach(200, bareOnce)),
   );
-  add('verify p50 (sequential, HTTP)', ms(verifyLatency.subject), ms(verifyLatency.reference) + ' bare node:http, same HMAC check and read', ratio(verifyLatency.subject, verifyLatency.reference));
-  const verifyRate = await sideBySide(() => throughput(16, 2, verifyOnce), () => throughput(16, 2, bareOnce));
-  add('verify requests/s, 16 concurrent clients', verifyRate.subject.toFixed(0), verifyRate.reference.toFixed(0) + ' bare node:http', `${(verifyRate.subject / verifyRate.reference).toFixed(2)} of bare`);
+  add({
+    what: 'verify p50 (sequential, HTTP)',
+    value: ms(verifyLatency.subject),
+    reference: `${ms(verifyLatency.reference)}: bare node:http, same HMAC check and session read`,
+    note: times(verifyLatency.subject / verifyLatency.reference),
+    target: '',
+  });
   await new Promise((done) => bare.close(done));
   await server.close();
 
-  // ---------- cold start: a fresh node importing the built bundle and serving one login event ----------
-  const bundle = resolve('dist/lambda/index.mjs');
+  // ---------- cold start: a fresh node imports the built bundle and serves one login event ----------
+  console.log('cold starts ...');
   const dir = mkdtempSync(join(tmpdir(), 'bench-cold-'));
+  const bundleUrl = JSON.stringify(pathToFileURL(BUNDLE).href);
   const loginEvent = {
-    version: '2.0', routeKey: '$default', rawPath: '/login', rawQueryString: '', headers: { host: 'bench.local', 'content-type': 'application/json' },
-    requestContext: { accountId: '123456789012', apiId: 'bench', domainName: 'bench.local', domainPrefix: 'bench', http: { method: 'POST', path: '/login', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' }, requestId: 'cold', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0 },
-    body: JSON.stringify({ username: 'bench', password: PASSWORD }), isBase64Encoded: false,
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/login',
+    rawQueryString: '',
+    headers: { host: 'bench.local', 'content-type': 'application/json' },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'bench',
+      domainName: 'bench.local',
+      domainPrefix: 'bench',
+      http: { method: 'POST', path: '/login', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      requestId: 'cold',
+      routeKey: '$default',
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+    },
+    body: JSON.stringify({ username: 'bench', password: PASSWORD }),
+    isBase64Encoded: false,
   };
   writeFileSync(join(dir, 'empty.mjs'), '');
-  writeFileSync(join(dir, 'import.mjs'), `await import(${JSON.stringify(pathToFileURL(bundle).href)});\n`);
+  writeFileSync(join(dir, 'import.mjs'), `await import(${bundleUrl});\n`);
   writeFileSync(
     join(dir, 'login.mjs'),
     [
-      `const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)});`,
-      `const result = await handler(${JSON.stringify(loginEvent)}, { awsRequestId: 'cold' });`,
-      "if (result.statusCode !== 200) { console.error(result.statusCode, result.body); process.exit(1); }",
+      `const { handler } = await import(${bundleUrl});`,
+      'const imported = performance.now();',
+      `const event = ${JSON.stringify(loginEvent)};`,
+      "const first = await handler(event, { awsRequestId: 'cold' });",
+      'const firstMs = performance.now() - imported;',
+      "if (first.statusCode !== 200) { console.error(first.statusCode, first.body); process.exit(1); }",
+      // Only when asked (never in the timed runs): a second, warm login, to compare the first with.
+      'let warmMs;',
+      "if (process.argv[2] === 'twice') { const started = performance.now(); await handler(event, { awsRequestId: 'warm' }); warmMs = performance.now() - started; }",
+      'console.log(JSON.stringify({ firstMs, warmMs }));',
       'process.exit(0);',
     ].join('\n'),
   );
+  // Records every module file the child loads (a loader hook: for the size figure only, never timed).
+  writeFileSync(
+    join(dir, 'record-loads.mjs'),
+    [
+      "import { appendFileSync } from 'node:fs';",
+      'export async function load(url, context, nextLoad) {',
+      "  if (url.startsWith('file:')) appendFileSync(process.env.LOADED_MODULES_FILE, url + '\\n');",
+      '  return nextLoad(url, context);',
+      '}',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'register-recorder.mjs'), "import { register } from 'node:module';\nregister('./record-loads.mjs', import.meta.url);\n");
   const env = {
-    JWT_SECRET, REFRESH_TOKEN_SECRET, TABLE_NAME: tableName, SESSIONS_TABLE_NAME: sessionsTableName,
+    JWT_SECRET,
+    REFRESH_TOKEN_SECRET,
+    TABLE_NAME: tableName,
+    SESSIONS_TABLE_NAME: sessionsTableName,
     THROTTLE_TABLE_NAME: throttleTableName,
-    DYNAMODB_ENDPOINT: store.endpoint, AWS_REGION: 'us-east-1',
-    LOG_LEVEL: 'WARN', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    DYNAMODB_ENDPOINT: store.endpoint,
+    AWS_REGION: 'us-east-1',
+    LOG_LEVEL: 'WARN',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   // The keys from Secrets Manager, as on AWS: a local endpoint speaking its protocol, so this measures the SDK
   // client and two parallel reads over loopback (add one in-region round trip, typically a few ms, on AWS).
-  const secretValues: Record<string, string> = {
-    'arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt-AbCdEf': JWT_SECRET,
-    'arn:aws:secretsmanager:us-east-1:123456789012:secret:refresh-AbCdEf': REFRESH_TOKEN_SECRET,
-  };
-  const secretsEndpoint = createServer(async (req, res) => {
-    let text = '';
-    for await (const chunk of req) text += chunk;
-    const arn = (JSON.parse(text) as { SecretId: string }).SecretId;
-    res.setHeader('Content-Type', 'application/x-amz-json-1.1');
-    res.end(JSON.stringify({ ARN: arn, Name: 'bench', SecretString: secretValues[arn] }));
+  const secretsManager = await startSecretsManager({
+    [secretArn('jwt')]: JWT_SECRET,
+    [secretArn('refresh')]: REFRESH_TOKEN_SECRET,
   });
-  await new Promise<void>((done) => secretsEndpoint.listen(0, '127.0.0.1', done));
   const arnEnv = {
     ...env,
     JWT_SECRET: '',
     REFRESH_TOKEN_SECRET: '',
-    JWT_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt-AbCdEf',
-    REFRESH_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:refresh-AbCdEf',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secretsEndpoint.address() as AddressInfo).port}`,
+    JWT_SECRET_ARN: secretArn('jwt'),
+    REFRESH_TOKEN_SECRET_ARN: secretArn('refresh'),
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
   };
-  const runs = 10;
-  const cold = { empty: [] as number[], imported: [] as number[], login: [] as number[], fromSecrets: [] as number[] };
-  await runNode(join(dir, 'login.mjs'), env);
-  await runNode(join(dir, 'login.mjs'), arnEnv);
-  for (let i = 0; i < runs; i += 1) {
-    cold.empty.push(await runNode(join(dir, 'empty.mjs'), env));
-    cold.imported.push(await runNode(join(dir, 'import.mjs'), env));
-    cold.login.push(await runNode(join(dir, 'login.mjs'), env));
-    cold.fromSecrets.push(await runNode(join(dir, 'login.mjs'), arnEnv));
+  const script = (name: string) => join(dir, name);
+  await runNode([script('login.mjs')], env);
+  await runNode([script('login.mjs')], arnEnv);
+  const cold = { empty: [] as number[], imported: [] as number[], login: [] as number[], fromSecrets: [] as number[], first: [] as number[] };
+  for (let i = 0; i < COLD_RUNS; i += 1) {
+    cold.empty.push((await runNode([script('empty.mjs')], env)).ms);
+    cold.imported.push((await runNode([script('import.mjs')], env)).ms);
+    const login = await runNode([script('login.mjs')], env);
+    cold.login.push(login.ms);
+    cold.first.push(lastJsonLine<{ firstMs: number }>(login.stdout).firstMs);
+    cold.fromSecrets.push((await runNode([script('login.mjs')], arnEnv)).ms);
   }
-  secretsEndpoint.close();
-  rmSync(dir, { recursive: true, force: true });
+  const warmCheck: { firstMs: number; warmMs: number }[] = [];
+  for (let i = 0; i < 3; i += 1) warmCheck.push(lastJsonLine((await runNode([script('login.mjs'), 'twice'], env)).stdout));
   const empty = median(cold.empty);
-  add('cold start to first login (fresh node, bundle, one login event)', ms(median(cold.login)), ms(empty) + ' empty .mjs', `${ratio(median(cold.login), empty)} of the empty start (target <= 2.5x)`);
-  add('cold start: import of the bundle only', ms(median(cold.imported)), ms(empty) + ' empty .mjs', `+${ms(median(cold.imported) - empty)}`);
-  add(
-    'cold start to first login, keys read from Secrets Manager (local endpoint)',
-    ms(median(cold.fromSecrets)),
-    ms(median(cold.login)) + ' keys from the environment',
-    `the read costs +${ms(median(cold.fromSecrets) - median(cold.login))} here, plus one in-region round trip on AWS`,
-  );
+  const coldLogin = median(cold.login) / empty;
+  const coldImport = median(cold.imported) / empty;
+  const coldRow = (what: string, value: number, ratio: number, limit: number, stretch: boolean) =>
+    add({
+      what,
+      value: ms(value),
+      reference: `${ms(empty)}: an empty .mjs, same run`,
+      note: `${times(ratio)} the empty start${stretch ? ' (where we want to be)' : ''}`,
+      target: `<= ${limit.toFixed(1)}x`,
+      pass: ratio <= limit,
+    });
+  coldRow('cold start to first login (fresh node, bundle, one login event; keys in the environment)', median(cold.login), coldLogin, 2.5, false);
+  coldRow('  the same, against the stretch target', median(cold.login), coldLogin, 2.0, true);
+  coldRow('cold start: import of the bundle only', median(cold.imported), coldImport, 1.6, false);
+  coldRow('  the same, against the stretch target', median(cold.imported), coldImport, 1.5, true);
+  add({
+    what: 'cold start to first login, keys read from Secrets Manager (local endpoint)',
+    value: ms(median(cold.fromSecrets)),
+    reference: `${ms(median(cold.login))}: keys from the environment`,
+    note: `${times(median(cold.fromSecrets) / empty)} the empty start; on AWS add one in-region round trip`,
+    target: '',
+  });
+  add({
+    what: 'first login after the import, against a warm one (same process)',
+    value: ms(median(cold.first)),
+    reference: `${ms(median(warmCheck.map((run) => run.warmMs)))}: the second login`,
+    note: times(median(cold.first) / median(warmCheck.map((run) => run.warmMs))),
+    target: '',
+  });
+
+  // ---------- what a cold start and a password login load of the bundle ----------
+  const loadedBytes = async (runEnv: Record<string, string>) => {
+    const listFile = join(dir, 'loaded.txt');
+    writeFileSync(listFile, '');
+    await runNode(['--import', pathToFileURL(script('register-recorder.mjs')).href, script('login.mjs')], { ...runEnv, LOADED_MODULES_FILE: listFile });
+    const files = readFileSync(listFile, 'utf8').split('\n').filter(Boolean).map((url) => fileURLToPath(url));
+    const own = [...new Set(files.filter((file) => file.startsWith(BUNDLE_DIR + sep)))];
+    return { files: own.length, bytes: own.reduce((sum, file) => sum + statSync(file).size, 0) };
+  };
+  const loadedFromEnv = await loadedBytes(env);
+  const loadedFromSecrets = await loadedBytes(arnEnv);
+  const meta = JSON.parse(readFileSync(`${BUNDLE_DIR}.meta.json`, 'utf8')) as { outputs: Record<string, { bytes: number }> };
+  const allCode = Object.entries(meta.outputs).filter(([file]) => file.endsWith('.mjs'));
+  const allBytes = allCode.reduce((sum, [, output]) => sum + output.bytes, 0);
+  add({
+    what: 'bundle loaded by a cold start and a password login (keys in the environment)',
+    value: kb(loadedFromEnv.bytes),
+    reference: `${kb(allBytes)}: the whole bundle, ${allCode.length} files (the rest loads on first use)`,
+    note: `${loadedFromEnv.files} files, minified, AWS SDK included`,
+    target: '< 500 KB',
+    pass: loadedFromEnv.bytes < 500 * 1024,
+  });
+  add({
+    what: 'bundle loaded by a cold start and a password login (keys from Secrets Manager, as on AWS)',
+    value: kb(loadedFromSecrets.bytes),
+    reference: '',
+    note: `${loadedFromSecrets.files} files: the Secrets Manager client's chunk as well`,
+    target: '< 500 KB',
+    pass: loadedFromSecrets.bytes < 500 * 1024,
+  });
+  await secretsManager.close();
+  rmSync(dir, { recursive: true, force: true });
 
   // ---------- enumeration resistance: unknown name, wrong password and throttled answers take the same time ----------
-  const timing = await startServer({ ...serverEnv(store.endpoint), THROTTLE_IP_FAILURES: '999999999', THROTTLE_IP_REGISTRATIONS: '999999999' });
+  console.log('failed-login timings ...');
+  const timing = await startServer(serverEnv(store.endpoint));
   const timedLogin = async (username: string, password: string) => {
     const started = performance.now();
     const response = await fetch(`${timing.url}/login`, { method: 'POST', body: JSON.stringify({ username, password }) });
     await response.arrayBuffer();
     return { status: response.status, ms: performance.now() - started };
   };
-  for (let k = 0; k < 20; k += 1) {
-    await postJson(`${timing.url}/register`, { name: 'Timed', username: `timed${k}`, password: PASSWORD });
-  }
+  for (let k = 0; k < 20; k += 1) await postJson(`${timing.url}/register`, { name: 'Timed', username: `timed${k}`, password: PASSWORD });
   for (let i = 0; i < 30; i += 1) await timedLogin(`warmup${i}`, 'wrong passphrase'); // the pacer learns
   const unknown: number[] = [];
   const wrong: number[] = [];
@@ -393,7 +573,7 @@ const main = async () => {
       unknown.push((await timedLogin(`nobody${k}`, 'wrong passphrase')).ms);
       wrong.push((await timedLogin(`timed${k}`, 'wrong passphrase')).ms);
     }
-    // timed<k> (and nobody<k>) have now failed 5 times: for the next second every attempt is throttled.
+    // timed<k> has now failed 5 times: its next attempts are throttled.
     for (let i = 0; i < 5; i += 1) {
       const attempt = await timedLogin(`timed${k}`, 'wrong passphrase');
       if (attempt.status !== 429) throw new Error(`expected 429, got ${attempt.status}`);
@@ -403,35 +583,38 @@ const main = async () => {
   await timing.close();
   const medians = [median(unknown), median(wrong), median(throttled)];
   const spread = (Math.max(...medians) - Math.min(...medians)) / Math.min(...medians);
-  add(
-    'failed login p50: unknown name / wrong password / throttled (100 each)',
-    medians.map(ms).join(' / '),
-    '',
-    `spread ${(spread * 100).toFixed(0)}% (target within 10%)`,
-  );
-
-  const bundleBytes = readFileSync(bundle);
-  add('bundle size (minified, AWS SDK included)', `${(bundleBytes.length / 1024).toFixed(1)} KB`, `${(gzipSync(bundleBytes).length / 1024).toFixed(1)} KB gzipped`, 'target < 700 KB');
+  add({
+    what: 'failed login p50: unknown name / wrong password / throttled (100 each, one at a time)',
+    value: medians.map(ms).join(' / '),
+    reference: '',
+    note: `spread ${(spread * 100).toFixed(0)}%`,
+    target: 'within 10%',
+    pass: spread <= 0.1,
+  });
 
   client.destroy();
   await proxy.close();
   await store.close();
 
   const table = [
-    '| measure | this service | reference | ratio / note |',
-    '| --- | --- | --- | --- |',
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    '| measure | this service | reference | ratio / note | target | |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((row) => `| ${[row.what, row.value, row.reference, row.note, row.target, verdict(row.pass)].join(' | ')} |`),
   ].join('\n');
+  const judged = rows.filter((row) => row.pass !== undefined);
   const header = [
     '# Benchmarks',
     '',
-    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}.`,
-    'Each figure is measured in the same run as its reference (alternating rounds, medians), all on loopback with the',
-    'embedded store (dynalite); request logging is off (LOG_LEVEL=SILENT) so the terminal stays readable.',
-    'argon2id at m=19456 KiB, t=2, p=1 (the minimum the service accepts).',
+    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} in ${((performance.now() - benchStarted) / 1000).toFixed(0)} s: ` +
+      `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}.`,
+    'Each figure is measured in the same run as its reference (alternating rounds, medians), all on loopback, with',
+    'dynalite in its own process as the store; request logging is off (LOG_LEVEL=SILENT). argon2id at m=19456 KiB,',
+    't=2, p=1 (the minimum the service accepts). Requests per operation are counted on the wire by a proxy; a round',
+    'trip is a request that starts after the one before it has ended. The targets are those of issue 8.',
+    `${judged.filter((row) => row.pass).length} of ${judged.length} targets met.`,
     '',
   ].join('\n');
-  writeFileSync('BENCHMARKS.md', `${header}\n${table}\n`);
+  writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${header}\n${table}\n`);
   console.log(table);
 };
 
