@@ -14,22 +14,35 @@ type Outcome = { pid: number; listening: boolean; code: number | null; output: s
 const children: ChildProcess[] = [];
 const folders: string[] = [];
 
-// On a busy machine four processes reach the lock hundreds of milliseconds apart and take turns by chance. The
-// barrier, loaded with --import before src/server.ts, loads the server and all it imports once under another URL
-// (where it does not start: it starts only as the entry point), then waits until every racer has, and all wake
-// together: the servers then run their start-up, lock included, at the same moment, as on an idle machine.
+// Four processes started at once reach the lock tens of milliseconds apart (module loading, two cores), and a race
+// over a window of microseconds is then a matter of luck. The barrier, loaded with --import before src/server.ts,
+// loads the server and all it imports once under another URL (where it does not start: only the entry point
+// does), then holds each racer at its first read of DATA_DIR (start-up reads it just before taking the lock)
+// until every racer is there, and wakes them all at one instant. It changes no behaviour, only when it happens.
 const BARRIER = `
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 await import(process.env.RACE_SERVER_URL + '?warm-up');
-const dir = process.env.RACE_BARRIER_DIR;
-writeFileSync(join(dir, String(process.pid)), '');
-const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
-const deadline = Date.now() + 60000;
-while (readdirSync(dir).length < Number(process.env.RACE_SIZE) && Date.now() < deadline) pause(2);
-// Every racer wakes at the same instant: 50 ms after the last one was ready.
-const last = Math.max(...readdirSync(dir).map((name) => statSync(join(dir, name)).mtimeMs));
-pause(last + 50 - Date.now());
+const meet = () => {
+  const dir = process.env.RACE_BARRIER_DIR;
+  writeFileSync(join(dir, String(process.pid)), '');
+  const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
+  const deadline = Date.now() + 60000;
+  while (readdirSync(dir).length < Number(process.env.RACE_SIZE) && Date.now() < deadline) pause(2);
+  // Every racer wakes at the same instant: 50 ms after the last one was ready.
+  const last = Math.max(...readdirSync(dir).map((name) => statSync(join(dir, name)).mtimeMs));
+  pause(last + 50 - Date.now());
+};
+let met = false;
+process.env = new Proxy(process.env, {
+  get(target, key) {
+    if (key === 'DATA_DIR' && !met) {
+      met = true;
+      meet();
+    }
+    return Reflect.get(target, key);
+  },
+});
 `;
 let barrierFile: string;
 
