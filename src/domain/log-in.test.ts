@@ -558,7 +558,7 @@ describe('logIn counting failures', () => {
     expect(world.audit.entries).toEqual([]);
   });
 
-  it('does not count a 503 against its client even when the window write timed out after it landed (fails today: log-in.ts takes the event back only if addToWindow succeeded)', async () => {
+  it('does not count a 503 against its client even when the window write timed out after it landed', async () => {
     // Prepare: the name's failure cannot be recorded, and the client's count is saved by a call that then times out.
     const world = setup();
     world.users.fail('recordFailure', storeDown());

@@ -184,14 +184,14 @@ describe('register audit', () => {
   it('records user.registered for the normalized username with the request context, and never the password', async () => {
     // Prepare
     const { deps, audit } = setup();
-    const context = { ip: '203.0.113.20', requestId: 'req-register' };
+    const context = { ...CONTEXT, ip: '203.0.113.20', requestId: 'req-register' };
 
     // Act
     await register(deps, { ...valid, username: 'ALICE' }, context);
 
     // Assess
     expect(audit.entries).toEqual([
-      { event: 'user.registered', username: 'alice', known: true, context: { ip: '203.0.113.20', requestId: 'req-register' } },
+      { event: 'user.registered', username: 'alice', known: true, context },
     ]);
     expect(JSON.stringify(audit.entries)).not.toContain(valid.password);
   });

@@ -108,6 +108,79 @@ describe('startSession', () => {
   });
 });
 
+describe('startSession with a confirmation of its own', () => {
+  it('stands when the confirmation says the account is still the one checked, without reading the user again', async () => {
+    // Prepare
+    const { deps, users, sessions } = setup();
+
+    // Act
+    const pair = await startSession(deps, ALICE, async () => true);
+
+    // Assess
+    expect(pair.user).toEqual({ username: 'alice', name: 'Alice' });
+    expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
+    expect(users.calls.find).toBeUndefined();
+  });
+
+  it('confirms only after the session is written', async () => {
+    // Prepare
+    const { deps, sessions } = setup();
+    const seen: number[] = [];
+
+    // Act
+    await startSession(deps, ALICE, async () => {
+      seen.push(sessions.sessionsOf('uid-alice').length);
+      return true;
+    });
+
+    // Assess
+    expect(seen).toEqual([1]);
+  });
+
+  it('drops its session and returns invalid_credentials when the confirmation says no', async () => {
+    // Prepare
+    const { deps, sessions, tokens } = setup();
+
+    // Act
+    const attempt = startSession(deps, ALICE, async () => false);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+    expect(tokens.issued).toEqual([]);
+  });
+
+  it('drops its session and passes the failure on when the confirmation fails', async () => {
+    // Prepare
+    const { deps, sessions } = setup();
+    const failure = new Error('store down');
+
+    // Act
+    const attempt = startSession(deps, ALICE, async () => {
+      throw failure;
+    });
+
+    // Assess
+    await expect(attempt).rejects.toBe(failure);
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+  });
+
+  it('still passes the confirmation\'s failure on when dropping the session fails too', async () => {
+    // Prepare
+    const { deps, sessions } = setup();
+    const failure = new Error('store down');
+    sessions.fail('remove', new Error('still down'));
+
+    // Act
+    const attempt = startSession(deps, ALICE, async () => {
+      throw failure;
+    });
+
+    // Assess
+    await expect(attempt).rejects.toBe(failure);
+  });
+});
+
 describe('refreshSession', () => {
   it('rotates: a new access token and a new refresh token for the same session', async () => {
     // Prepare
@@ -393,21 +466,6 @@ describe('refreshSession', () => {
 });
 
 describe('authenticate', () => {
-  it.each([
-    ['absent', undefined],
-    ['empty', ''],
-  ])('returns missing_token when the token is %s', async (_label, token) => {
-    // Prepare
-    const { start, deps } = setup();
-    await start();
-
-    // Act
-    const attempt = authenticate(deps, token);
-
-    // Assess
-    await expect(attempt).rejects.toMatchObject({ code: 'missing_token' });
-  });
-
   it('returns the claims and the live session for a valid token', async () => {
     // Prepare
     const { start, deps } = setup();
@@ -474,7 +532,7 @@ describe('authenticate', () => {
 });
 
 describe('refreshSession audit', () => {
-  const context = { ip: '203.0.113.40', requestId: 'req-refresh' };
+  const context = { ...CONTEXT, ip: '203.0.113.40', requestId: 'req-refresh' };
 
   it('records session.revoked for the session\'s user with the request context when a reuse ends the session', async () => {
     // Prepare
@@ -488,7 +546,7 @@ describe('refreshSession audit', () => {
 
     // Assess
     expect(audit.entries).toEqual([
-      { event: 'session.revoked', username: 'alice', known: true, context: { ip: '203.0.113.40', requestId: 'req-refresh' } },
+      { event: 'session.revoked', username: 'alice', known: true, context },
     ]);
     expect(JSON.stringify(audit.entries)).not.toContain(secretOf(first.refreshToken));
   });
