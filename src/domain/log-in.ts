@@ -119,7 +119,8 @@ export const attemptPassword = async (
     ]);
     // An attempt answered 503 must not count against the client.
     if (recorded.status === 'rejected') {
-      if (added.status === 'fulfilled') await client.remove(lease.id).catch(() => undefined);
+      // Taken back even if the add seemed to fail: it may have landed after its answer was lost.
+      await client.remove(lease.id).catch(() => undefined);
       throw recorded.reason;
     }
     if (added.status === 'rejected') throw added.reason;
