@@ -182,8 +182,11 @@ describe('tutorial-era accounts', () => {
     );
 
     const answer = await post(s, '/login', { username: stored, password: PASSWORD });
+    const { token } = (await answer.json()) as LoginAnswer;
+    const verified = await post(s, '/verify', { username: stored, token });
 
     expect(answer.status).toBe(200);
+    expect(verified.status).toBe(200);
   });
 });
 
