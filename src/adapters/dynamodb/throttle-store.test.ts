@@ -58,40 +58,127 @@ for (const target of STORE_TARGETS) {
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
-    it('forgets a name’s failures when cleared', async () => {
-      await throttle.writeFailures('forgotten', null, { failures: 3, lastFailureAt: NOW }, NOW + WINDOW);
-
-      await throttle.clearFailures('forgotten');
-
-      expect(await throttle.readFailures('forgotten')).toBeNull();
-    });
-
     it('stores names only as keyed digests, and the TTL attribute in epoch seconds', async () => {
       await throttle.writeFailures('MyS3cretPassw0rd', null, { failures: 1, lastFailureAt: NOW }, NOW + WINDOW);
+      await throttle.countFailure('An0therS3cret', NOW, { below: 5, since: NOW - WINDOW }, NOW + WINDOW);
 
       const { Items = [] } = await client.send(new ScanCommand({ TableName: tableName }));
 
       expect(JSON.stringify(Items)).not.toContain('MyS3cretPassw0rd');
+      expect(JSON.stringify(Items)).not.toContain('An0therS3cret');
       expect(Items.every((item) => Number.isInteger(item.expiresAt) && item.expiresAt < 1e11)).toBe(true);
     });
 
-    it('counts 25 concurrent hits in one window exactly, and opens a new window after the last one ended', async () => {
-      const counts = await Promise.all(Array.from({ length: 25 }, () => throttle.hitWindow('client#a', NOW, WINDOW)));
-      const later = await throttle.hitWindow('client#a', NOW + WINDOW + 1, WINDOW);
+    const since = NOW - WINDOW;
+    const rawItems = async () => (await client.send(new ScanCommand({ TableName: tableName }))).Items ?? [];
 
-      expect(counts.map((c) => c.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-      expect(later).toEqual({ count: 1, windowStart: NOW + WINDOW + 1 });
+    it('counts a failure of a name with no record in one write, opening the record', async () => {
+      const counted = await throttle.countFailure('fresh', NOW, { below: 5, since }, NOW + WINDOW);
+
+      expect(counted).toBe(true);
+      expect(await throttle.readFailures('fresh')).toEqual({ failures: 1, lastFailureAt: NOW, version: 1 });
     });
 
-    it('gives a count back only to the window it was taken from', async () => {
-      const first = await throttle.hitWindow('client#b', NOW, WINDOW);
-      await throttle.hitWindow('client#b', NOW, WINDOW);
+    it('counts failures while below the limit and recent, then refuses without writing', async () => {
+      const results = [];
+      for (let i = 1; i <= 6; i += 1) results.push(await throttle.countFailure('counted', NOW + i, { below: 5, since }, NOW + WINDOW));
 
-      await throttle.refundWindow('client#b', first.windowStart);
-      await throttle.refundWindow('client#b', first.windowStart - 1);
+      expect(results).toEqual([true, true, true, true, true, false]);
+      expect(await throttle.readFailures('counted')).toEqual({ failures: 5, lastFailureAt: NOW + 5, version: 5 });
+    });
 
-      const next = await throttle.hitWindow('client#b', NOW, WINDOW);
-      expect(next).toEqual({ count: 2, windowStart: NOW });
+    it('refuses to count on a record whose last failure is no longer recent (forgotten), leaving it as it was', async () => {
+      await throttle.writeFailures('stale', null, { failures: 2, lastFailureAt: since }, NOW + WINDOW);
+
+      const counted = await throttle.countFailure('stale', NOW, { below: 5, since }, NOW + WINDOW);
+
+      expect(counted).toBe(false);
+      expect(await throttle.readFailures('stale')).toEqual({ failures: 2, lastFailureAt: since, version: 1 });
+    });
+
+    it('keeps counting and swapping consistent: a swap after counts starts from the version they left', async () => {
+      await throttle.countFailure('mixed', NOW, { below: 5, since }, NOW + WINDOW);
+      await throttle.countFailure('mixed', NOW, { below: 5, since }, NOW + WINDOW);
+
+      const stale = await throttle.writeFailures('mixed', 1, { failures: 9, lastFailureAt: NOW }, NOW + WINDOW);
+      const swapped = await throttle.writeFailures('mixed', 2, { failures: 3, lastFailureAt: NOW + 1 }, NOW + WINDOW);
+
+      expect([stale, swapped]).toEqual([false, true]);
+      expect(await throttle.readFailures('mixed')).toEqual({ failures: 3, lastFailureAt: NOW + 1, version: 3 });
+    });
+
+    it('lets exactly 5 of 25 concurrent failure counts with below=5 count', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => throttle.countFailure('crowd', NOW + i, { below: 5, since }, NOW + WINDOW)),
+      );
+
+      expect(results.filter(Boolean)).toHaveLength(5);
+      expect((await throttle.readFailures('crowd'))?.failures).toBe(5);
+    });
+
+    it('counts 0 events in a window that is not there', async () => {
+      expect(await throttle.windowCount('login#203.0.113.1#0')).toBe(0);
+    });
+
+    it('counts the same event id added twice once (a retried call), and distinct ids each', async () => {
+      await throttle.addToWindow('login#a', 'e1', NOW + WINDOW);
+      await throttle.addToWindow('login#a', 'e1', NOW + WINDOW);
+      await throttle.addToWindow('login#a', 'e2', NOW + WINDOW);
+
+      expect(await throttle.windowCount('login#a')).toBe(2);
+    });
+
+    it('counts 25 concurrent adds of distinct ids exactly', async () => {
+      await Promise.all(Array.from({ length: 25 }, (_, i) => throttle.addToWindow('login#b', `e${i}`, NOW + WINDOW)));
+
+      expect(await throttle.windowCount('login#b')).toBe(25);
+    });
+
+    it('keeps windows apart by key', async () => {
+      await throttle.addToWindow('login#c#1', 'e1', NOW + WINDOW);
+
+      expect(await throttle.windowCount('login#c#2')).toBe(0);
+      expect(await throttle.windowCount('register#c#1')).toBe(0);
+    });
+
+    it('takes an event back out of its window, and taking it back again changes nothing', async () => {
+      await throttle.addToWindow('login#d', 'e1', NOW + WINDOW);
+      await throttle.addToWindow('login#d', 'e2', NOW + WINDOW);
+
+      await throttle.removeFromWindow('login#d', 'e1');
+      await throttle.removeFromWindow('login#d', 'e1');
+
+      expect(await throttle.windowCount('login#d')).toBe(1);
+    });
+
+    it('takes the last event out, and the window counts 0 and can count again', async () => {
+      await throttle.addToWindow('login#e', 'e1', NOW + WINDOW);
+
+      await throttle.removeFromWindow('login#e', 'e1');
+      await throttle.removeFromWindow('login#e', 'e1');
+      const emptied = await throttle.windowCount('login#e');
+      await throttle.addToWindow('login#e', 'e2', NOW + WINDOW);
+
+      expect(emptied).toBe(0);
+      expect(await throttle.windowCount('login#e')).toBe(1);
+    });
+
+    it('takes nothing back from a window that is not there, without error and without creating it', async () => {
+      const before = (await rawItems()).length;
+
+      await throttle.removeFromWindow('login#never', 'e1');
+
+      expect(await throttle.windowCount('login#never')).toBe(0);
+      expect((await rawItems()).length).toBe(before);
+    });
+
+    it('stores a window’s expiry as the TTL attribute in epoch seconds', async () => {
+      await throttle.addToWindow('login#ttl', 'e1', NOW + WINDOW + 1);
+
+      const items = await rawItems();
+
+      const window = items.find((item) => item.key === 'client#login#ttl');
+      expect(window?.expiresAt).toBe(Math.ceil((NOW + WINDOW + 1) / 1000));
     });
   });
 }

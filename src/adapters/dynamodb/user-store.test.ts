@@ -1,5 +1,5 @@
 // Contract tests of the DynamoDB user store, over the real protocol against dynalite and DynamoDB Local.
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserStore } from '../../domain/ports';
 import {
@@ -11,6 +11,8 @@ import {
   type TestStore,
 } from '../../../test/stores';
 import { createDynamoUserStore } from './user-store';
+
+const NOW = Date.UTC(2026, 10, 26);
 
 const user = (username: string, passwordHash = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA') => ({
   username,
@@ -106,33 +108,231 @@ for (const target of STORE_TARGETS) {
       expect(await users.find('ghost')).toBeNull();
     });
 
-    it('gives a legacy user a uid once; a second assignment keeps the first', async () => {
-      await client.send(
-        new PutCommand({ TableName: tableName, Item: { username: 'nouid', name: 'Old', password: '$2a$10$abc' } }),
-      );
+    const lease = (id: string, deadline = NOW + 5000) => ({ id, deadline, uid: `fresh-uid-${id}` });
+    const rawItem = async (username: string) =>
+      (await client.send(new GetCommand({ TableName: tableName, Key: { username }, ConsistentRead: true }))).Item;
 
-      const first = await users.assignUid('nouid', 'uid-1', '$2a$10$abc');
-      const second = await users.assignUid('nouid', 'uid-2', '$2a$10$abc');
+    it('opens an attempt on a user: one write that returns the user, its login state and the new lease', async () => {
+      await users.create(user('opener'));
 
-      expect(first).toBe('uid-1');
-      expect(second).toBe('uid-1');
-      expect((await users.find('nouid'))?.uid).toBe('uid-1');
+      const opened = await users.openAttempt('opener', lease('a1'));
+
+      expect(opened).toEqual({
+        ...user('opener'),
+        login: { failures: 0, lastFailureAt: 0, leases: { a1: NOW + 5000 } },
+      });
     });
 
-    it('assigns no uid when the hash is no longer the one whose password was checked', async () => {
-      await client.send(
-        new PutCommand({ TableName: tableName, Item: { username: 'replaced', name: 'New', password: 'new-owner-hash' } }),
-      );
+    it('returns every lease held, its own and those of attempts before it', async () => {
+      await users.create(user('busy'));
+      await users.openAttempt('busy', lease('b1', NOW + 1));
 
-      const assigned = await users.assignUid('replaced', 'uid-old', 'old-owner-hash');
+      const second = await users.openAttempt('busy', lease('b2', NOW + 2));
 
-      expect(assigned).toBeNull();
-      expect((await users.find('replaced'))?.uid).toBeNull();
+      expect(second?.login.leases).toEqual({ b1: NOW + 1, b2: NOW + 2 });
     });
 
-    it('does not create a user when assigning a uid to an unknown one', async () => {
-      expect(await users.assignUid('ghost-uid', 'uid-3', 'any-hash')).toBeNull();
-      expect(await users.find('ghost-uid')).toBeNull();
+    it('gives each of 16 concurrent opens its own view: they see 1 to 16 leases, once each', async () => {
+      await users.create(user('crowd'));
+
+      const opened = await Promise.all(Array.from({ length: 16 }, (_, i) => users.openAttempt('crowd', lease(`c${i}`))));
+
+      const seen = opened.map((o) => Object.keys(o?.login.leases ?? {}).length).sort((x, y) => x - y);
+      expect(seen).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+      opened.forEach((o, i) => expect(o?.login.leases).toHaveProperty(`c${i}`));
+    });
+
+    it('answers null for an unknown user and writes nothing (no item is created)', async () => {
+      const opened = await users.openAttempt('ghost-open', lease('g1'));
+
+      expect(opened).toBeNull();
+      expect(await rawItem('ghost-open')).toBeUndefined();
+    });
+
+    it('answers null for a name too long to be a DynamoDB key', async () => {
+      expect(await users.openAttempt('é'.repeat(1500), lease('long'))).toBeNull();
+    });
+
+    it('gives a tutorial-era item without uid the attempt\u2019s uid, and keeps it on the next open', async () => {
+      await client.send(new PutCommand({ TableName: tableName, Item: { username: 'nouid', name: 'Old', password: '$2a$10$abc' } }));
+
+      const first = await users.openAttempt('nouid', lease('n1'));
+      const second = await users.openAttempt('nouid', lease('n2'));
+
+      expect(first).toMatchObject({ uid: 'fresh-uid-n1', createdAt: null, credentialVersion: 0, passwordHash: '$2a$10$abc' });
+      expect(second?.uid).toBe('fresh-uid-n1');
+      expect((await users.find('nouid'))?.uid).toBe('fresh-uid-n1');
+    });
+
+    it('keeps the uid of a user that has one', async () => {
+      await users.create(user('hasuid'));
+
+      const opened = await users.openAttempt('hasuid', lease('h1'));
+
+      expect(opened?.uid).toBe('uid-of-hasuid');
+      expect((await users.find('hasuid'))?.uid).toBe('uid-of-hasuid');
+    });
+
+    it('closes an attempt: its lease and the expired ones named go, other leases stay', async () => {
+      await users.create(user('closer'));
+      await users.openAttempt('closer', lease('dead', NOW - 1));
+      await users.openAttempt('closer', lease('other'));
+      await users.openAttempt('closer', lease('mine'));
+
+      await users.closeAttempt('closer', 'mine', ['dead']);
+
+      const state = await users.openAttempt('closer', lease('look'));
+      expect(state?.login.leases).toEqual({ other: NOW + 5000, look: NOW + 5000 });
+    });
+
+    it('closes an attempt on a user that is gone without creating an item', async () => {
+      await users.closeAttempt('ghost-close', 'x1', ['x0']);
+
+      expect(await rawItem('ghost-close')).toBeUndefined();
+    });
+
+    it('records a failure: the lease goes, one more failure at that time', async () => {
+      await users.create(user('failer'));
+      await users.openAttempt('failer', lease('f1'));
+
+      await users.recordFailure('failer', 'f1', { at: NOW + 10, expired: [] });
+
+      const state = await users.openAttempt('failer', lease('look'));
+      expect(state?.login).toEqual({ failures: 1, lastFailureAt: NOW + 10, leases: { look: NOW + 5000 } });
+    });
+
+    it('counts a failure recorded twice with the same lease once (a retried call)', async () => {
+      await users.create(user('retried'));
+      await users.openAttempt('retried', lease('r1'));
+
+      await users.recordFailure('retried', 'r1', { at: NOW + 1, expired: [] });
+      await users.recordFailure('retried', 'r1', { at: NOW + 2, expired: [] });
+
+      const state = await users.openAttempt('retried', lease('look'));
+      expect(state?.login).toMatchObject({ failures: 1, lastFailureAt: NOW + 1 });
+    });
+
+    it('counts 5 concurrent failures of 5 leases as 5', async () => {
+      await users.create(user('five'));
+      await Promise.all([1, 2, 3, 4, 5].map((i) => users.openAttempt('five', lease(`v${i}`))));
+
+      await Promise.all([1, 2, 3, 4, 5].map((i) => users.recordFailure('five', `v${i}`, { at: NOW + i, expired: [] })));
+
+      const state = await users.openAttempt('five', lease('look'));
+      expect(state?.login).toMatchObject({ failures: 5, leases: { look: NOW + 5000 } });
+    });
+
+    it('restarts forgotten failures at 1 while the last failure is still the one they were read with', async () => {
+      await users.create(user('restart'));
+      for (const id of ['s1', 's2', 's3']) {
+        await users.openAttempt('restart', lease(id));
+        await users.recordFailure('restart', id, { at: NOW, expired: [] });
+      }
+      await users.openAttempt('restart', lease('late'));
+
+      await users.recordFailure('restart', 'late', { at: NOW + 900_000, restartAfter: NOW, expired: [] });
+
+      const state = await users.openAttempt('restart', lease('look'));
+      expect(state?.login).toMatchObject({ failures: 1, lastFailureAt: NOW + 900_000 });
+    });
+
+    it('adds to the failures instead when a concurrent failure restarted them already', async () => {
+      await users.create(user('restarted'));
+      await users.openAttempt('restarted', lease('old'));
+      await users.recordFailure('restarted', 'old', { at: NOW, expired: [] });
+      await users.openAttempt('restarted', lease('t1'));
+      await users.openAttempt('restarted', lease('t2'));
+
+      await users.recordFailure('restarted', 't1', { at: NOW + 900_000, restartAfter: NOW, expired: [] });
+      await users.recordFailure('restarted', 't2', { at: NOW + 900_001, restartAfter: NOW, expired: [] });
+
+      const state = await users.openAttempt('restarted', lease('look'));
+      expect(state?.login).toMatchObject({ failures: 2, lastFailureAt: NOW + 900_001 });
+    });
+
+    it('records no failure for a user that is gone, and creates no item', async () => {
+      await users.recordFailure('ghost-fail', 'l1', { at: NOW, expired: [] });
+      await users.recordFailure('ghost-fail', 'l1', { at: NOW, restartAfter: NOW - 1, expired: [] });
+
+      expect(await rawItem('ghost-fail')).toBeUndefined();
+    });
+
+    it('records a success: the lease and dead leases go, the failures are cleared', async () => {
+      await users.create(user('winner'));
+      await users.openAttempt('winner', lease('w0'));
+      await users.recordFailure('winner', 'w0', { at: NOW, expired: [] });
+      await users.openAttempt('winner', lease('dead', NOW - 1));
+      await users.openAttempt('winner', lease('w1'));
+
+      const settled = await users.recordSuccess('winner', 'w1', { uid: 'uid-of-winner', credentialVersion: 0, expired: ['dead'] });
+
+      expect(settled).toBe(true);
+      const state = await users.openAttempt('winner', lease('look'));
+      expect(state?.login).toMatchObject({ failures: 0, leases: { look: NOW + 5000 } });
+    });
+
+    it('records a success on a tutorial-era item without credentialVersion as version 0', async () => {
+      await client.send(new PutCommand({ TableName: tableName, Item: { username: 'oldwin', name: 'Old', password: 'h' } }));
+      const opened = await users.openAttempt('oldwin', lease('o1'));
+
+      const settled = await users.recordSuccess('oldwin', 'o1', { uid: opened?.uid ?? '', credentialVersion: 0, expired: [] });
+
+      expect(settled).toBe(true);
+    });
+
+    it('answers false and changes nothing when the credentialVersion changed since the check', async () => {
+      await users.create(user('moved', 'hash-0'));
+      await users.openAttempt('moved', lease('m0'));
+      await users.recordFailure('moved', 'm0', { at: NOW, expired: [] });
+      await users.openAttempt('moved', lease('m1'));
+      await users.changePassword('moved', 'hash-0', 'hash-1');
+
+      const settled = await users.recordSuccess('moved', 'm1', { uid: 'uid-of-moved', credentialVersion: 0, expired: [] });
+
+      expect(settled).toBe(false);
+      const item = await rawItem('moved');
+      expect(item).toMatchObject({ loginFailures: 1, attempt_m1: NOW + 5000, credentialVersion: 1 });
+    });
+
+    it('answers false when the name now belongs to another account (another uid)', async () => {
+      await users.create(user('reborn'));
+      await users.openAttempt('reborn', lease('x1'));
+
+      const settled = await users.recordSuccess('reborn', 'x1', { uid: 'uid-of-the-old-account', credentialVersion: 0, expired: [] });
+
+      expect(settled).toBe(false);
+    });
+
+    it('answers false when the user is gone, and creates no item', async () => {
+      await users.create(user('vanished', 'hash-v'));
+      await users.openAttempt('vanished', lease('y1'));
+      await users.remove('vanished', 'hash-v');
+
+      const settled = await users.recordSuccess('vanished', 'y1', { uid: 'uid-of-vanished', credentialVersion: 0, expired: [] });
+
+      expect(settled).toBe(false);
+      expect(await rawItem('vanished')).toBeUndefined();
+    });
+
+    it('keeps the login state out of the user it reads: find returns the account only', async () => {
+      await users.create(user('plain'));
+      await users.openAttempt('plain', lease('p1'));
+
+      expect(await users.find('plain')).toEqual(user('plain'));
+    });
+
+    it('takes the attempt\u2019s own lease among the expired ones (its deadline passed during the check) without a store error (fails today: removeLeases names it twice, DynamoDB refuses overlapping paths, a 500)', async () => {
+      // The login names every lease past its deadline as expired, its own included once its deadline has come.
+      await users.create(user('overdue', 'hash-o'));
+      for (const id of ['o1', 'o2', 'o3']) await users.openAttempt('overdue', lease(id, NOW - 1));
+
+      const closed = users.closeAttempt('overdue', 'o1', ['o1']);
+      const failed = users.recordFailure('overdue', 'o2', { at: NOW, expired: ['o2'] });
+      const settled = users.recordSuccess('overdue', 'o3', { uid: 'uid-of-overdue', credentialVersion: 0, expired: ['o3'] });
+
+      await expect(closed).resolves.toBeUndefined();
+      await expect(failed).resolves.toBeUndefined();
+      await expect(settled).resolves.toBe(true);
     });
 
     it('changes the password only while the hash is the expected one, bumping the credential version', async () => {
