@@ -1,6 +1,7 @@
 // A slow or failing store for tests: an HTTP proxy in front of a real one (dynalite) that delays or refuses
 // chosen DynamoDB operations, so the service meets real timeouts and real partial failures, not a mock.
-import { createServer, type AddressInfo } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** One DynamoDB call as the proxy sees it: its operation (`UpdateItem`), its table and its JSON body. */
 export type StoreCall = { operation: string; table: string; body: string };

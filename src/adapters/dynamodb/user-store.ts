@@ -198,10 +198,14 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
 const LEASE_PREFIX = 'attempt_';
 const leaseAttribute = (id: string) => `${LEASE_PREFIX}${id}`;
 
-const removeLeases = (ids: readonly string[]) => ({
-  UpdateExpression: `REMOVE ${ids.map((_, i) => `#lease${i}`).join(', ')}`,
-  ExpressionAttributeNames: Object.fromEntries(ids.map((id, i) => [`#lease${i}`, leaseAttribute(id)])),
-});
+// An attempt's own lease may also be among the expired ones (its deadline passed during the check): each path once.
+const removeLeases = (all: readonly string[]) => {
+  const ids = [...new Set(all)];
+  return {
+    UpdateExpression: `REMOVE ${ids.map((_, i) => `#lease${i}`).join(', ')}`,
+    ExpressionAttributeNames: Object.fromEntries(ids.map((id, i) => [`#lease${i}`, leaseAttribute(id)])),
+  };
+};
 
 const toLoginState = (item: Record<string, unknown>): LoginState => ({
   failures: typeof item.loginFailures === 'number' ? item.loginFailures : 0,

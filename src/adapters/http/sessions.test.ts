@@ -156,6 +156,47 @@ describe('account self-service', () => {
     expect(await json(response)).toMatchObject({ code: 'missing_token' });
   });
 
+  it('answers GET /me without a token with 401 missing_token', async () => {
+    const response = await t.app.request('/me');
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await json(response)).toMatchObject({ code: 'missing_token' });
+  });
+
+  it('answers POST /logout with neither a bearer token nor a refresh token with 401 missing_token', async () => {
+    const response = await t.post('/logout', '');
+
+    expect(response.status).toBe(401);
+    expect(await json(response)).toMatchObject({ code: 'missing_token' });
+  });
+
+  it('answers /verify with an empty token and no header with invalid_token and verified:false', async () => {
+    const response = await t.post('/verify', { token: '' });
+
+    expect(response.status).toBe(401);
+    expect(await json(response)).toMatchObject({ code: 'invalid_token', verified: false });
+  });
+
+  it.each([
+    ['POST', '/logout/all'],
+    ['GET', '/me'],
+    ['POST', '/me/password'],
+  ])('answers %s %s with the token of an ended session with 401 invalid_token', async (method, path) => {
+    const login = await t.registerAndLogIn(`ended${path.replace(/\W/g, '')}`);
+    await t.post('/logout', '', t.bearer(login.token));
+
+    const response = await t.app.request(path, {
+      method,
+      headers: { ...t.bearer(login.token), 'Content-Type': 'application/json' },
+      ...(method === 'GET' ? {} : { body: JSON.stringify({ currentPassword: 'correct horse battery', newPassword: 'another fine passphrase' }) }),
+    });
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expect(await json(response)).toMatchObject({ code: 'invalid_token' });
+  });
+
   it('answers a bad bearer token with error="invalid_token"', async () => {
     const response = await t.app.request('/me', { headers: t.bearer('not.a.token') });
 
