@@ -751,3 +751,13 @@ export const createWorld = (
     },
   };
 };
+
+/** How a login ended: 'ok', or the error code with its retry delay (if any). */
+export const outcome = (attempt: Promise<unknown>) =>
+  attempt.then(
+    () => ({ code: 'ok' }),
+    (error: { code: string; details?: { retryAfterSeconds?: number } }) =>
+      error.details?.retryAfterSeconds === undefined
+        ? { code: error.code }
+        : { code: error.code, retryAfterSeconds: error.details.retryAfterSeconds },
+  );

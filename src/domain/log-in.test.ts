@@ -2,7 +2,7 @@
 // legacy hashes upgrade safely, and attempts beyond the name's free places wait for those being checked.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT, createPasswordHasher, createWorld, REFRESH_TTL, storeDown, storedUser } from '../../test/fakes';
+import { CONTEXT, createPasswordHasher, createWorld, outcome, REFRESH_TTL, storeDown, storedUser } from '../../test/fakes';
 import { logIn } from './log-in';
 import { clientWindow } from './throttle';
 
@@ -374,15 +374,6 @@ const until = async (ready: () => boolean, what: string) => {
   throw new Error(`never happened: ${what}`);
 };
 
-/** How a login ended: 'ok', or the error code with its retry delay (if any). */
-const outcome = (attempt: Promise<unknown>) =>
-  attempt.then(
-    () => ({ code: 'ok' }),
-    (error: { code: string; details?: { retryAfterSeconds?: number } }) =>
-      error.details?.retryAfterSeconds === undefined
-        ? { code: error.code }
-        : { code: error.code, retryAfterSeconds: error.details.retryAfterSeconds },
-  );
 
 describe('logIn with attempts of one name at once', () => {
   it('logs in 16 concurrent correct logins of one account, checking at most 5 at a time', async () => {

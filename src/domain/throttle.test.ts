@@ -1,6 +1,6 @@
 // Throttling: growing waits per name after repeated failures, ceilings per client, and the client key they count on.
 import { describe, expect, it } from 'vitest';
-import { CONTEXT, createThrottleStore, createWorld, storeDown, storedUser, THROTTLE_DEFAULTS } from '../../test/fakes';
+import { CONTEXT, createThrottleStore, createWorld, outcome, storeDown, storedUser, THROTTLE_DEFAULTS } from '../../test/fakes';
 import type { LoginState, RequestContext } from './ports';
 import { logIn } from './log-in';
 import { register } from './register';
@@ -19,15 +19,6 @@ type Origin = Pick<RequestContext, 'ip' | 'requestId'>;
 const from = (ip: string, requestId = 'req-throttle'): Origin => ({ ip, requestId });
 const ORIGIN: Origin = { ip: CONTEXT.ip, requestId: CONTEXT.requestId };
 
-/** How a login ended: 'ok', or the error code with its retry delay (if any). */
-const outcome = async (attempt: Promise<unknown>) =>
-  attempt.then(
-    () => ({ code: 'ok' }),
-    (error: { code: string; details?: { retryAfterSeconds?: number } }) =>
-      error.details?.retryAfterSeconds === undefined
-        ? { code: error.code }
-        : { code: error.code, retryAfterSeconds: error.details.retryAfterSeconds },
-  );
 
 /** A login sent now, from `origin`, with a deadline REQUEST_TIMEOUT_MS from now. */
 const attempt = (world: World, username: string, password: string, origin: Origin = ORIGIN) =>
