@@ -592,4 +592,28 @@ describe('logIn store requests', () => {
     // Assess
     expect(world.requests.counts().requests).toBeLessThanOrEqual(4);
   });
+  it.each([
+    ['past the limit, once the wait has ended', 5, 1_000],
+    ['with failures on record that were forgotten', 3, 3_600_000],
+  ])('makes as many requests for a known name as for an unknown one %s', async (_label, failures, laterMs) => {
+    // Prepare
+    const world = setup();
+    for (let i = 0; i < failures; i += 1) {
+      await outcome(logIn(world.deps, { username: 'alice', password: `wrong ${i}` }, world.context()));
+      await outcome(logIn(world.deps, { username: 'nobody', password: `wrong ${i}` }, world.context()));
+    }
+    world.clock.advanceMs(laterMs);
+
+    // Act
+    world.requests.clear();
+    const known = await outcome(logIn(world.deps, { username: 'alice', password: 'wrong again' }, world.context()));
+    const knownRequests = world.requests.counts().requests;
+    world.requests.clear();
+    const unknown = await outcome(logIn(world.deps, { username: 'nobody', password: 'wrong again' }, world.context()));
+    const unknownRequests = world.requests.counts().requests;
+
+    // Assess
+    expect([known, unknown]).toEqual([{ code: 'invalid_credentials' }, { code: 'invalid_credentials' }]);
+    expect(knownRequests).toBe(unknownRequests);
+  });
 });

@@ -8,6 +8,7 @@ import { startSession, type SessionDeps, type TokenPair } from './sessions';
 import {
   allowance,
   clientWindow,
+  countsInOneWrite,
   countUnknownName,
   currentFailures,
   leasesAt,
@@ -57,6 +58,13 @@ export const attemptPassword = async (
     throw error;
   };
 
+  // An attempt answered 503 must not count against the client: its event is taken back, even when the add
+  // itself seemed to fail (it may have landed after its answer was lost).
+  const giveBack = async (error: unknown): Promise<never> => {
+    await client.remove(lease.id).catch(() => undefined);
+    throw error;
+  };
+
   const newLease = (): AttemptLease & { uid: string } => ({
     id: deps.ids.newId(),
     deadline: context.deadline,
@@ -98,14 +106,21 @@ export const attemptPassword = async (
 
   if (user === null) {
     // No such account: counted as a failure of the name (it can only fail) before the equal work of a check.
-    await countUnknownName(deps, username).catch((error: unknown) => throttled(error, false));
-    await Promise.all([deps.hasher.verifyDummy(password), client.add(lease.id)]);
+    await countUnknownName(deps, username, lease.id).catch((error: unknown) => throttled(error, false));
+    const [, added] = await Promise.allSettled([deps.hasher.verifyDummy(password), client.add(lease.id)]);
+    if (added.status === 'rejected') return giveBack(added.reason);
     deps.audit.record('login.failed', { username, known: false, context });
     deps.pacer.record(startedAt);
     throw invalidCredentials();
   }
 
   const account = user;
+  // Equal work: where an unknown name would be read and swapped (past the limit, or forgotten failures), a known
+  // one takes the same two extra round trips, so the state of a name cannot tell whether it is an account.
+  if (!countsInOneWrite(deps.throttleSettings, account.login, deps.clock.now().getTime())) {
+    await deps.throttle.readFailures(username);
+    await deps.throttle.readFailures(username);
+  }
   const check = await deps.hasher.verify(account.passwordHash, password);
   const now = deps.clock.now().getTime();
   const { expired } = leasesAt(account.login, now);
@@ -117,13 +132,8 @@ export const attemptPassword = async (
       deps.users.recordFailure(account.username, lease.id, failure),
       client.add(lease.id),
     ]);
-    // An attempt answered 503 must not count against the client.
-    if (recorded.status === 'rejected') {
-      // Taken back even if the add seemed to fail: it may have landed after its answer was lost.
-      await client.remove(lease.id).catch(() => undefined);
-      throw recorded.reason;
-    }
-    if (added.status === 'rejected') throw added.reason;
+    if (recorded.status === 'rejected') return giveBack(recorded.reason);
+    if (added.status === 'rejected') return giveBack(added.reason);
     deps.audit.record('login.failed', { username: account.username, known: true, context });
     deps.pacer.record(startedAt);
     throw invalidCredentials();

@@ -142,7 +142,13 @@ export type Clock = { now(): Date };
 export type Timer = { sleep(ms: number): Promise<void> };
 
 /** Consecutive failed logins of a name that is no account (keyed by the adapter on a digest of the name). */
-export type FailureRecord = { failures: number; lastFailureAt: number; version: number };
+export type FailureRecord = {
+  failures: number;
+  lastFailureAt: number;
+  version: number;
+  /** The attempt that wrote last: a write the SDK retried after it landed is recognised by it. */
+  lastAttempt?: string;
+};
 
 export type ThrottleStore = {
   readFailures(username: string): Promise<FailureRecord | null>;
@@ -152,11 +158,21 @@ export type ThrottleStore = {
    * One more failure at `at`, in one write, only if the record does not exist or has fewer than `below`
    * failures, the last after `since`; false (nothing written) otherwise.
    */
-  countFailure(username: string, at: number, when: { below: number; since: number }, expiresAt: number): Promise<boolean>;
+  countFailure(
+    username: string,
+    at: number,
+    when: { below: number; since: number },
+    expiresAt: number,
+    /** Written as `lastAttempt`; a record whose last attempt is this one is not counted again. */
+    attempt: string,
+  ): Promise<boolean>;
   /** How many events the window `key` holds (a fixed window: the key names it). */
   windowCount(key: string): Promise<number>;
-  /** Adds event `id` to the window `key`; adding the same id again changes nothing (a retried call counts once). */
-  addToWindow(key: string, id: string, expiresAt: number): Promise<void>;
+  /**
+   * Adds event `id` to the window `key`, unless it holds `cap` events already; adding the same id again changes
+   * nothing (a retried call counts once).
+   */
+  addToWindow(key: string, id: string, expiresAt: number, cap: number): Promise<void>;
   /** Takes event `id` back out of the window `key` (idempotent). */
   removeFromWindow(key: string, id: string): Promise<void>;
 };

@@ -102,7 +102,8 @@ export const startSession = async (
     },
   );
   if (!stands) {
-    await deps.sessions.remove(session.uid, session.sid);
+    // The account changed meanwhile: this session must not stay behind, so its removal is tried again.
+    await retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.sessions.remove(session.uid, session.sid));
     throw invalidCredentials();
   }
   return pair(deps, session, secret);

@@ -1,4 +1,5 @@
 // Throttling: growing waits per name after repeated failures, ceilings per client, and the client key they count on.
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT, createThrottleStore, createWorld, outcome, storeDown, storedUser, THROTTLE_DEFAULTS } from '../../test/fakes';
 import type { LoginState, RequestContext } from './ports';
@@ -822,10 +823,10 @@ describe('countUnknownName', () => {
   it('counts 5 failures of a name with one conditional write each, then refuses the 6th until the wait ends', async () => {
     // Prepare
     const d = deps();
-    for (let i = 0; i < 5; i += 1) await countUnknownName(d, 'nobody');
+    for (let i = 0; i < 5; i += 1) await countUnknownName(d, 'nobody', randomUUID());
 
     // Act
-    const sixth = countUnknownName(d, 'nobody');
+    const sixth = countUnknownName(d, 'nobody', randomUUID());
 
     // Assess
     await expect(sixth).rejects.toMatchObject({ code: 'too_many_attempts', details: { retryAfterSeconds: 1 } });
@@ -836,11 +837,11 @@ describe('countUnknownName', () => {
   it('counts one more failure once the wait has ended, through a compare-and-swap', async () => {
     // Prepare
     const d = deps();
-    for (let i = 0; i < 5; i += 1) await countUnknownName(d, 'nobody');
+    for (let i = 0; i < 5; i += 1) await countUnknownName(d, 'nobody', randomUUID());
     d.advance(1000);
 
     // Act
-    await countUnknownName(d, 'nobody');
+    await countUnknownName(d, 'nobody', randomUUID());
 
     // Assess
     expect(d.throttle.peekFailures('nobody')?.failures).toBe(6);
@@ -850,7 +851,7 @@ describe('countUnknownName', () => {
   it('answers a crowd that keeps winning every swap like a crowd of guesses: too_many_attempts', async () => {
     // Prepare
     const d = deps();
-    for (let i = 0; i < 5; i += 1) await countUnknownName(d, 'nobody');
+    for (let i = 0; i < 5; i += 1) await countUnknownName(d, 'nobody', randomUUID());
     d.advance(1000);
     // Another attempt on the same name lands between each read and swap.
     let rival = false;
@@ -863,7 +864,7 @@ describe('countUnknownName', () => {
     });
 
     // Act
-    const attempt = countUnknownName(d, 'nobody');
+    const attempt = countUnknownName(d, 'nobody', randomUUID());
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'too_many_attempts', details: { retryAfterSeconds: 1 } });

@@ -54,6 +54,18 @@ export const leasesAt = (state: LoginState, now: number) => {
   return { live, expired };
 };
 
+/**
+ * Whether an unknown name in this state is counted in one conditional write (no failures, or a few recent
+ * ones); otherwise it is read and swapped, two round trips more, which a known name in the same state matches.
+ */
+export const countsInOneWrite = (settings: ThrottleSettings, record: Failures | null, now: number): boolean =>
+  record === null ||
+  record.failures === 0 ||
+  (record.failures < settings.userFailures && record.lastFailureAt > now - settings.windowSeconds * 1000);
+
+// A window keeps at most this many event ids (about 40 KB): a ceiling set higher is not enforced (it is off).
+export const WINDOW_CAP = 1000;
+
 /** How long a failure record is kept: until it could matter no more (its longest wait plus a window). */
 export const keepMs = (settings: ThrottleSettings) => (settings.maxDelaySeconds + settings.windowSeconds) * 1000;
 
@@ -89,7 +101,7 @@ export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register', ip:
       }
     },
     count: () => throttle.windowCount(key),
-    add: (id: string) => throttle.addToWindow(key, id, start + windowMs),
+    add: (id: string) => throttle.addToWindow(key, id, start + windowMs, Math.min(limit, WINDOW_CAP)),
     remove: (id: string) => throttle.removeFromWindow(key, id),
   };
 };
@@ -100,18 +112,20 @@ export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register', ip:
  * forgetting), so a 429 tells nothing about whether an account exists. Most names have no failures on record,
  * or a few: one conditional write; otherwise the record is read and swapped.
  */
-export const countUnknownName = async (deps: ThrottleDeps, username: string): Promise<void> => {
+export const countUnknownName = async (deps: ThrottleDeps, username: string, attempt: string): Promise<void> => {
   const { throttle, clock, throttleSettings: settings } = deps;
   const now = clock.now().getTime();
   const window = settings.windowSeconds * 1000;
   const when = { below: settings.userFailures, since: now - window };
-  if (await throttle.countFailure(username, now, when, now + keepMs(settings))) return;
+  if (await throttle.countFailure(username, now, when, now + keepMs(settings), attempt)) return;
   const counted = await retry({ attempts: ATTEMPTS.compareAndSwap }, async () => {
     const record = await throttle.readFailures(username);
+    // This attempt's own write landed already (its answer was lost, and the SDK or this loop tried again).
+    if (record?.lastAttempt === attempt) return true;
     const at = clock.now().getTime();
     const { slots, waitEnds, failures } = allowance(settings, record, at);
     if (slots === 0) throw tooManyAttempts((waitEnds - at) / 1000);
-    const next = { failures: failures + 1, lastFailureAt: at };
+    const next = { failures: failures + 1, lastFailureAt: at, lastAttempt: attempt };
     return (await throttle.writeFailures(username, record?.version ?? null, next, at + keepMs(settings))) ? true : AGAIN;
   });
   // Every turn lost to another attempt on the same name: a crowd of guesses, answered like one.

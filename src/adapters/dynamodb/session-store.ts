@@ -11,6 +11,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { Session, SessionStore } from '../../domain/ports';
+import { AppError } from '../../domain/errors';
 import { AGAIN, ATTEMPTS, retry } from '../../domain/retry';
 import { callOptions, conditionalWrite, translated } from './store-errors';
 
@@ -105,7 +106,12 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
       requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
       return requests.length === 0 ? true : AGAIN;
     });
-    if (requests.length > 0) throw new Error(`could not delete ${requests.length} sessions`);
+    // Items left unprocessed are DynamoDB's throttling: the store is busy, try again shortly.
+    if (requests.length > 0) {
+      throw new AppError('service_unavailable', 'the store is busy, try again shortly', {
+        cause: new Error(`could not delete ${requests.length} sessions`),
+      });
+    }
   }
 };
 

@@ -32,7 +32,12 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
       const item = await read(userKey(username));
       return item === undefined
         ? null
-        : { failures: Number(item.failures), lastFailureAt: Number(item.lastFailureAt), version: Number(item.version) };
+        : {
+            failures: Number(item.failures),
+            lastFailureAt: Number(item.lastFailureAt),
+            version: Number(item.version),
+            ...(typeof item.lastAttempt === 'string' ? { lastAttempt: item.lastAttempt } : {}),
+          };
     },
 
     writeFailures: (username, expectedVersion, next, expiresAt) =>
@@ -53,23 +58,27 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
         ),
       ),
 
-    countFailure: (username, at, when, expiresAt) =>
+    countFailure: (username, at, when, expiresAt, attempt) =>
       conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { key: userKey(username) },
             UpdateExpression:
-              'SET #failures = if_not_exists(#failures, :zero) + :one, #last = :at, #version = if_not_exists(#version, :zero) + :one, #expires = :expires',
-            ConditionExpression: 'attribute_not_exists(#key) OR (#failures < :below AND #last > :since)',
+              'SET #failures = if_not_exists(#failures, :zero) + :one, #last = :at, #version = if_not_exists(#version, :zero) + :one, #expires = :expires, #attempt = :attempt',
+            // A retried call whose first try landed finds its own attempt there and counts nothing.
+            ConditionExpression:
+              '(attribute_not_exists(#key) OR (#failures < :below AND #last > :since)) AND (attribute_not_exists(#attempt) OR #attempt <> :attempt)',
             ExpressionAttributeNames: {
               '#key': 'key',
               '#failures': 'failures',
               '#last': 'lastFailureAt',
               '#version': 'version',
               '#expires': 'expiresAt',
+              '#attempt': 'lastAttempt',
             },
             ExpressionAttributeValues: {
+              ':attempt': attempt,
               ':zero': 0,
               ':one': 1,
               ':at': at,
@@ -87,16 +96,18 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
       return item?.events instanceof Set ? item.events.size : 0;
     },
 
-    async addToWindow(key, id, expiresAt) {
-      // A string set: adding an id twice (an SDK retry of this same call) counts it once.
-      await translated(() =>
+    async addToWindow(key, id, expiresAt, cap) {
+      // A string set: adding an id twice (an SDK retry of this same call) counts it once. A full window stays as
+      // it is (the condition fails): it cannot grow towards DynamoDB's item size limit.
+      await conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { key: windowKey(key) },
             UpdateExpression: 'ADD #events :event SET #expires = :expires',
+            ConditionExpression: 'attribute_not_exists(#events) OR size(#events) < :cap',
             ExpressionAttributeNames: { '#events': 'events', '#expires': 'expiresAt' },
-            ExpressionAttributeValues: { ':event': new Set([id]), ':expires': seconds(expiresAt) },
+            ExpressionAttributeValues: { ':event': new Set([id]), ':expires': seconds(expiresAt), ':cap': cap },
           }),
           bounded(),
         ),
