@@ -80,7 +80,7 @@ export const attemptPassword = async (
   let user = opened.value;
   try {
     if (clientFailures.status === 'rejected') throw clientFailures.reason;
-    await client.assertOpen(Promise.resolve(clientFailures.value));
+    client.assertOpen(clientFailures.value);
   } catch (error) {
     if (user !== null) await deps.users.closeAttempt(user.username, lease.id, []).catch(() => undefined);
     return throttled(error, user !== null);

@@ -28,7 +28,7 @@ export const register = async (
   // failure does not (behind a shared NAT that would lock everyone out). A soft ceiling: registrations in
   // flight at once from one client may all pass the check.
   const client = clientWindow(deps, 'register', context.ip);
-  await client.assertOpen();
+  client.assertOpen(await client.count());
   const passwordHash = await deps.hasher.hash(input.password);
   const uid = deps.ids.newId();
   try {

@@ -95,8 +95,8 @@ export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register', ip:
   const limit = kind === 'login' ? settings.ipFailures : settings.ipRegistrations;
   return {
     /** 429 until the window ends, when the client has used up its ceiling. */
-    async assertOpen(count?: Promise<number>): Promise<void> {
-      if ((await (count ?? throttle.windowCount(key))) >= limit) {
+    assertOpen(count: number): void {
+      if (count >= limit) {
         throw tooManyAttempts((start + windowMs - clock.now().getTime()) / 1000);
       }
     },

@@ -193,18 +193,20 @@ export const createApp = (deps: AppDeps) => {
     health: (c) => c.json({ status: 'ok' }),
   };
 
+  // RFC 6750: a request without credentials learns it needs them before anything about its body, so the bearer
+  // check runs first, as a middleware, on the routes the table marks as needing a session.
   const sessionOnly = requireSession(deps.authenticate);
   for (const route of routeList()) {
-    app.on(route.method, honoPath(route.path), async (c) => {
-      // RFC 6750: a request without credentials learns it needs them before anything about its body.
-      if (route.auth === 'session') await sessionOnly(c as never, async () => undefined);
+    const handle = async (c: Context<Env>) => {
       const body =
         route.body === undefined
           ? undefined
           : validate(route.body, parseJsonObject(await bodyText(c), { allowEmpty: route.bodyOptional === true }));
       const handler = handlers[route.id] as (c: Context<Env>, body: unknown) => Response | Promise<Response>;
       return handler(c, body);
-    });
+    };
+    if (route.auth === 'session') app.on(route.method, honoPath(route.path), sessionOnly, handle);
+    else app.on(route.method, honoPath(route.path), handle);
   }
 
   app.notFound((c) => {
