@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from './adapters/dynamodb/ensure-table';
+import { describeCause } from './adapters/dynamodb/store-errors';
 import { KeyError } from './adapters/jwt/signing-keys';
 import { startEmbeddedStore } from './adapters/local/embedded-store';
 import { DataDirError, lockDataDir } from './adapters/local/data-dir';
@@ -112,7 +113,7 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       ensureSessionsTable(client, config.sessionsTableName),
       ensureThrottleTable(client, config.throttleTableName),
     ]).catch((error: unknown) => {
-      throw new StartupError(`the DynamoDB endpoint ${endpoint} did not answer (${(error as Error).name})`, { cause: error });
+      throw new StartupError(`the DynamoDB endpoint ${endpoint} did not answer (${describeCause(error)})`, { cause: error });
     });
 
     const server = createAdaptorServer({

@@ -267,6 +267,24 @@ describe('npm start as a process', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 
+  it('stops with a message naming the real cause when DYNAMODB_ENDPOINT does not answer, not a bare (Error)', async () => {
+    // Prepare: a port nothing listens on.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = String((blocker.address() as { port: number }).port);
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+
+    // Act
+    const result = await start({ DATA_DIR: ':memory:', DYNAMODB_ENDPOINT: `http://127.0.0.1:${port}` });
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `cannot start: the DynamoDB endpoint http://127.0.0.1:${port} did not answer (connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
+
   it('stops with a message naming a bad setting', async () => {
     const result = await start({ DATA_DIR: ':memory:', ARGON2_MEMORY_KIB: '1024' });
 

@@ -83,7 +83,7 @@ describe('getMe', () => {
 });
 
 describe('changePassword', () => {
-  it('returns invalid_credentials for a wrong current password and changes nothing', async () => {
+  it('returns invalid_credentials, saying the current password is wrong (no username was sent), and changes nothing', async () => {
     // Prepare
     const { deps, logInAlice, users, sessions } = setup();
     const { token, claims } = await logInAlice();
@@ -94,7 +94,7 @@ describe('changePassword', () => {
     const attempt = changePassword(deps, claims, { currentPassword: 'wrong password', newPassword: NEW_PASSWORD }, CONTEXT);
 
     // Assess
-    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials', message: 'the current password is incorrect' });
     expect(users.peek('alice')).toEqual(userBefore);
     expect(sessions.sessionsOf('uid-alice')).toEqual(sessionsBefore);
     await expect(authenticate(deps, token)).resolves.toMatchObject({ claims: { username: 'alice' } });
@@ -221,7 +221,7 @@ describe('changePassword', () => {
 });
 
 describe('deleteAccount', () => {
-  it('returns invalid_credentials for a wrong password and keeps the user and its sessions', async () => {
+  it('returns invalid_credentials, saying the password is wrong, and keeps the user and its sessions', async () => {
     // Prepare
     const { deps, logInAlice, users, sessions } = setup();
     const { claims } = await logInAlice();
@@ -230,7 +230,7 @@ describe('deleteAccount', () => {
     const attempt = deleteAccount(deps, claims, { password: 'wrong password' }, CONTEXT);
 
     // Assess
-    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials', message: 'the password is incorrect' });
     expect(users.peek('alice')).toBeDefined();
     expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
   });

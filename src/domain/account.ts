@@ -1,6 +1,6 @@
 // Use cases on one's own account, behind a verified access token: read it, change the password, delete it.
 import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
-import { AppError, invalidCredentials } from './errors';
+import { AppError, incorrectPassword } from './errors';
 import { attemptPassword, type LogInDeps } from './log-in';
 import type { AccessClaims, RequestContext, UserRecord } from './ports';
 import { ATTEMPTS, retry } from './retry';
@@ -15,15 +15,22 @@ export type AccountDeps = LogInDeps & { passwordPolicy: PasswordPolicy };
 const endAllSessions = (deps: AccountDeps, uid: string) =>
   retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.sessions.removeAll(uid));
 
-/** The token's account, if this is its current password (under the login throttle). */
+/**
+ * The token's account, if this is its current password (under the login throttle). A wrong one is reported as
+ * the password's fault: the login's "invalid username or password" would name a username nobody sent.
+ */
 const checkOwnPassword = async (
   deps: AccountDeps,
   claims: AccessClaims,
   password: string,
+  what: 'password' | 'current password',
   context: RequestContext,
 ): Promise<UserRecord & { uid: string }> => {
-  const { settle, login: _login, ...user } = await attemptPassword(deps, claims.username, password, context);
-  if (!(await settle()) || user.uid !== claims.uid) throw invalidCredentials();
+  const checked = await attemptPassword(deps, claims.username, password, context).catch((error: unknown) => {
+    throw error instanceof AppError && error.code === 'invalid_credentials' ? incorrectPassword(what, error) : error;
+  });
+  const { settle, login: _login, ...user } = checked;
+  if (!(await settle()) || user.uid !== claims.uid) throw incorrectPassword(what);
   return user;
 };
 
@@ -44,11 +51,13 @@ export const changePassword = async (
   input: ChangePasswordInput,
   context: RequestContext,
 ): Promise<TokenPair> => {
-  const user = await checkOwnPassword(deps, claims, input.currentPassword, context);
+  const user = await checkOwnPassword(deps, claims, input.currentPassword, 'current password', context);
   await assertAcceptablePassword(deps.passwordPolicy, input.newPassword, user);
   const newHash = await deps.hasher.hash(input.newPassword);
   // The user changes first, then its sessions go: a login racing with us sees the new version and drops its own.
-  if (!(await deps.users.changePassword(user.username, user.passwordHash, newHash))) throw invalidCredentials();
+  if (!(await deps.users.changePassword(user.username, user.passwordHash, newHash))) {
+    throw incorrectPassword('current password');
+  }
   await endAllSessions(deps, claims.uid);
   deps.audit.record('password.changed', { username: user.username, known: true, context });
   return startSession(deps, { ...user, credentialVersion: user.credentialVersion + 1 });
@@ -68,8 +77,8 @@ export const deleteAccount = async (
     await endAllSessions(deps, claims.uid);
     return;
   }
-  const user = await checkOwnPassword(deps, claims, input.password, context);
-  if (!(await deps.users.remove(user.username, user.passwordHash))) throw invalidCredentials();
+  const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
+  if (!(await deps.users.remove(user.username, user.passwordHash))) throw incorrectPassword('password');
   await endAllSessions(deps, claims.uid);
   deps.audit.record('user.deleted', { username: user.username, known: true, context });
 };

@@ -43,5 +43,12 @@ export const invalidField = (field: string, message: string): AppError =>
 /** Unknown user and wrong password: one error, one message, so neither can be told from the other. */
 export const invalidCredentials = (): AppError => new AppError('invalid_credentials', 'invalid username or password');
 
+/**
+ * A wrong password behind a verified access token (password change, account deletion): the same code, but no
+ * username was sent, so the message speaks of the password alone (`what`: the field's name in words).
+ */
+export const incorrectPassword = (what: 'password' | 'current password', cause?: unknown): AppError =>
+  new AppError('invalid_credentials', `the ${what} is incorrect`, { cause });
+
 export const invalidRefreshToken = (): AppError =>
   new AppError('invalid_refresh_token', 'the refresh token is invalid or expired');

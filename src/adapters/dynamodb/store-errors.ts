@@ -37,6 +37,34 @@ export const translateStoreError = (error: unknown): AppError => {
     : new AppError('internal_error', 'the store failed', { cause: error });
 };
 
+type ErrorChain = { name?: unknown; code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+
+// How deep describeCause looks into causes and aggregated errors (real chains are two or three deep).
+const MAX_CAUSE_DEPTH = 4;
+
+/** One error's own words: its message, with its code in front unless the message already says it. */
+const ownWords = ({ name, code, message }: ErrorChain): string => {
+  const said = typeof message === 'string' ? message.replace(/\s+/g, ' ').trim() : '';
+  const tag = typeof code === 'string' ? code : '';
+  if (said === '') return tag || (typeof name === 'string' ? name : 'unknown error');
+  return tag === '' || said.includes(tag) ? said : `${tag}: ${said}`;
+};
+
+/**
+ * The real cause of a failure, in words, for a start-up message. The SDK hands over Node's own error (an
+ * `ECONNREFUSED`) whose name is a bare `Error`, sometimes as an AggregateError (one error per address tried, its
+ * own message empty) or behind `cause`: the codes and messages of that chain, each said once.
+ */
+export const describeCause = (error: unknown, depth = 0): string => {
+  if (error === null || typeof error !== 'object') return String(error);
+  const chain = error as ErrorChain;
+  const deeper = depth < MAX_CAUSE_DEPTH;
+  const inner = deeper && Array.isArray(chain.errors) ? chain.errors.map((e: unknown) => describeCause(e, depth + 1)) : [];
+  const text = inner.length > 0 ? [...new Set(inner)].join('; ') : ownWords(chain);
+  const cause = deeper && chain.cause !== undefined ? describeCause(chain.cause, depth + 1) : '';
+  return cause === '' || text.includes(cause) ? text : `${text}: ${cause}`;
+};
+
 /** Runs a conditional write: true when it happened, false when its condition failed; other failures translated. */
 export const conditionalWrite = async (write: () => Promise<unknown>): Promise<boolean> => {
   try {
