@@ -19,6 +19,9 @@ export const LAMBDA_BUNDLE = {
   // On Lambda the credentials are in the environment: the SDK's default chain (ini files, SSO, STS, metadata
   // services, with nested STS/SSO clients) is replaced by a reader of the environment. See env-credentials.ts.
   alias: { '@aws-sdk/credential-provider-node': './src/adapters/lambda/env-credentials.ts' },
+  // Headers, Request and Response in the bundle are small stand-ins instead of Node's undici-built globals, whose
+  // first use costs a cold start ~30-40 ms. See web-primitives.ts.
+  inject: ['./src/adapters/lambda/web-primitives.ts'],
 };
 
 /**
@@ -39,6 +42,7 @@ export const lambdaBuildOptions = (outdir) => ({
   format: 'esm',
   mainFields: LAMBDA_BUNDLE.mainFields,
   alias: LAMBDA_BUNDLE.alias,
+  inject: LAMBDA_BUNDLE.inject,
   minify: true,
   sourcemap: true,
   legalComments: 'none',

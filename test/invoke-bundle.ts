@@ -11,6 +11,8 @@ export type BundleRun = {
   results: LambdaResult[];
   /** Every JavaScript file the child loaded as an ES module (absolute paths), in load order. */
   loadedModules: string[];
+  /** Node's own modules the child loaded (process.moduleLoadList, such as `internal/deps/undici/undici`). */
+  builtins: string[];
 };
 
 // A module loader hook in the child, off the timed path: it only notes each file URL it is asked to load.
@@ -38,7 +40,8 @@ const run = async (
       "const events = JSON.parse(readFileSync(new URL('./events.json', import.meta.url), 'utf8'));",
       'const results = [];',
       "for (const event of events) results.push(await handler(event, { awsRequestId: 'bundle-test' }));",
-      'console.log(JSON.stringify(results));',
+      "const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));",
+      'console.log(JSON.stringify({ results, builtins }));',
     ].join('\n'),
   );
   const loadedFile = join(workDir, 'loaded-modules.txt');
@@ -71,7 +74,8 @@ const run = async (
     .split('\n')
     .filter((url) => url !== '' && !url.endsWith('/record-loads.mjs') && !url.endsWith('/invoke.mjs'))
     .map((url) => fileURLToPath(url));
-  return { results: JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]') as LambdaResult[], loadedModules };
+  const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { results: LambdaResult[]; builtins: string[] };
+  return { results: report.results, builtins: report.builtins, loadedModules };
 };
 
 /** Invokes `handler` of `bundleFile` with each event in turn, from a script written into `workDir`. */
