@@ -1,0 +1,24 @@
+// The routes the client calls. A type-only import of the server's route table checks each method and path at
+// compile time, so the client's bundle carries the strings without the table (and without valibot).
+import type { ROUTES, RouteId } from '../adapters/http/routes';
+
+type Endpoint<K extends RouteId> = {
+  readonly method: (typeof ROUTES)[K]['method'];
+  readonly path: (typeof ROUTES)[K]['path'];
+};
+
+export const ENDPOINTS = {
+  register: { method: 'POST', path: '/register' },
+  logIn: { method: 'POST', path: '/login' },
+  refresh: { method: 'POST', path: '/token/refresh' },
+  verify: { method: 'POST', path: '/verify' },
+  logOut: { method: 'POST', path: '/logout' },
+  logOutAll: { method: 'POST', path: '/logout/all' },
+  getMe: { method: 'GET', path: '/me' },
+  deleteAccount: { method: 'DELETE', path: '/me' },
+  changePassword: { method: 'POST', path: '/me/password' },
+  jwks: { method: 'GET', path: '/.well-known/jwks.json' },
+  health: { method: 'GET', path: '/health' },
+} as const satisfies { readonly [K in RouteId]?: Endpoint<K> };
+
+export type EndpointId = keyof typeof ENDPOINTS;

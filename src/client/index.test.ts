@@ -1,0 +1,404 @@
+// The typed client against a real local server (real HTTP, the embedded store): every method, the error mapping,
+// the refresh before expiry and on token_expired, and one refresh for many concurrent callers.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeJwt, decodeProtectedHeader, SignJWT, type JWTHeaderParameters } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../../test/app-harness';
+import { ROUTES, type RouteId } from '../adapters/http/routes';
+import { startServer, type RunningServer } from '../server';
+import { ENDPOINTS } from './endpoints';
+import { createLoginClient, LoginServiceError, type Fetch } from './index';
+
+const SERVER_ENV = {
+  DATA_DIR: ':memory:',
+  PORT: '0',
+  LOG_LEVEL: 'SILENT',
+  JWT_SECRET: TEST_JWT_SECRET,
+  REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
+  // The shortest lifetime the service allows: the client refreshes once less than 30 s of it is left.
+  TOKEN_TTL_SECONDS: '60',
+  // Every request comes from 127.0.0.1: the per-client registration ceiling would stop this file halfway.
+  THROTTLE_IP_REGISTRATIONS: '1000',
+};
+const PASSWORD = 'a long enough passphrase';
+
+/** Routes the client leaves out on purpose, with why. */
+const NOT_IN_CLIENT: Partial<Record<RouteId, string>> = { openApi: 'a document for tools, not a call an app makes' };
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startServer(SERVER_ENV);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+type Seen = { method: string; path: string; status: number };
+
+/**
+ * A fetch that records what the client sent and got. `replaceToken` stands in for time passing on the wire: it
+ * may swap the bearer token of a request for another (an expired copy), which the server then judges for real.
+ */
+const recordingFetch = (replaceToken?: (token: string) => Promise<string>) => {
+  const seen: Seen[] = [];
+  const fetchFn: Fetch = async (url, init) => {
+    const headers = new Headers(init.headers);
+    const bearer = /^Bearer (.+)$/.exec(headers.get('Authorization') ?? '')?.[1];
+    if (bearer !== undefined && replaceToken !== undefined) headers.set('Authorization', `Bearer ${await replaceToken(bearer)}`);
+    const response = await fetch(url, { ...init, headers });
+    seen.push({ method: init.method ?? 'GET', path: new URL(url).pathname, status: response.status });
+    return response;
+  };
+  const refreshes = () => seen.filter((call) => call.path === '/token/refresh').length;
+  return { fetchFn, seen, refreshes };
+};
+
+/** A clock the test moves forward: the client's idea of now, never the server's. */
+const movableNow = () => {
+  let offsetMs = 0;
+  return { now: () => Date.now() + offsetMs, advance: (seconds: number) => (offsetMs += seconds * 1000) };
+};
+
+/** The same access token, re-signed by the server's key as if issued two minutes ago: the server says token_expired. */
+const expiredCopy = async (token: string) => {
+  const past = Math.floor(Date.now() / 1000) - 120;
+  return new SignJWT({ ...decodeJwt(token), iat: past, exp: past + 60 })
+    .setProtectedHeader(decodeProtectedHeader(token) as JWTHeaderParameters)
+    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+};
+
+let userCount = 0;
+/** A new account, and a client logged in to it. */
+const loggedIn = async (options: { fetch?: Fetch; now?: () => number } = {}) => {
+  const username = `client-user-${++userCount}`;
+  const client = createLoginClient({ baseUrl: `${server.url}/`, ...options });
+  await client.register({ name: 'Client Test', username, password: PASSWORD });
+  await client.login({ username, password: PASSWORD });
+  return { client, username };
+};
+
+/** The LoginServiceError a promise rejects with (fails the test if it resolves or throws something else). */
+const failure = async (promise: Promise<unknown>): Promise<LoginServiceError> => {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(LoginServiceError);
+  return error as LoginServiceError;
+};
+
+describe('typed client: the routes', () => {
+  it('calls each route of the route table by its method and path, except the ones it leaves out on purpose', () => {
+    const expected = Object.entries(ROUTES)
+      .filter(([id]) => NOT_IN_CLIENT[id as RouteId] === undefined)
+      .map(([id, route]) => [id, { method: route.method, path: route.path }]);
+
+    expect(Object.entries(ENDPOINTS)).toEqual(expected);
+  });
+});
+
+describe('typed client against a local server', () => {
+  it('registers, logs in and holds the session, then reads /me and verifies its own token', async () => {
+    const client = createLoginClient({ baseUrl: server.url });
+    expect(client.session).toBeNull();
+
+    const registered = await client.register({ name: 'Ada Lovelace', username: 'Ada-Client', password: PASSWORD });
+    const pair = await client.login({ username: 'ADA-client', password: PASSWORD });
+    const me = await client.me();
+    const bySession = await client.verify();
+    const byBody = await client.verify({ token: pair.token, username: 'ada-client' });
+
+    expect(registered).toEqual({ username: 'ada-client' });
+    expect(pair).toMatchObject({ user: { username: 'ada-client', name: 'Ada Lovelace' }, tokenType: 'Bearer', expiresIn: 60 });
+    expect(client.session).toEqual(pair);
+    expect(me.user).toMatchObject({ username: 'ada-client', name: 'Ada Lovelace' });
+    expect(typeof me.user.createdAt).toBe('string');
+    expect(bySession).toMatchObject({ verified: true, username: 'ada-client' });
+    expect(byBody).toMatchObject({ verified: true, username: 'ada-client' });
+  });
+
+  it('rotates the refresh token on refresh() and keeps working with the new pair', async () => {
+    const { client } = await loggedIn();
+    const before = client.session!;
+
+    const after = await client.refresh();
+    const me = await client.me();
+    const oldAgain = await fetch(`${server.url}/token/refresh`, {
+      method: 'POST',
+      body: JSON.stringify({ refreshToken: before.refreshToken }),
+    });
+
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(client.session).toEqual(after);
+    expect(me.user.username).toBe(before.user.username);
+    // Within the grace window the replaced token gets the same successor: proof the rotation really happened.
+    expect(((await oldAgain.json()) as { refreshToken: string }).refreshToken).toBe(after.refreshToken);
+  });
+
+  it('holds the new session a password change starts; the new password logs in, the old one does not', async () => {
+    const { client, username } = await loggedIn();
+    const before = client.session!;
+
+    const pair = await client.changePassword({ currentPassword: PASSWORD, newPassword: 'another long passphrase' });
+    const me = await client.me();
+    const other = createLoginClient({ baseUrl: server.url });
+    const oldPassword = await failure(other.login({ username, password: PASSWORD }));
+    await other.login({ username, password: 'another long passphrase' });
+
+    expect(client.session).toEqual(pair);
+    expect(pair.refreshToken).not.toBe(before.refreshToken);
+    expect(me.user.username).toBe(username);
+    expect(oldPassword.code).toBe('invalid_credentials');
+  });
+
+  it('logs out by the refresh token and forgets the session; a second logout sends nothing', async () => {
+    const recorder = recordingFetch();
+    const { client } = await loggedIn({ fetch: recorder.fetchFn });
+    const refreshToken = client.session!.refreshToken;
+
+    await client.logout();
+    const sent = recorder.seen.length;
+    await client.logout();
+    const refreshAfter = await fetch(`${server.url}/token/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken }) });
+    const me = await failure(client.me());
+
+    expect(client.session).toBeNull();
+    expect(recorder.seen.at(sent - 1)).toEqual({ method: 'POST', path: '/logout', status: 204 });
+    expect(recorder.seen).toHaveLength(sent + 1); // only the me() below the second logout
+    expect(refreshAfter.status).toBe(401);
+    expect(me).toMatchObject({ status: 401, code: 'missing_token' });
+  });
+
+  it('ends every session of the account on logoutAll()', async () => {
+    const { client, username } = await loggedIn();
+    const other = createLoginClient({ baseUrl: server.url });
+    await other.login({ username, password: PASSWORD });
+
+    await client.logoutAll();
+    const otherMe = await failure(other.me());
+
+    expect(client.session).toBeNull();
+    expect(otherMe).toMatchObject({ status: 401, code: 'invalid_token' });
+  });
+
+  it('keeps the session when deleteAccount() gets a wrong password, and forgets it when the account is gone', async () => {
+    const { client, username } = await loggedIn();
+
+    const wrong = await failure(client.deleteAccount({ password: 'not the password' }));
+    const heldAfterWrong = client.session;
+    await client.deleteAccount({ password: PASSWORD });
+    const login = await failure(client.login({ username, password: PASSWORD }));
+
+    expect(wrong).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(heldAfterWrong).not.toBeNull();
+    expect(client.session).toBeNull();
+    expect(login.code).toBe('invalid_credentials');
+  });
+
+  it('reads the JWKS and the health check', async () => {
+    const client = createLoginClient({ baseUrl: server.url });
+
+    expect(await client.jwks()).toEqual({ keys: [] });
+    expect(await client.health()).toEqual({ status: 'ok' });
+  });
+});
+
+describe('typed client: errors', () => {
+  it('throws weak_password with its reasons, username_taken, invalid_credentials and invalid_request with its field', async () => {
+    const client = createLoginClient({ baseUrl: server.url });
+    await client.register({ name: 'Taken', username: 'taken-name', password: PASSWORD });
+
+    const weak = await failure(client.register({ name: 'Pat Doe', username: 'qwv', password: 'qwv12' }));
+    const taken = await failure(client.register({ name: 'Other', username: 'TAKEN-name', password: PASSWORD }));
+    const wrong = await failure(client.login({ username: 'taken-name', password: 'not it at all' }));
+    // The types forbid it; a plain-JavaScript caller can still send it.
+    const invalid = await failure(client.login({ username: 42 as unknown as string, password: PASSWORD }));
+
+    expect(weak).toMatchObject({ status: 400, code: 'weak_password', reasons: ['too_short', 'contains_username'] });
+    expect(taken).toMatchObject({ status: 409, code: 'username_taken', message: 'this username is already taken' });
+    expect(wrong).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(invalid).toMatchObject({ status: 400, code: 'invalid_request', field: 'username' });
+    expect(invalid.reasons).toBeUndefined();
+  });
+
+  it('reads retryAfterSeconds from Retry-After on a 429', async () => {
+    const limited = await startServer({ ...SERVER_ENV, THROTTLE_IP_REGISTRATIONS: '1' });
+    try {
+      const client = createLoginClient({ baseUrl: limited.url });
+      await client.register({ name: 'First', username: 'first-one', password: PASSWORD });
+
+      const throttled = await failure(client.register({ name: 'Second', username: 'second-one', password: PASSWORD }));
+
+      expect(throttled).toMatchObject({ status: 429, code: 'too_many_attempts' });
+      expect(throttled.retryAfterSeconds).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers a bearer call without a session with missing_token, and refresh() with no_session', async () => {
+    const client = createLoginClient({ baseUrl: server.url });
+
+    expect(await failure(client.me())).toMatchObject({ status: 401, code: 'missing_token' });
+    expect(await failure(client.refresh())).toMatchObject({ status: 0, code: 'no_session' });
+  });
+
+  it('turns a refused connection into network_error', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const client = createLoginClient({ baseUrl: `http://127.0.0.1:${port}` });
+
+    const error = await failure(client.health());
+
+    expect(error).toMatchObject({ status: 0, code: 'network_error' });
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('turns an answer that is not the service JSON (a proxy page) into invalid_response', async () => {
+    const proxy: Server = createServer((request, response) => {
+      const failing = request.url === '/health';
+      response.writeHead(failing ? 502 : 200, { 'Content-Type': 'text/html' });
+      response.end('<html><body>Bad Gateway</body></html>');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const client = createLoginClient({ baseUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+    try {
+      const failed = await failure(client.health());
+      const notJson = await failure(client.jwks());
+
+      expect(failed).toMatchObject({ status: 502, code: 'invalid_response' });
+      expect(notJson).toMatchObject({ status: 200, code: 'invalid_response' });
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+});
+
+describe('typed client: keeping the access token fresh', () => {
+  it('uses the token as it is while more than 30 s of it is left', async () => {
+    const recorder = recordingFetch();
+    const clock = movableNow();
+    const { client } = await loggedIn({ fetch: recorder.fetchFn, now: clock.now });
+
+    clock.advance(25);
+    await client.me();
+
+    expect(recorder.refreshes()).toBe(0);
+  });
+
+  it('refreshes before a bearer call once less than 30 s of the token is left', async () => {
+    const recorder = recordingFetch();
+    const clock = movableNow();
+    const { client } = await loggedIn({ fetch: recorder.fetchFn, now: clock.now });
+    const before = client.session!;
+    const sent = recorder.seen.length;
+
+    clock.advance(31);
+    await client.me();
+
+    expect(recorder.seen.slice(sent).map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+      'POST /token/refresh 200',
+      'GET /me 200',
+    ]);
+    expect(client.session!.token).not.toBe(before.token);
+  });
+
+  it('refreshes and retries once when the server says token_expired', async () => {
+    let expiring: string | undefined;
+    const recorder = recordingFetch(async (token) => (token === expiring ? expiredCopy(token) : token));
+    const { client } = await loggedIn({ fetch: recorder.fetchFn });
+    expiring = client.session!.token;
+    const sent = recorder.seen.length;
+
+    const me = await client.me();
+
+    expect(me.user.name).toBe('Client Test');
+    expect(recorder.seen.slice(sent).map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+      'GET /me 401',
+      'POST /token/refresh 200',
+      'GET /me 200',
+    ]);
+  });
+
+  it('retries only once: a second token_expired is thrown', async () => {
+    const recorder = recordingFetch(expiredCopy);
+    const { client } = await loggedIn({ fetch: recorder.fetchFn });
+    const sent = recorder.seen.length;
+
+    const error = await failure(client.me());
+
+    expect(error).toMatchObject({ status: 401, code: 'token_expired' });
+    expect(recorder.seen.slice(sent).map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+      'GET /me 401',
+      'POST /token/refresh 200',
+      'GET /me 401',
+    ]);
+  });
+
+  it('starts one refresh for many calls that find the token about to expire', async () => {
+    const recorder = recordingFetch();
+    const clock = movableNow();
+    const { client } = await loggedIn({ fetch: recorder.fetchFn, now: clock.now });
+
+    clock.advance(31);
+    const answers = await Promise.all([client.me(), client.me(), client.verify(), client.me(), client.me()]);
+
+    expect(answers).toHaveLength(5);
+    expect(recorder.refreshes()).toBe(1);
+  });
+
+  it('starts one refresh for many calls answered token_expired at once', async () => {
+    let expiring: string | undefined;
+    const recorder = recordingFetch(async (token) => (token === expiring ? expiredCopy(token) : token));
+    const { client } = await loggedIn({ fetch: recorder.fetchFn });
+    expiring = client.session!.token;
+
+    const answers = await Promise.all([client.me(), client.me(), client.verify(), client.me()]);
+
+    expect(answers).toHaveLength(4);
+    expect(recorder.seen.filter((call) => call.status === 401)).toHaveLength(4);
+    expect(recorder.refreshes()).toBe(1);
+  });
+
+  it('forgets the session when the server refuses its refresh token', async () => {
+    const clock = movableNow();
+    const { client } = await loggedIn({ now: clock.now });
+    // The session ends elsewhere (another tab logged out with the same refresh token).
+    await fetch(`${server.url}/logout`, { method: 'POST', body: JSON.stringify({ refreshToken: client.session!.refreshToken }) });
+
+    clock.advance(31);
+    const error = await failure(client.me());
+
+    expect(error).toMatchObject({ status: 401, code: 'invalid_refresh_token' });
+    expect(client.session).toBeNull();
+  });
+
+  it('keeps the session when a refresh fails on the way, and the next call refreshes with the same token', async () => {
+    const recorder = recordingFetch();
+    let dropNextRefresh = true;
+    const flaky: Fetch = (url, init) => {
+      if (dropNextRefresh && url.endsWith('/token/refresh')) {
+        dropNextRefresh = false;
+        return Promise.reject(new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } }));
+      }
+      return recorder.fetchFn(url, init);
+    };
+    const clock = movableNow();
+    const { client } = await loggedIn({ fetch: flaky, now: clock.now });
+    const before = client.session!;
+
+    clock.advance(31);
+    const dropped = await failure(client.me());
+    const heldAfterDrop = client.session;
+    const me = await client.me();
+
+    expect(dropped).toMatchObject({ status: 0, code: 'network_error' });
+    expect(dropped.message).toContain('ECONNRESET');
+    expect(heldAfterDrop).toEqual(before);
+    expect(me.user.username).toBe(before.user.username);
+    expect(client.session!.token).not.toBe(before.token);
+  });
+});

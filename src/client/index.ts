@@ -1,0 +1,198 @@
+// The typed client of the login service: one method per route, typed by the server's own route table and schemas
+// (type-only imports: nothing of the server is in the bundle), the session held in memory and its access token
+// refreshed before it expires. Needs nothing but fetch, so it runs in browsers and in Node alike.
+import type * as v from 'valibot';
+import type { ROUTES } from '../adapters/http/routes';
+import { ENDPOINTS, type EndpointId } from './endpoints';
+import { errorFromAnswer, LoginServiceError } from './login-service-error';
+
+export { LoginServiceError } from './login-service-error';
+export type { ClientErrorCode, LoginServiceErrorCode, LoginServiceErrorInit } from './login-service-error';
+
+type Route<K extends EndpointId> = (typeof ROUTES)[K];
+/** What a route's body schema accepts. */
+type BodyOf<K extends EndpointId> = Route<K> extends { body: infer S extends v.GenericSchema } ? v.InferInput<S> : never;
+/** What a route answers on success; undefined for a 204. */
+type ResultOf<K extends EndpointId> = Route<K>['success'] extends { body: infer S extends v.GenericSchema }
+  ? v.InferOutput<S>
+  : undefined;
+
+export type RegisterInput = BodyOf<'register'>;
+export type LoginInput = BodyOf<'logIn'>;
+/** No token: the session's access token is checked (as a bearer token). */
+export type VerifyInput = Pick<BodyOf<'verify'>, 'token' | 'username'>;
+export type ChangePasswordInput = BodyOf<'changePassword'>;
+export type DeleteAccountInput = BodyOf<'deleteAccount'>;
+export type TokenPair = ResultOf<'logIn'>;
+export type RegisterResult = ResultOf<'register'>;
+export type VerifyResult = ResultOf<'verify'>;
+export type MeResult = ResultOf<'getMe'>;
+export type JwksResult = ResultOf<'jwks'>;
+export type HealthResult = ResultOf<'health'>;
+
+/** The part of fetch the client uses: a wrapper (to log, to add headers, to count calls) only needs this much. */
+export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+export type LoginClientOptions = {
+  /** Where the service answers, with any stage prefix: `http://localhost:3000`, `https://api.example.com/prod`. */
+  baseUrl: string;
+  /** Defaults to the global fetch. */
+  fetch?: Fetch;
+  /** Milliseconds since the epoch, for the access token's expiry; defaults to Date.now. */
+  now?: () => number;
+};
+
+export type LoginClient = ReturnType<typeof createLoginClient>;
+
+/**
+ * A bearer call refreshes first when less than this is left of the access token's life (the shortest is 60 s),
+ * so the token does not expire on the way; the expiry is counted on this clock from when the pair arrived.
+ */
+const REFRESH_MARGIN_SECONDS = 30;
+
+type Held = { pair: TokenPair; expiresAt: number };
+type Call = { body?: unknown; token?: string | undefined };
+
+export const createLoginClient = (options: LoginClientOptions) => {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  // Looked up at each call, never stored unbound: a browser's fetch refuses to run as another object's method.
+  const fetchFn: Fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const now = options.now ?? (() => Date.now());
+  let held: Held | null = null;
+  let refreshing: Promise<Held> | undefined;
+
+  const send = async <K extends EndpointId>(id: K, { body, token }: Call = {}): Promise<ResultOf<K>> => {
+    const { method, path } = ENDPOINTS[id];
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetchFn(`${baseUrl}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      text = await response.text();
+    } catch (cause) {
+      const reason = (cause as { cause?: { code?: unknown } }).cause?.code ?? (cause as Error).message;
+      throw new LoginServiceError({
+        status: 0,
+        code: 'network_error',
+        message: `could not reach the login service at ${baseUrl} (${String(reason)})`,
+        cause,
+      });
+    }
+    if (!response.ok) throw errorFromAnswer(response.status, response.headers, text, now());
+    if (response.status === 204) return undefined as ResultOf<K>;
+    try {
+      return JSON.parse(text) as ResultOf<K>;
+    } catch {
+      throw new LoginServiceError({
+        status: response.status,
+        code: 'invalid_response',
+        message: `the login service answered ${response.status} with a body that is not JSON`,
+      });
+    }
+  };
+
+  const hold = (pair: TokenPair): Held => (held = { pair, expiresAt: now() + pair.expiresIn * 1000 });
+
+  const noSession = () =>
+    new LoginServiceError({ status: 0, code: 'no_session', message: 'not logged in: there is no session to refresh' });
+
+  /** One refresh at a time: every caller that needs one while it runs waits for the same answer. */
+  const refreshSession = (): Promise<Held> => {
+    if (refreshing !== undefined) return refreshing;
+    const current = held;
+    if (current === null) return Promise.reject(noSession());
+    refreshing = send('refresh', { body: { refreshToken: current.pair.refreshToken } })
+      .then(
+        (pair) => {
+          // A login or logout while this ran decided the session: its answer stands, not this one.
+          if (held !== current) {
+            if (held === null) throw noSession();
+            return held;
+          }
+          return hold(pair);
+        },
+        (error: unknown) => {
+          // A refused refresh token (401 invalid_refresh_token, refresh_token_reused) cannot be tried again; a
+          // network error, 429 or 503 can, with the same token, inside the server's grace window.
+          const refused = error instanceof LoginServiceError && error.status >= 400 && error.status < 500;
+          if (refused && error.status !== 429 && held === current) held = null;
+          throw error;
+        },
+      )
+      .finally(() => {
+        refreshing = undefined;
+      });
+    return refreshing;
+  };
+
+  /** A bearer call: refreshed first when the token is about to expire, retried once if it expired anyway. */
+  const withSession = async <K extends EndpointId>(id: K, body?: unknown): Promise<ResultOf<K>> => {
+    let current = held;
+    if (current !== null && now() >= current.expiresAt - REFRESH_MARGIN_SECONDS * 1000) current = await refreshSession();
+    try {
+      return await send(id, { body, token: current?.pair.token });
+    } catch (error) {
+      if (!(error instanceof LoginServiceError) || error.code !== 'token_expired' || current === null) throw error;
+      // Another call may have refreshed meanwhile: then its token is the one to use.
+      const fresh = held !== null && held.pair.token !== current.pair.token ? held : await refreshSession();
+      return send(id, { body, token: fresh.pair.token });
+    }
+  };
+
+  return {
+    /** The token pair of the current session, or null when logged out. Held in memory only. */
+    get session(): TokenPair | null {
+      return held?.pair ?? null;
+    },
+
+    register: (input: RegisterInput): Promise<RegisterResult> => send('register', { body: input }),
+
+    /** Starts a session: the client holds it and uses it for the calls below. */
+    login: async (input: LoginInput): Promise<TokenPair> => hold(await send('logIn', { body: input })).pair,
+
+    /** Rotates the refresh token now (the bearer calls do this on their own when they need to). */
+    refresh: async (): Promise<TokenPair> => (await refreshSession()).pair,
+
+    verify: ({ token, username }: VerifyInput = {}): Promise<VerifyResult> =>
+      token === undefined ? withSession('verify', { username }) : send('verify', { body: { token, username } }),
+
+    me: (): Promise<MeResult> => withSession('getMe'),
+
+    /** Every other session ends; the client holds the new one the answer starts. */
+    changePassword: async (input: ChangePasswordInput): Promise<TokenPair> =>
+      hold(await withSession('changePassword', input)).pair,
+
+    /**
+     * Ends this session by its refresh token (which works when the access token has expired). The client forgets
+     * the session first, so it is logged out here even if the request fails. No session: nothing to do.
+     */
+    logout: async (): Promise<void> => {
+      if (refreshing !== undefined) await refreshing.catch(() => undefined);
+      const current = held;
+      if (current === null) return;
+      held = null;
+      await send('logOut', { body: { refreshToken: current.pair.refreshToken } });
+    },
+
+    /** Ends every session of the account; the session stays held if the request fails, so it can be retried. */
+    logoutAll: async (): Promise<void> => {
+      await withSession('logOutAll');
+      held = null;
+    },
+
+    /** The session stays held if the request fails (a wrong password, say). */
+    deleteAccount: async (input: DeleteAccountInput): Promise<void> => {
+      await withSession('deleteAccount', input);
+      held = null;
+    },
+
+    jwks: (): Promise<JwksResult> => send('jwks'),
+    health: (): Promise<HealthResult> => send('health'),
+  };
+};
