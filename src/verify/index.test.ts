@@ -97,7 +97,7 @@ const serveExpress = async (mounts: Mounts): Promise<Served> => {
   for (const [name, verifier] of Object.entries(mounts)) {
     app.use(`/${name}`, expressMiddleware(verifier, { onError: (error) => errors.push(error) }));
     app.get(`/${name}/whoami`, (req, res) => {
-      res.json({ claims: (req as AuthenticatedRequest).auth });
+      res.json({ claims: (req as AuthenticatedRequest<typeof req>).auth });
     });
   }
   return { url: await listen(app.listen(0, '127.0.0.1')), errors };
