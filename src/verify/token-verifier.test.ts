@@ -195,6 +195,19 @@ describe('key rotation', () => {
     expect(server.fetches()).toBe(1);
   });
 
+  it('refuses a key removed from the set once the cached set has aged out', async () => {
+    const retired = await makeKey('retired', 'EdDSA');
+    const current = await makeKey('current', 'EdDSA');
+    const server = await jwksServer([retired, current]);
+    const verifier = verifierFor(server.url, { cacheMaxAgeMs: 0 });
+    await verifier.verify(await signToken(retired));
+
+    server.publish([current]);
+
+    await expect(verifier.verify(await signToken(retired))).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(verifier.verify(await signToken(current))).resolves.toMatchObject({ sub: 'ada' });
+  });
+
   it('keeps verifying with the cached keys while the JWKS endpoint fails', async () => {
     const key = await makeKey('cached', 'ES256');
     const server = await jwksServer([key]);

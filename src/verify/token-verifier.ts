@@ -65,7 +65,10 @@ export type TokenVerifierOptions = {
   timeoutMs?: number;
   /** After a fetch, how long an unknown `kid` waits before it may trigger another (ms). Default 30000. */
   cooldownMs?: number;
-  /** How long fetched keys are used before they are fetched again (ms). Default 600000. */
+  /**
+   * How long fetched keys are trusted before they are fetched again (ms): a key removed from the set (a
+   * compromised one) is still accepted this long. Default 300000, the max-age the service's JWKS announces.
+   */
   cacheMaxAgeMs?: number;
   /** Allowed clock skew on `exp`, `iat`, `nbf`, in seconds. Default 5. */
   clockToleranceSeconds?: number;
@@ -119,7 +122,7 @@ export const createTokenVerifier = (options: TokenVerifierOptions): TokenVerifie
       : createRemoteJWKSet(new URL(jwksUrl), {
           timeoutDuration: timeoutMs,
           cooldownDuration: options.cooldownMs ?? 30_000,
-          cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
+          cacheMaxAge: options.cacheMaxAgeMs ?? 300_000,
         });
 
   const jwksUnavailable = (error: unknown) =>
