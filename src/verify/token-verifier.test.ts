@@ -271,3 +271,37 @@ describe('a JWKS endpoint that cannot be used', () => {
     });
   });
 });
+
+describe('a verifyUrl (the live session check) that says no or cannot be used', () => {
+  let key: TestKey;
+  let jwks: JwksServer;
+  beforeAll(async () => {
+    key = await makeKey('live', 'ES256');
+    jwks = await jwksServer([key]);
+  });
+
+  it('says session_check_unavailable within the timeout when /verify never answers', { timeout: 10_000 }, async () => {
+    const hanging = await startHangingServer();
+    servers.push(hanging);
+    const verifier = verifierFor(jwks.url, { verifyUrl: hanging.url, timeoutMs: 300 });
+
+    const outcome = verifier.verify(await signToken(key));
+
+    await expect(outcome).rejects.toMatchObject({ code: 'session_check_unavailable', message: expect.stringMatching(/no answer within 300 ms/) });
+  });
+
+  it.each([
+    [503, '{"code":"service_unavailable","message":"the store did not answer"}', 'session_check_unavailable'],
+    [200, '{"verified":false}', 'session_check_unavailable'],
+    [401, '{"code":"token_expired","message":"the token has expired","verified":false}', 'token_expired'],
+    [401, '{"code":"invalid_token","message":"the token is invalid","verified":false}', 'invalid_token'],
+  ])('turns a /verify answer of %i %s into %s', async (status, body, code) => {
+    const service = await jwksServer([]);
+    service.answer(status, body);
+    const verifier = verifierFor(jwks.url, { verifyUrl: service.url });
+
+    const outcome = verifier.verify(await signToken(key));
+
+    await expect(outcome).rejects.toMatchObject({ code });
+  });
+});
