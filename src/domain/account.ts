@@ -73,7 +73,8 @@ export const deleteAccount = async (
   const current = await deps.users.find(claims.username);
   if (current === null || current.uid !== claims.uid) {
     // The account is gone (an earlier deletion whose clean-up failed, or the name now belongs to someone
-    // else): finish the job for the sessions of this account. Deleting is idempotent.
+    // else): finish the job for the sessions of this account. Only a repeat whose own session was left behind
+    // gets here; once every session is gone, the bearer check answers the token as ended (401).
     await endAllSessions(deps, claims.uid);
     return;
   }
