@@ -1,10 +1,11 @@
 // Bundles the Lambda entry into dist/lambda/ (or --outdir DIR, as the CDK stack does): index.mjs and the chunks/ it
-// loads on first use, with the blocklist beside them. `--analyze` prints what is inside; esbuild's metafile goes to
-// dist/lambda.meta.json (or --metafile FILE).
+// loads on first use, with the blocklist and the web pages' files (web/) beside them. `--analyze` prints what is
+// inside; esbuild's metafile goes to dist/lambda.meta.json (or --metafile FILE).
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { analyzeMetafile, build } from 'esbuild';
 import { lambdaBuildOptions, PROJECT_ROOT, staticClosure } from './lambda-bundle.mjs';
+import { writeWebAssets } from './web-assets.mjs';
 
 const flag = (name) => {
   const at = process.argv.indexOf(name);
@@ -22,6 +23,10 @@ const result = await build(lambdaBuildOptions(outdir));
 mkdirSync(outdir, { recursive: true });
 copyFileSync(join(PROJECT_ROOT, 'data/common-passwords.txt.gz'), join(outdir, 'common-passwords.txt.gz'));
 if (metafilePath !== undefined) writeFileSync(metafilePath, JSON.stringify(result.metafile));
+// The demo and docs pages' files (DEMO_ENABLED, DOCS_ENABLED), read from web/ on first request: none of them is in
+// the bundle, and a function that serves no page never reads them.
+rmSync(join(outdir, 'web'), { recursive: true, force: true });
+await writeWebAssets(join(outdir, 'web'));
 
 if (process.argv.includes('--analyze')) console.log(await analyzeMetafile(result.metafile));
 const { outputs } = result.metafile;

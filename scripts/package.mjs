@@ -1,6 +1,6 @@
-// Writes dist/lambda.zip for a console upload (handler index.handler): the bundle, its chunks and its blocklist,
-// plus argon2 for both linux arm64 and x64, so the zip runs on either architecture. Run via `npm run package`
-// (stages and builds first).
+// Writes dist/lambda.zip for a console upload (handler index.handler): the bundle, its chunks, its blocklist and the
+// web pages' files, plus argon2 for both linux arm64 and x64, so the zip runs on either architecture. Run via
+// `npm run package` (stages and builds first).
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { zipSync } from 'fflate';
@@ -15,6 +15,9 @@ const files = {
 for (const chunk of readdirSync('dist/lambda/chunks').filter((file) => file.endsWith('.mjs'))) {
   files[`chunks/${chunk}`] = readFileSync(join('dist/lambda/chunks', chunk));
 }
+
+// The demo and docs pages, served only with DEMO_ENABLED / DOCS_ENABLED (see scripts/web-assets.mjs).
+for (const file of readdirSync('dist/lambda/web')) files[`web/${file}`] = readFileSync(join('dist/lambda/web', file));
 
 for (const arch of ARCHITECTURES) {
   const modules = join(stagedDir(arch), 'node_modules');

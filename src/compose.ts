@@ -8,6 +8,7 @@ import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
 import { createDynamoUserStore } from './adapters/dynamodb/user-store';
 import { createApp } from './adapters/http/app';
+import { pageFilesIn, type PageFiles, type PageId } from './adapters/http/pages';
 import { createJwtTokens } from './adapters/jwt/jwt-tokens';
 import { createAuditLog } from './adapters/log/audit-log';
 import { createArgon2Hasher } from './adapters/password/argon2-hasher';
@@ -35,6 +36,10 @@ export type ComposeOptions = {
   requestId?(c: Context): string | undefined;
   adapterError?(c: Context): string | undefined;
   peerAddress?(c: Context): string | undefined;
+  /** Serve the demo and docs pages whatever DEMO_ENABLED / DOCS_ENABLED say: the local server does. */
+  allPages?: boolean;
+  /** Where the pages' files come from; by default web/ beside this module (the Lambda bundle's folder). */
+  pageFiles?: PageFiles;
 };
 
 const systemClock: Clock = { now: () => new Date() };
@@ -90,6 +95,10 @@ export const compose = (config: Config, options: ComposeOptions) => {
     settings: { refreshTtlSeconds: config.refreshTtlSeconds, refreshGraceSeconds: config.refreshGraceSeconds },
   };
 
+  const pages: PageId[] = [
+    ...(options.allPages === true || config.demoEnabled ? (['demo'] as const) : []),
+    ...(options.allPages === true || config.docsEnabled ? (['docs'] as const) : []),
+  ];
   const app = createApp({
     register: (input, context) => register(deps, input, context),
     logIn: (input, context) => logIn(deps, input, context),
@@ -107,6 +116,8 @@ export const compose = (config: Config, options: ComposeOptions) => {
     requestTimeoutMs: config.requestTimeoutMs,
     now: () => clock.now().getTime(),
     trustProxy: config.trustProxy,
+    // Bundled, this module is dist/lambda/index.mjs: the build copies the pages' files into dist/lambda/web/.
+    pages: { enabled: pages, files: options.pageFiles ?? pageFilesIn(new URL('./web/', import.meta.url)) },
     ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     ...(options.adapterError === undefined ? {} : { adapterError: options.adapterError }),
     ...(options.peerAddress === undefined ? {} : { peerAddress: options.peerAddress }),

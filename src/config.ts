@@ -84,6 +84,14 @@ const jsonObject = v.optional(
   ),
 );
 
+/** An on/off switch: `true` or `false` (default off). */
+const flag = v.pipe(
+  v.optional(v.string(), 'false'),
+  v.transform((s) => s.trim().toLowerCase()),
+  v.picklist(['true', 'false'], 'must be true or false'),
+  v.transform((s) => s === 'true'),
+);
+
 const awsRegion = v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{2,32}$/, 'must be an AWS region')));
 
 // Square brackets are how URLs write IPv6 addresses; accepted here too, so HOST=[::] means what it looks like.
@@ -178,6 +186,10 @@ const SETTINGS = {
   storeTimeoutMs: setting('STORE_TIMEOUT_MS', wholeNumber(2000, 200, 30_000)),
   /** One deadline for a whole request: each store call gets the smaller of storeTimeoutMs and what is left of it. */
   requestTimeoutMs: setting('REQUEST_TIMEOUT_MS', wholeNumber(5000, 1000, 30_000)),
+  /** Lambda: serve the API reference at /docs (swagger-ui, read from beside the bundle). The local server always does. */
+  docsEnabled: setting('DOCS_ENABLED', flag),
+  /** Lambda: serve the demo page at /. The local server always does. */
+  demoEnabled: setting('DEMO_ENABLED', flag),
   logLevel: setting(
     'LOG_LEVEL',
     v.pipe(

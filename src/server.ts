@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from './adapters/dynamodb/ensure-table';
+import type { PageFiles } from './adapters/http/pages';
 import { describeCause } from './adapters/dynamodb/store-errors';
 import { KeyError } from './adapters/jwt/signing-keys';
 import { startEmbeddedStore } from './adapters/local/embedded-store';
@@ -64,6 +65,26 @@ const bodyOnBodilessMethod = (incoming: IncomingMessage): string | undefined => 
   return hasBody ? `a ${method} request must not have a body` : undefined;
 };
 
+/**
+ * The demo and docs pages' files, built from src/web with esbuild in memory on the first page request: no build
+ * step before `npm start`, a fresh page after each restart, and nothing paid by a server that serves no page.
+ */
+const builtPageFiles = (): PageFiles => {
+  let built: Promise<Map<string, Uint8Array>> | undefined;
+  return {
+    read: async (file) => {
+      built ??= import('../scripts/web-assets.mjs').then((assets) => assets.buildWebAssets());
+      try {
+        return (await built).get(file);
+      } catch (error) {
+        // A failed build (a syntax error in src/web) is tried again on the next request, not remembered.
+        built = undefined;
+        throw error;
+      }
+    },
+  };
+};
+
 const isWildcard = (host: string) => host === '0.0.0.0' || (isIPv6(host) && /^[0:]+$/.test(host));
 
 /** localhost reaches these; any other address is all a client can use (HOST names one interface of this machine). */
@@ -105,6 +126,9 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       commonPasswords: commonPasswordsCandidates(import.meta.url),
       peerAddress: (c) => getConnInfo(c).remote.address,
       adapterError: (c) => bodyOnBodilessMethod((c.env as HttpBindings).incoming),
+      // Whatever NODE_ENV or the *_ENABLED settings say: the local server is where a developer tries the service.
+      allPages: true,
+      pageFiles: builtPageFiles(),
     });
     cleanups.push(() => client.destroy());
     for (const warning of warnings) logger.warn(warning);

@@ -15,6 +15,7 @@ import type { VerifyTokenInput } from '../../domain/verify-token';
 import { withDeadline } from '../request-deadline';
 import { bearerToken, missingToken, requireSession, type SessionVariables } from './bearer';
 import { errorResponse, toAppError } from './error-response';
+import { registerPages, type PagesOption } from './pages';
 import { allowedMethods, CORS, honoPath, matchPath, ROUTES, routeList, type RouteId } from './routes';
 import { parseJsonObject, validate } from './schemas';
 
@@ -51,6 +52,8 @@ export type AppDeps = {
   peerAddress?(c: Context): string | undefined;
   /** Proxies in front of us that append to X-Forwarded-For (TRUST_PROXY); 0 ignores the header. */
   trustProxy?: number;
+  /** The web pages to serve beside the API (the demo page, the API docs), and where their files come from. */
+  pages?: PagesOption;
 };
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -208,6 +211,8 @@ export const createApp = (deps: AppDeps) => {
     if (route.auth === 'session') app.on(route.method, honoPath(route.path), sessionOnly, handle);
     else app.on(route.method, honoPath(route.path), handle);
   }
+
+  registerPages(app, deps.pages);
 
   app.notFound((c) => {
     const path = matchPath(c.req.path);

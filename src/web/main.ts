@@ -1,0 +1,19 @@
+// The demo page's entry (bundled by esbuild into web/main.js): one client, one page, and the features mounted on it.
+import { createLoginClient } from '../client/index';
+import { mountAccount } from './features/account';
+import { mountSession } from './features/session';
+import { mountSignIn } from './features/sign-in';
+import { createDemo } from './page';
+
+// The service is the origin (and stage prefix) this page came from.
+const baseUrl = new URL('.', document.baseURI).href;
+
+// The tokens, the refresh token above all, live only in the client's memory, never in localStorage or
+// sessionStorage: anything those hold can be read by any script that ever runs on this origin (one XSS is
+// enough to take a 30-day session away) and outlives the tab. The price is that a reload logs out; a real
+// front end that must survive reloads keeps the refresh token in an HttpOnly cookie set by its own back end.
+const demo = createDemo(createLoginClient({ baseUrl }));
+
+// Each feature wires its own section of index.html; the next issues add theirs here (email links, second
+// factors, passkeys).
+for (const mount of [mountSignIn, mountSession, mountAccount]) mount(demo);

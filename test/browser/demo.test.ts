@@ -1,0 +1,167 @@
+// The demo page in headless Chromium against a real local server: a person's whole walk through the account,
+// controls found by role and accessible name, part of it by keyboard alone, under the page's strict CSP.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAGES } from '../../src/adapters/http/pages';
+import { startServer, type RunningServer } from '../../src/server';
+import { launchBrowser, watchPage, type TestBrowser } from './browser';
+
+const SCREENSHOT = resolve('docs/demo.png');
+
+let server: RunningServer;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  server = await startServer({ DATA_DIR: ':memory:', PORT: '0', LOG_LEVEL: 'SILENT' });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const textbox = (page: Page, name: string) => page.getByRole('textbox', { name, exact: true });
+const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
+
+/** Waits until the live region says `text`, then returns all it says. */
+const statusSays = async (page: Page, text: string) => {
+  const status = page.getByRole('status');
+  await status.filter({ hasText: text }).waitFor({ timeout: 10_000 });
+  return status.innerText();
+};
+
+const focusedName = (page: Page) =>
+  page.evaluate(() => {
+    const active = document.activeElement;
+    return active?.getAttribute('aria-label') ?? active?.closest('label')?.textContent?.trim() ?? active?.textContent?.trim();
+  });
+
+describe('demo page in Chromium', () => {
+  it('takes a person from registration through login, /me, verify, refresh, password change, logouts and deletion', async () => {
+    const page = await browser.context.newPage();
+    const watch = await watchPage(page, server.url);
+
+    // The page and its Content-Security-Policy header.
+    const answer = await page.goto(`${server.url}/`);
+    expect(answer?.status()).toBe(200);
+    expect(answer?.headers()['content-security-policy']).toBe(PAGES.demo.csp);
+    expect(PAGES.demo.csp).toMatch(/default-src 'self'/);
+    expect(PAGES.demo.csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(await statusSays(page, 'Not signed in')).toContain('Not signed in');
+
+    // Register.
+    await textbox(page, 'Name').fill('Ada Lovelace');
+    await textbox(page, 'Username').fill('Ada');
+    await textbox(page, 'Password').fill('analytical engine');
+    await button(page, 'Register').click();
+    expect(await statusSays(page, 'Registered ada')).toContain('log in');
+
+    // The same name again: the error with its code and message.
+    watch.expectStatus(409, 'POST', '/register');
+    await button(page, 'Register').click();
+    expect(await statusSays(page, 'username_taken')).toContain('this username is already taken');
+
+    // A wrong password, then the right one.
+    watch.expectStatus(401, 'POST', '/login');
+    await textbox(page, 'Password').fill('wrong password');
+    await button(page, 'Log in').click();
+    expect(await statusSays(page, 'invalid_credentials')).toMatch(/HTTP 401/);
+
+    await textbox(page, 'Password').fill('analytical engine');
+    await button(page, 'Log in').click();
+    const signedIn = await statusSays(page, 'Signed in as ada');
+    expect(signedIn).not.toContain('invalid_credentials');
+
+    // Who am I: the user from /me.
+    const account = page.getByRole('region', { name: 'Your account' });
+    await expect(account.getByText('Ada Lovelace', { exact: true }).isVisible()).resolves.toBe(true);
+    await expect(account.getByText(/^\d{4}-\d\d-\d\dT/).isVisible()).resolves.toBe(true);
+    expect(watch.requests.some((url) => new URL(url).pathname === '/me')).toBe(true);
+
+    // Verify and refresh.
+    await button(page, 'Verify').click();
+    expect(await statusSays(page, 'Verified')).toContain('for ada');
+    await button(page, 'Refresh').click();
+    expect(await statusSays(page, 'Refreshed')).toContain('Signed in as ada');
+
+    // Password change: a weak one is refused with its reasons, then a good one.
+    watch.expectStatus(400, 'POST', '/me/password');
+    await textbox(page, 'Current password').fill('analytical engine');
+    await textbox(page, 'New password').fill('ada');
+    await button(page, 'Change password').click();
+    expect(await statusSays(page, 'weak_password')).toMatch(/reasons: .*too_short/);
+
+    await textbox(page, 'New password').fill('difference engine');
+    await button(page, 'Change password').click();
+    expect(await statusSays(page, 'Password changed')).toContain('Signed in as ada');
+    await page.screenshot({ path: (mkdirSync(dirname(SCREENSHOT), { recursive: true }), SCREENSHOT), fullPage: true });
+
+    // Log out: back to the sign-in form, the keyboard focus on Username.
+    await button(page, 'Log out').click();
+    expect(await statusSays(page, 'Logged out')).toContain('Not signed in');
+    expect(await focusedName(page)).toBe('Username');
+
+    // Log in again by keyboard alone: type, Tab, type, Enter (Log in is the form's default button).
+    await page.keyboard.type('ada');
+    await page.keyboard.press('Tab');
+    expect(await focusedName(page)).toBe('Password');
+    await page.keyboard.type('difference engine');
+    await page.keyboard.press('Enter');
+    expect(await statusSays(page, 'Signed in as ada')).toContain('Logged in');
+    // Focus moved to the account; Tab reaches Verify, Enter presses it.
+    await page.keyboard.press('Tab');
+    expect(await focusedName(page)).toBe('Verify');
+    await page.keyboard.press('Enter');
+    expect(await statusSays(page, 'Verified')).toContain('for ada');
+
+    // Log out everywhere, then in once more.
+    await button(page, 'Log out everywhere').click();
+    expect(await statusSays(page, 'Logged out everywhere')).toContain('Not signed in');
+    await textbox(page, 'Username').fill('ada');
+    await textbox(page, 'Password').fill('difference engine');
+    await button(page, 'Log in').click();
+    await statusSays(page, 'Signed in as ada');
+
+    // Delete the account (a wrong password first), by keyboard: the form's Password box, then Enter.
+    watch.expectStatus(401, 'DELETE', '/me');
+    await textbox(page, 'Password').fill('not my password');
+    await textbox(page, 'Password').press('Enter');
+    expect(await statusSays(page, 'invalid_credentials')).toContain('Signed in as ada');
+    await textbox(page, 'Password').fill('difference engine');
+    await textbox(page, 'Password').press('Enter');
+    expect(await statusSays(page, 'Account deleted')).toContain('Not signed in');
+
+    // The account is gone: its password no longer logs in.
+    await textbox(page, 'Username').fill('ada');
+    await textbox(page, 'Password').fill('difference engine');
+    await button(page, 'Log in').click();
+    expect(await statusSays(page, 'invalid_credentials')).toContain('Not signed in');
+
+    expect(watch.problems).toEqual([]);
+    expect(watch.requests.every((url) => new URL(url).origin === new URL(server.url).origin)).toBe(true);
+    await page.close();
+  });
+
+  it('runs under a CSP that refuses inline script, and the watch sees the violation as a console error', async () => {
+    const page = await browser.context.newPage();
+    const watch = await watchPage(page, server.url);
+    await page.goto(`${server.url}/`);
+    await statusSays(page, 'Not signed in');
+
+    // An injected inline script, as an XSS would add: refused by the page's policy.
+    const ran = await page.evaluate(async () => {
+      const script = document.createElement('script');
+      script.textContent = 'document.body.dataset.injected = "ran"';
+      document.body.append(script);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return document.body.dataset.injected ?? 'refused';
+    });
+
+    expect(ran).toBe('refused');
+    expect(watch.problems.join('\n')).toMatch(/console error: .*Content Security Policy/);
+    await page.close();
+  });
+});
