@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from './lambda-bundle.mjs';
 
 const WEB_SOURCE = join(PROJECT_ROOT, 'src/web');
 /** Copied as they are. */
-const STATIC_FILES = ['index.html', 'styles.css', 'docs.html'];
+const STATIC_FILES = ['index.html', 'styles.css', 'icon.svg', 'docs.html'];
 /** Bundled for the browser: output name -> entry. */
 const SCRIPTS = { 'main.js': 'main.ts', 'docs.js': 'docs.ts' };
 /** From swagger-ui-dist, served as the docs page's own files (no CDN). */

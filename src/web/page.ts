@@ -63,6 +63,7 @@ export const createDemo = (client: LoginClient): Demo => {
     element('me-name').textContent = me.name;
     element('me-created').textContent = me.createdAt ?? 'before this service (a tutorial-era account)';
     userLine.textContent = `Signed in as ${me.username}`;
+    for (const form of signedIn.querySelectorAll('form')) field(form, 'username').value = me.username;
   };
 
   const demo: Demo = {

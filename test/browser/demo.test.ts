@@ -51,6 +51,10 @@ describe('demo page in Chromium', () => {
     expect(PAGES.demo.csp).toMatch(/default-src 'self'/);
     expect(PAGES.demo.csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(await statusSays(page, 'Not signed in')).toContain('Not signed in');
+    // An icon of its own, or the browser asks for /favicon.ico (a 404, logged as a console error, after a while).
+    const icon = await page.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href ?? '');
+    expect(new URL(icon).origin).toBe(new URL(server.url).origin);
+    expect((await fetch(icon)).status).toBe(200);
 
     // Register.
     await textbox(page, 'Name').fill('Ada Lovelace');

@@ -30,6 +30,7 @@ export const PAGES = {
       { path: '/', file: 'index.html', type: HTML },
       { path: '/web/main.js', file: 'main.js', type: JS },
       { path: '/web/styles.css', file: 'styles.css', type: CSS },
+      { path: '/web/icon.svg', file: 'icon.svg', type: 'image/svg+xml' },
     ],
   },
   docs: {
