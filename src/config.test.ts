@@ -52,6 +52,8 @@ describe('loadConfig', () => {
       storeTimeoutMs: 2000,
       requestTimeoutMs: 5000,
       logLevel: 'INFO',
+      docsEnabled: false,
+      demoEnabled: false,
     });
   });
 
@@ -265,6 +267,30 @@ describe('loadConfig', () => {
 
     // Assess
     expect(config.requestTimeoutMs).toBe(Number(value));
+  });
+
+  it.each([
+    ['true', true],
+    [' TRUE ', true],
+    ['false', false],
+  ])('reads DOCS_ENABLED and DEMO_ENABLED=%j as %s', (value, enabled) => {
+    // Act
+    const config = loadConfig({ DOCS_ENABLED: value, DEMO_ENABLED: value }, 'local');
+
+    // Assess
+    expect(config.docsEnabled).toBe(enabled);
+    expect(config.demoEnabled).toBe(enabled);
+  });
+
+  it.each(['DOCS_ENABLED=yes', 'DEMO_ENABLED=1'])('refuses %s naming it: only true or false', (assignment) => {
+    // Prepare
+    const [variable = '', value = ''] = assignment.split('=');
+
+    // Act
+    const error = configError({ [variable]: value });
+
+    // Assess
+    expect(error.message).toContain(`${variable} must be true or false`);
   });
 
   it.each(['999', '30001', '5s'])('refuses REQUEST_TIMEOUT_MS=%s naming it', (value) => {
