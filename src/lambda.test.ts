@@ -2,6 +2,7 @@
 import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../test/app-harness';
+import { checkLambdaResult } from '../test/contract';
 import { functionUrlEvent, httpApiEvent, lambdaContext, restEvent } from '../test/events';
 import { createServiceTables, startDynalite, type TestStore } from '../test/stores';
 
@@ -38,7 +39,9 @@ afterAll(async () => {
   await store?.stop();
 });
 
-const invoke = async (event: Parameters<Handler>[0]) => (await handler(event, lambdaContext())) as Result;
+// Every answer is checked against the OpenAPI document (test/contract.ts).
+const invoke = async (event: Parameters<Handler>[0]) =>
+  checkLambdaResult(event, (await handler(event, lambdaContext())) as Result);
 const bodyOf = (result: Result) => JSON.parse(result.body ?? '') as Record<string, unknown>;
 const jsonBody = (value: unknown) => JSON.stringify(value);
 const headerOf = (result: Result, name: string) =>

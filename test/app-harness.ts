@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config';
 import type { Clock } from '../src/domain/ports';
 import { resolveKeys } from '../src/key-material';
 import { commonPasswordsCandidates } from '../src/adapters/password/common-passwords';
+import { checkEveryResponse } from './contract';
 import { createSessionsTable, createThrottleTable, createUsersTable, startDynalite, type TestStore } from './stores';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
@@ -64,6 +65,8 @@ export const createTestApp = async (
     // app.request() has no connection: tests say where they come from in a header of their own.
     peerAddress: (c) => c.req.header('X-Test-Peer'),
   });
+  // Every response a test receives is checked against the OpenAPI document (test/contract.ts).
+  checkEveryResponse(app);
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/server';
+// Every answer, by fetch or by send, is checked against the OpenAPI document (test/contract.ts).
+import { checkedFetch as fetch, checkResponse } from './contract';
 
 type RawResponse = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
 
@@ -18,7 +20,16 @@ const send = (url: string, options: { method: string; headers?: OutgoingHttpHead
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      res.on('end', () => {
+        const answer = { status: res.statusCode ?? 0, headers: res.headers, body: text };
+        const headers = new Headers(Object.entries(res.headers).map(([name, value]) => [name, String(value)]));
+        try {
+          checkResponse({ method: options.method, path: new URL(url).pathname, status: answer.status, headers, body: text });
+          resolve(answer);
+        } catch (error) {
+          reject(error);
+        }
+      });
     });
     req.on('error', reject);
     req.end(options.body);

@@ -14,10 +14,11 @@ import type { TokenPair } from '../../domain/sessions';
 import type { VerifyTokenInput } from '../../domain/verify-token';
 import { withDeadline } from '../request-deadline';
 import { bearerToken, missingToken, requireSession, type SessionVariables } from './bearer';
-import { errorResponse, toAppError } from './error-response';
+import { errorResponse, STATUS_BY_CODE, toAppError } from './error-response';
+import type { OpenApiSource } from './openapi';
 import { registerPages, type PagesOption } from './pages';
 import { allowedMethods, CORS, honoPath, matchPath, ROUTES, routeList, type RouteId } from './routes';
-import { parseJsonObject, validate } from './schemas';
+import { ErrorResponse, parseJsonObject, validate } from './schemas';
 
 export type RequestLog = {
   info(message: string, fields: Record<string, unknown>): void;
@@ -57,6 +58,9 @@ export type AppDeps = {
 };
 
 const MAX_BODY_BYTES = 16 * 1024;
+
+/** What GET /openapi.json is generated from (openapi.ts imports none of it, to stay a chunk of its own). */
+export const openApiSource = (): OpenApiSource => ({ routes: routeList(), statusByCode: STATUS_BY_CODE, errorBody: ErrorResponse });
 
 // Token responses must never be cached (RFC 6749 5.1).
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -194,6 +198,8 @@ export const createApp = (deps: AppDeps) => {
     // Public keys change rarely and must be fetchable by every verifier: cacheable for 5 minutes.
     jwks: (c) => c.json(deps.jwks, 200, { 'Cache-Control': ROUTES.jwks.cacheControl }),
     health: (c) => c.json({ status: 'ok' }),
+    // Loaded on the first request for it: the generator stays out of what a Lambda cold start imports.
+    openApi: async (c) => c.json((await import('./openapi')).openApiDocument(openApiSource())),
   };
 
   // RFC 6750: a request without credentials learns it needs them before anything about its body, so the bearer

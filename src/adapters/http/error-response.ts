@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, type ErrorCode } from '../../domain/errors';
 
-const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
+export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_json: 400,
   invalid_request: 400,
   weak_password: 400,

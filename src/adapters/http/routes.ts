@@ -1,6 +1,7 @@
 // The one route table: the Hono app, CORS, 404/405, the CDK API resources and the README's route list read it.
-// Each route keeps its request and response schemas beside it, for the OpenAPI document the next issue derives.
+// Each route keeps its request and response schemas and its error codes beside it: openapi.ts derives the document.
 import type { GenericSchema } from 'valibot';
+import type { ErrorCode } from '../../domain/errors';
 import {
   ChangePasswordBody,
   DeleteAccountBody,
@@ -9,11 +10,13 @@ import {
   LoginBody,
   LogoutBody,
   MeResponse,
+  OpenApiResponse,
   RefreshBody,
   RegisterBody,
   RegisterResponse,
   TokenPairResponse,
   VerifyBody,
+  VerifyErrorResponse,
   VerifyResponse,
 } from './schemas';
 
@@ -38,6 +41,14 @@ export type Route = {
   /** An empty body stands for `{}` (the body is optional). */
   bodyOptional?: boolean;
   success: { status: 200 | 201 | 204; body?: GenericSchema };
+  /**
+   * The error codes of this route's own work (its use case, its store calls), beside those the app gives any
+   * route of its shape (routeErrors in openapi.ts adds them). Statuses: STATUS_BY_CODE in error-response.ts.
+   * The contract tests fail on a response whose code is not documented.
+   */
+  errors: readonly ErrorCode[];
+  /** The shape of its error bodies, when it is not the plain ErrorResponse. */
+  errorBody?: GenericSchema;
   /** Response headers beyond the defaults (no-store for everything but these). */
   cacheControl?: string;
 };
@@ -50,6 +61,7 @@ export const ROUTES = {
     summary: 'Create an account',
     body: RegisterBody,
     success: { status: 201, body: RegisterResponse },
+    errors: ['weak_password', 'username_taken', 'too_many_attempts', 'service_unavailable'],
   },
   logIn: {
     method: 'POST',
@@ -58,6 +70,7 @@ export const ROUTES = {
     summary: 'Check a password and start a session: an access token and a refresh token',
     body: LoginBody,
     success: { status: 200, body: TokenPairResponse },
+    errors: ['invalid_credentials', 'too_many_attempts', 'service_unavailable'],
   },
   refresh: {
     method: 'POST',
@@ -66,6 +79,7 @@ export const ROUTES = {
     summary: 'Rotate a refresh token: a new token pair for the same session',
     body: RefreshBody,
     success: { status: 200, body: TokenPairResponse },
+    errors: ['invalid_refresh_token', 'refresh_token_reused', 'service_unavailable'],
   },
   verify: {
     method: 'POST',
@@ -75,6 +89,8 @@ export const ROUTES = {
     body: VerifyBody,
     bodyOptional: true,
     success: { status: 200, body: VerifyResponse },
+    errorBody: VerifyErrorResponse,
+    errors: ['invalid_token', 'token_expired', 'service_unavailable'],
   },
   logOut: {
     method: 'POST',
@@ -84,6 +100,7 @@ export const ROUTES = {
     body: LogoutBody,
     bodyOptional: true,
     success: { status: 204 },
+    errors: ['missing_token', 'invalid_token', 'token_expired', 'invalid_refresh_token', 'service_unavailable'],
   },
   logOutAll: {
     method: 'POST',
@@ -91,6 +108,7 @@ export const ROUTES = {
     auth: 'session',
     summary: 'End every session of the account',
     success: { status: 204 },
+    errors: [],
   },
   getMe: {
     method: 'GET',
@@ -98,6 +116,7 @@ export const ROUTES = {
     auth: 'session',
     summary: 'The signed-in account',
     success: { status: 200, body: MeResponse },
+    errors: [],
   },
   deleteAccount: {
     method: 'DELETE',
@@ -106,6 +125,7 @@ export const ROUTES = {
     summary: 'Delete the account and all its sessions (needs the password)',
     body: DeleteAccountBody,
     success: { status: 204 },
+    errors: ['invalid_credentials', 'too_many_attempts'],
   },
   changePassword: {
     method: 'POST',
@@ -114,6 +134,7 @@ export const ROUTES = {
     summary: 'Change the password: every other session ends, a new token pair is returned',
     body: ChangePasswordBody,
     success: { status: 200, body: TokenPairResponse },
+    errors: ['invalid_credentials', 'weak_password', 'too_many_attempts'],
   },
   jwks: {
     method: 'GET',
@@ -122,6 +143,7 @@ export const ROUTES = {
     summary: 'The public signing keys (empty with HS256)',
     success: { status: 200, body: JwksResponse },
     cacheControl: 'public, max-age=300',
+    errors: [],
   },
   health: {
     method: 'GET',
@@ -129,6 +151,15 @@ export const ROUTES = {
     auth: 'none',
     summary: 'Liveness',
     success: { status: 200, body: HealthResponse },
+    errors: [],
+  },
+  openApi: {
+    method: 'GET',
+    path: '/openapi.json',
+    auth: 'none',
+    summary: 'This API as an OpenAPI 3.1 document',
+    success: { status: 200, body: OpenApiResponse },
+    errors: [],
   },
 } as const satisfies Record<string, Route>;
 

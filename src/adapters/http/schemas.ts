@@ -1,6 +1,6 @@
 // Request body schemas (valibot): the shape and types at the edge; the use cases own the business rules.
 import * as v from 'valibot';
-import { AppError, invalidField } from '../../domain/errors';
+import { AppError, ERROR_CODES, invalidField } from '../../domain/errors';
 
 // A lone surrogate cannot be stored or hashed faithfully; \p{Cs} with the u flag matches only unpaired ones.
 const text = v.pipe(
@@ -75,3 +75,17 @@ export const MeResponse = v.object({
 });
 export const JwksResponse = v.object({ keys: v.array(v.record(v.string(), v.unknown())) });
 export const HealthResponse = v.object({ status: v.literal('ok') });
+
+/** Every error body: a stable `code` (the document narrows it per route and status), a message for people. */
+export const ErrorResponse = v.object({
+  code: v.picklist(ERROR_CODES),
+  message: v.string(),
+  /** invalid_request: the field at fault. */
+  field: v.optional(v.string()),
+  /** weak_password: why the password was refused. */
+  reasons: v.optional(v.array(v.string())),
+});
+/** /verify answers errors with `verified: false` too, as tutorial clients read that flag. */
+export const VerifyErrorResponse = v.object({ ...ErrorResponse.entries, verified: v.literal(false) });
+/** GET /openapi.json: the document itself, an object of OpenAPI's fields (its own schema is OpenAPI's). */
+export const OpenApiResponse = v.record(v.string(), v.unknown());
