@@ -61,7 +61,8 @@ export const createDemo = (client: LoginClient): Demo => {
   const showUser = (me: Me) => {
     element('me-username').textContent = me.username;
     element('me-name').textContent = me.name;
-    element('me-created').textContent = me.createdAt ?? 'before this service (a tutorial-era account)';
+    // The day is enough for a person (the full time is in the API's answer).
+    element('me-created').textContent = me.createdAt?.slice(0, 10) ?? 'before this service (a tutorial-era account)';
     userLine.textContent = `Signed in as ${me.username}`;
     for (const form of signedIn.querySelectorAll('form')) field(form, 'username').value = me.username;
   };
