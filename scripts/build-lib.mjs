@@ -1,5 +1,6 @@
 // Builds the library half of the package: dist/client/ and dist/verify/ (ESM .js beside an index.d.ts), the
-// declarations they need under dist/types/. Run by `npm run build` and by `prepare` (so a git install has them).
+// declarations they need under dist/types/. Run by `npm run build` and by `prepare` (so a git install has them);
+// `--outdir DIR` writes elsewhere.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,12 +13,16 @@ const flag = (name) => {
 };
 const outdir = resolve(flag('--outdir') ?? join(ROOT, 'dist'));
 
-// `npm ci --omit=dev` runs prepare without the tools: a production install of the service needs no library.
-if ((process.env.npm_config_omit ?? '').split(/[\s,]+/).includes('dev')) {
-  console.log('build-lib: skipped (dev dependencies omitted, so esbuild and typescript are not installed)');
+// `prepare` also runs on an install without dev dependencies (npm ci --omit=dev, NODE_ENV=production), which
+// needs no library and has no esbuild: there (only) a missing esbuild skips the build instead of failing it.
+let build;
+try {
+  ({ build } = await import('esbuild'));
+} catch (error) {
+  if (!process.argv.includes('--prepare') || error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  console.log('build-lib: skipped (esbuild is not installed: dev dependencies were left out, and so is the library)');
   process.exit(0);
 }
-const { build } = await import('esbuild');
 
 /**
  * - client: for browsers and Node alike, so platform neutral: a node: import or any package fails the build
