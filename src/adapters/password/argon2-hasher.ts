@@ -1,7 +1,8 @@
-// PasswordHasher: argon2id on the libuv thread pool (off the event loop); legacy bcrypt hashes verify via a lazy import.
+// PasswordHasher: argon2id on the libuv thread pool (off the event loop); other systems' hashes verify via a lazy import.
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { PasswordCheck, PasswordHasher } from '../../domain/ports';
+import { argon2WithinLimits } from './argon2-limits';
 
 type Argon2 = typeof import('@node-rs/argon2');
 
@@ -27,7 +28,6 @@ export type Argon2Params = { memoryKiB: number; timeCost: number; parallelism: n
 
 // @node-rs/argon2's Algorithm is a const enum, which isolated modules cannot import; 2 is Argon2id.
 const ARGON2ID = 2;
-const BCRYPT_PREFIXES = ['$2a$', '$2b$', '$2y$'];
 
 const NO_MATCH: PasswordCheck = { valid: false, needsRehash: false };
 
@@ -42,6 +42,16 @@ export const createArgon2Hasher = (params: Argon2Params): PasswordHasher => {
   const dummyHash =
     `$argon2id$v=19$m=${params.memoryKiB},t=${params.timeCost},p=${params.parallelism}` +
     `$${b64(randomBytes(16))}$${b64(randomBytes(32))}`;
+
+  // A hash of any parameters is checked, short of ones so costly that the check is a denial of service.
+  const isAffordable = (stored: string): boolean => {
+    try {
+      const { memoryCost, timeCost, parallelism } = parseOptions(stored);
+      return argon2WithinLimits({ memoryKiB: memoryCost, timeCost, parallelism }, params);
+    } catch {
+      return false;
+    }
+  };
 
   const isWeakerThanPolicy = (stored: string): boolean => {
     const parsed = parseOptions(stored);
@@ -58,11 +68,13 @@ export const createArgon2Hasher = (params: Argon2Params): PasswordHasher => {
 
     async verify(stored, password) {
       if (stored.startsWith('$argon2')) {
-        if (!(await verifyArgon2(stored, password))) return NO_MATCH;
+        if (!isAffordable(stored) || !(await verifyArgon2(stored, password))) return NO_MATCH;
         return { valid: true, needsRehash: isWeakerThanPolicy(stored) };
       }
-      if (BCRYPT_PREFIXES.some((prefix) => stored.startsWith(prefix))) return verifyBcrypt(stored, password);
-      return NO_MATCH;
+      // bcrypt, scrypt, PBKDF2: users brought from other systems, upgraded at their next login. Loaded on first
+      // use, so the login of everyone else does not carry them.
+      const { verifyLegacy } = await import('./legacy-hashes');
+      return verifyLegacy(stored, password);
     },
 
     async verifyDummy(password) {
@@ -74,13 +86,5 @@ export const createArgon2Hasher = (params: Argon2Params): PasswordHasher => {
 // A corrupt stored hash is a failed check, not a server error.
 const verifyArgon2 = (stored: string, password: string): Promise<boolean> =>
   verify(stored, password).catch(() => false);
-
-// bcrypt only ever saw the first 72 bytes: a longer password logs in, but its hash cannot prove the rest,
-// so it is not upgraded (an argon2 hash of the full password would vouch for bytes nobody checked).
-const verifyBcrypt = async (stored: string, password: string): Promise<PasswordCheck> => {
-  const bcrypt = await import('bcryptjs');
-  const valid = await bcrypt.compare(password, stored).catch(() => false);
-  return { valid, needsRehash: valid && !bcrypt.truncates(password) };
-};
 
 const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');

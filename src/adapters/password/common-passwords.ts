@@ -2,11 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import type { CommonPasswords } from '../../domain/ports';
 
 const FILE_NAME = 'common-passwords.txt.gz';
-const gunzipAsync = promisify(gunzip);
+// zlib is imported with the first read, not with this module: loading it cost a cold start ~4 ms for a list
+// that only registrations and password changes read.
+const gunzipAsync = async (gzipped: Buffer) => promisify((await import('node:zlib')).gunzip)(gzipped);
 
 /**
  * Where the blocklist sits relative to an entry module (pass its `import.meta.url`): beside a bundle
