@@ -1,9 +1,9 @@
 // The one composition root: builds clients and adapters once per process and wires the use cases to HTTP.
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'hono';
 import { createNameDigest, createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
-import { createDynamoClient } from './adapters/dynamodb/client';
+import { sdkCredentialChain } from './adapters/aws/sdk-credentials';
+import { createDynamoClient, type DynamoClient } from './adapters/dynamodb/client';
 import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
 import { createDynamoUserStore } from './adapters/dynamodb/user-store';
@@ -31,7 +31,7 @@ export type ComposeOptions = {
   /** Overrides the DynamoDB endpoint from config (the embedded store's, locally). */
   dynamodbEndpoint?: string;
   /** A client the entry point built already (to open its connection early); otherwise one is built here. */
-  dynamodbClient?: DynamoDBDocumentClient;
+  dynamodbClient?: DynamoClient;
   clock?: Clock;
   requestId?(c: Context): string | undefined;
   adapterError?(c: Context): string | undefined;
@@ -53,6 +53,8 @@ export const compose = (config: Config, options: ComposeOptions) => {
     createDynamoClient({
       ...config.dynamodb,
       endpoint: options.dynamodbEndpoint ?? config.dynamodb.endpoint,
+      // Off Lambda, against real AWS: profiles and SSO as the AWS CLI finds them. On Lambda: the environment's.
+      credentials: config.dynamodb.credentials ?? (config.runtime === 'local' ? sdkCredentialChain() : undefined),
       timeoutMs: config.storeTimeoutMs,
     });
   const store = { client, timeoutMs: config.storeTimeoutMs };

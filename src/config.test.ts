@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       port: 3000,
       dataDir: '.data',
       dynamodb: { endpoint: undefined, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
+      secretsManager: { endpoint: undefined, region: 'us-east-1' },
       storeTimeoutMs: 2000,
       requestTimeoutMs: 5000,
       logLevel: 'INFO',

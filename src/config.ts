@@ -200,21 +200,22 @@ const SETTINGS = {
   ),
 } as const satisfies Group;
 
-/** Read only to decide how to reach DynamoDB; what they decide is config.dynamodb. */
-const STORE_SETTINGS = {
-  endpoint: setting(
-    'DYNAMODB_ENDPOINT',
-    v.optional(
-      v.pipe(
-        v.string(),
-        v.check((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be an http(s) URL'),
-      ),
-    ),
+const optionalUrl = v.optional(
+  v.pipe(
+    v.string(),
+    v.check((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be an http(s) URL'),
   ),
+);
+
+/** Read only to decide how to reach AWS; what they decide is config.dynamodb and config.secretsManager. */
+const STORE_SETTINGS = {
+  endpoint: setting('DYNAMODB_ENDPOINT', optionalUrl),
   region: setting('AWS_REGION', awsRegion),
   defaultRegion: setting('AWS_DEFAULT_REGION', awsRegion),
   accessKeyId: setting('AWS_ACCESS_KEY_ID', v.optional(v.string())),
   profile: setting('AWS_PROFILE', v.optional(v.string())),
+  // The AWS SDK's own name for a service's endpoint; set by tests and the bench, never on AWS.
+  secretsManagerEndpoint: setting('AWS_ENDPOINT_URL_SECRETS_MANAGER', optionalUrl),
 } as const satisfies Group;
 
 export type Config = Readonly<
@@ -225,6 +226,7 @@ export type Config = Readonly<
         /** Dummies for a local store (which accepts any); undefined: the SDK's own chain finds real ones. */
         credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
       }>;
+      secretsManager: Readonly<{ endpoint: string | undefined; region: string }>;
     }
 >;
 
@@ -286,5 +288,6 @@ export const loadConfig = (env: Env, runtime: Runtime): Config => {
           ? { accessKeyId: 'local', secretAccessKey: 'local' }
           : undefined,
     }),
+    secretsManager: Object.freeze({ endpoint: store.secretsManagerEndpoint, region: region ?? 'us-east-1' }),
   });
 };

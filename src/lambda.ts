@@ -23,7 +23,7 @@ const dynamodbClient = createDynamoClient({ ...config.dynamodb, timeoutMs: confi
 // read, the DynamoDB connection opens (TCP, TLS, the SDK's one-time work for a first request) instead of during
 // the first login. Keys given as settings leave nothing to wait for: then opening early would only add a request
 // (measured: no faster locally), so the first login opens it.
-const secrets = createSecretReader({ region: config.dynamodb.region });
+const secrets = createSecretReader(config.secretsManager);
 let connected: Promise<void> | undefined;
 const readSecret = (arn: string) => {
   connected ??= openConnection(dynamodbClient, config.tableName, config.storeTimeoutMs);

@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '../src/adapters/dynamodb/client';
 import bcrypt from 'bcryptjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type LoginAnswer, type TestApp } from './app-harness';

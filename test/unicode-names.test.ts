@@ -1,6 +1,6 @@
 // Look-alike names through the real app on dynalite: one account per rendered name, one script per new name,
 // display names that show something, and accounts kept under older keys still found.
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '../src/adapters/dynamodb/client';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { json, onDynalite, type TestApp } from './app-harness';

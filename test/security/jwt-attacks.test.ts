@@ -1,6 +1,6 @@
 // JWT attacks on POST /verify and GET /me: each forgery, made from a real user's real token, answers 401.
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '../../src/adapters/dynamodb/client';
 import {
   decodeJwt,
   decodeProtectedHeader,

@@ -1,12 +1,6 @@
 // Creates the service's tables on local stores when missing (on AWS the CDK stateful stack owns them).
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  ResourceNotFoundException,
-  waitUntilTableExists,
-  type CreateTableCommandInput,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type DynamoClient } from './client';
 
 type KeySchema = Pick<CreateTableCommandInput, 'AttributeDefinitions' | 'KeySchema'>;
 
@@ -35,26 +29,37 @@ const THROTTLE_KEY: KeySchema = {
 };
 
 // (The embedded store has no TTL API; expiry is enforced in code either way.)
-const ensureTable = async (client: DynamoDBClient, tableName: string, key: KeySchema): Promise<void> => {
+/** How long a new table may take to become ACTIVE, and how often to look (local stores take milliseconds). */
+const ACTIVE_WITHIN_MS = 30_000;
+const POLL_MS = 100;
+
+const tableStatus = async (client: DynamoClient, tableName: string): Promise<string | undefined> => {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus ?? 'UNKNOWN';
   } catch (error) {
-    if (!(error instanceof ResourceNotFoundException)) throw error;
+    if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+    throw error;
   }
+};
+
+const ensureTable = async (client: DynamoClient, tableName: string, key: KeySchema): Promise<void> => {
+  if ((await tableStatus(client, tableName)) === 'ACTIVE') return;
   try {
     await client.send(new CreateTableCommand({ TableName: tableName, ...key, BillingMode: 'PAY_PER_REQUEST' }));
   } catch (error) {
     // Another process created it between our describe and create.
     if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
   }
-  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
+  for (const started = Date.now(); (await tableStatus(client, tableName)) !== 'ACTIVE'; ) {
+    if (Date.now() - started > ACTIVE_WITHIN_MS) throw new Error(`table ${tableName} is not ACTIVE after ${ACTIVE_WITHIN_MS / 1000} s`);
+    await new Promise((done) => setTimeout(done, POLL_MS));
+  }
 };
 
-export const ensureUsersTable = (client: DynamoDBClient, tableName: string) => ensureTable(client, tableName, USERS_KEY);
+export const ensureUsersTable = (client: DynamoClient, tableName: string) => ensureTable(client, tableName, USERS_KEY);
 
-export const ensureSessionsTable = (client: DynamoDBClient, tableName: string) =>
+export const ensureSessionsTable = (client: DynamoClient, tableName: string) =>
   ensureTable(client, tableName, SESSIONS_KEY);
 
-export const ensureThrottleTable = (client: DynamoDBClient, tableName: string) =>
+export const ensureThrottleTable = (client: DynamoClient, tableName: string) =>
   ensureTable(client, tableName, THROTTLE_KEY);

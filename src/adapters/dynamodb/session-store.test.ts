@@ -1,5 +1,5 @@
 // Contract tests of the DynamoDB session store, over the real protocol against dynalite and DynamoDB Local.
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from './client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Session, SessionStore } from '../../domain/ports';
 import {

@@ -8,8 +8,8 @@ import {
   PutCommand,
   QueryCommand,
   UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+  type DynamoClient,
+} from './client';
 import type { Session, SessionStore } from '../../domain/ports';
 import { AppError } from '../../domain/errors';
 import { AGAIN, ATTEMPTS, retry } from '../../domain/retry';
@@ -17,7 +17,7 @@ import { callOptions, conditionalWrite, translated } from './store-errors';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export type DynamoSessionStoreOptions = { client: DynamoDBDocumentClient; tableName: string; timeoutMs: number };
+export type DynamoSessionStoreOptions = { client: DynamoClient; tableName: string; timeoutMs: number };
 
 // Keys are ids we generated; anything else in a token cannot name a session.
 const isId = (value: string) => value.length > 0 && value.length <= 64;

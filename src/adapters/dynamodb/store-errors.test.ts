@@ -1,6 +1,6 @@
 // describeCause: a start-up message names the real reason a store did not answer, not a bare "Error".
 import { connect, createServer } from 'node:net';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoClient, DescribeTableCommand } from './client';
 import { describe, expect, it } from 'vitest';
 import { describeCause } from './store-errors';
 
@@ -21,14 +21,14 @@ const refusedConnection = (port: number) =>
   });
 
 describe('describeCause', () => {
-  it('names ECONNREFUSED and the address for what the SDK throws at a closed port', async () => {
+  it('names ECONNREFUSED and the address for what the client throws at a closed port', async () => {
     // Prepare
     const port = await closedPort();
-    const client = new DynamoDBClient({
+    const client = createDynamoClient({
       endpoint: `http://127.0.0.1:${port}`,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
+      timeoutMs: 1000,
     });
     const failure = await client.send(new DescribeTableCommand({ TableName: 'user-table' })).catch((e: unknown) => e);
     client.destroy();

@@ -1,6 +1,6 @@
 // Contract tests of the DynamoDB throttle store, over the real protocol against dynalite and DynamoDB Local.
 import { randomUUID } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from './client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrottleStore } from '../../domain/ports';
 import {

@@ -1,12 +1,12 @@
 // ThrottleStore on DynamoDB: one item per counter, key `key`; single-item conditional writes only.
 // Names are stored as keyed digests (a "username" may be a password typed in the wrong field). `expiresAt`
 // (epoch seconds) is the table's TTL attribute, for cleanup; expiry itself is checked in code.
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoClient } from './client';
 import type { ThrottleStore } from '../../domain/ports';
 import { callOptions, conditionalWrite, translated } from './store-errors';
 
 export type DynamoThrottleStoreOptions = {
-  client: DynamoDBDocumentClient;
+  client: DynamoClient;
   tableName: string;
   timeoutMs: number;
   /** The keyed digest names are stored under. */

@@ -1,5 +1,5 @@
 // Contract tests of the DynamoDB user store, over the real protocol against dynalite and DynamoDB Local.
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from './client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserStore } from '../../domain/ports';
 import {

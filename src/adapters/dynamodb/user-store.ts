@@ -6,14 +6,14 @@ import {
   GetCommand,
   PutCommand,
   UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+  type DynamoClient,
+} from './client';
 import { AppError } from '../../domain/errors';
 import type { LoginState, UserRecord, UserStore } from '../../domain/ports';
 import { callOptions, conditionalWrite, isConditionFailure, translated, translateStoreError } from './store-errors';
 
 export type DynamoUserStoreOptions = {
-  client: DynamoDBDocumentClient;
+  client: DynamoClient;
   tableName: string;
   /** Bound on one call, SDK retries included. */
   timeoutMs: number;

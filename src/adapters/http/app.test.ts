@@ -1,5 +1,5 @@
 // The HTTP contract through app.request(), with the real adapters against a real embedded store (dynalite).
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '../dynamodb/client';
 import bcrypt from 'bcryptjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, json, onDynalite, type TestApp } from '../../../test/app-harness';

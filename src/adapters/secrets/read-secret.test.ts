@@ -1,4 +1,4 @@
-// The Secrets Manager read over the real SDK client and wire protocol, against a local endpoint that answers it.
+// The Secrets Manager read over the real wire protocol (signed JSON), against a local endpoint that answers it.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REGION, secretArn, startSecretsManager, type SecretsManagerEndpoint } from '../../../test/secrets-manager';
 import { createSecretReader } from './read-secret';

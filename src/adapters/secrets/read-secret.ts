@@ -1,37 +1,40 @@
-// Reads secret strings from AWS Secrets Manager at cold start (the signing and refresh keys), with one client.
-// The SDK client is imported on the first read (its own chunk in the Lambda bundle), so keys given as plain
-// settings never load it; the entry point closes it once the keys are read.
+// Reads secret strings from AWS Secrets Manager at cold start (the signing and refresh keys): GetSecretValue over
+// the same small JSON-protocol caller the DynamoDB client uses, so reading keys loads no SDK client.
+import { createJsonService, environmentCredentials, type CredentialProvider } from '../aws/json-protocol';
 
-export type SecretReaderOptions = { region: string; endpoint?: string };
+export type SecretReaderOptions = {
+  region: string;
+  /** A local endpoint speaking the protocol (tests, the bench); otherwise AWS's regional one. */
+  endpoint?: string | undefined;
+  credentials?: CredentialProvider;
+};
 
 export type SecretReader = { read(secretArn: string): Promise<string>; close(): void };
 
-type OpenClient = { read(secretArn: string): Promise<string | undefined>; destroy(): void };
-
-const openClient = async (options: SecretReaderOptions): Promise<OpenClient> => {
-  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-  const client = new SecretsManagerClient({ ...options, maxAttempts: 3 });
-  return {
-    async read(secretArn) {
-      const command = new GetSecretValueCommand({ SecretId: secretArn });
-      return (await client.send(command, { abortSignal: AbortSignal.timeout(5000) })).SecretString;
-    },
-    destroy: () => client.destroy(),
-  };
-};
+/** A cold start waits for its keys: a read that takes longer than this is a failed start, said as such. */
+const READ_TIMEOUT_MS = 5000;
 
 export const createSecretReader = (options: SecretReaderOptions): SecretReader => {
-  // Concurrent first reads share one import and one client.
-  let client: Promise<OpenClient> | undefined;
+  const service = createJsonService({
+    service: 'secretsmanager',
+    targetPrefix: 'secretsmanager',
+    jsonVersion: '1.1',
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: options.credentials ?? environmentCredentials,
+    attemptTimeoutMs: Math.floor(READ_TIMEOUT_MS / 2),
+    maxAttempts: 3,
+  });
   return {
     async read(secretArn) {
-      client ??= openClient(options);
-      const secret = await (await client).read(secretArn);
-      if (secret === undefined) throw new Error(`secret ${secretArn} has no string value`);
-      return secret;
+      const { SecretString } = await service.call<{ SecretString?: string }>(
+        'GetSecretValue',
+        { SecretId: secretArn },
+        { abortSignal: AbortSignal.timeout(READ_TIMEOUT_MS) },
+      );
+      if (SecretString === undefined) throw new Error(`secret ${secretArn} has no string value`);
+      return SecretString;
     },
-    close() {
-      client?.then((open) => open.destroy()).catch(() => undefined);
-    },
+    close: () => service.destroy(),
   };
 };

@@ -1,0 +1,191 @@
+// The JSON-protocol caller against a real HTTP server the test controls: what it sends (signed as the SDK's own
+// signer signs), what it retries, how it gives up, and the errors it throws.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createJsonService, regionalEndpoint, type AwsError, type JsonServiceOptions } from './json-protocol';
+
+type Seen = { method?: string; url?: string; headers: IncomingMessage['headers']; body: string };
+type Answer = (request: Seen, response: ServerResponse) => void;
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.closeAllConnections?.() ?? server.close(done)).catch(() => undefined)));
+});
+
+/** A server answering each request with the next of `answers` (the last one repeats), noting what it got. */
+const startServer = async (...answers: Answer[]) => {
+  const seen: Seen[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const got = { method: request.method, url: request.url, headers: request.headers, body: Buffer.concat(chunks).toString('utf8') };
+      seen.push(got);
+      (answers[Math.min(seen.length, answers.length) - 1] as Answer)(got, response);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+};
+
+const json = (status: number, body: unknown): Answer => (_request, response) => {
+  response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'req-1' });
+  response.end(JSON.stringify(body));
+};
+const hang: Answer = () => undefined;
+
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
+
+const service = (endpoint: string, overrides: Partial<JsonServiceOptions> = {}) =>
+  createJsonService({
+    service: 'dynamodb',
+    targetPrefix: 'DynamoDB_20120810',
+    jsonVersion: '1.0',
+    region: 'eu-west-1',
+    endpoint,
+    credentials: async () => CREDENTIALS,
+    attemptTimeoutMs: 500,
+    maxAttempts: 3,
+    ...overrides,
+  });
+
+describe('JSON protocol caller', () => {
+  it('sends a POST with the target, the JSON body and a Signature V4 the SDK\'s own signer agrees with', async () => {
+    // Prepare
+    const { endpoint, seen } = await startServer(json(200, { Item: { username: { S: 'ada' } } }));
+    const input = { TableName: 'user-table', Key: { username: { S: 'ada' } }, ConsistentRead: true };
+
+    // Act
+    const output = await service(endpoint).call('GetItem', input);
+
+    // Assess
+    expect(output).toEqual({ Item: { username: { S: 'ada' } } });
+    const [request] = seen;
+    expect(request?.method).toBe('POST');
+    expect(request?.headers['x-amz-target']).toBe('DynamoDB_20120810.GetItem');
+    expect(request?.headers['content-type']).toBe('application/x-amz-json-1.0');
+    expect(request?.headers['x-amz-security-token']).toBe('session-token');
+    expect(JSON.parse(request?.body ?? '')).toEqual(input);
+    const authorization = String(request?.headers.authorization);
+    const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)?.[1]?.split(';') ?? [];
+    expect(signedHeaders).toEqual(expect.arrayContaining(['host', 'x-amz-date', 'x-amz-target', 'content-type']));
+    const date = String(request?.headers['x-amz-date']);
+    const signingDate = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
+    const { host, port } = new URL(endpoint);
+    const oracle = await new SignatureV4({ credentials: CREDENTIALS, region: 'eu-west-1', service: 'dynamodb', sha256: Sha256, applyChecksum: false }).sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: host.split(':')[0] as string,
+        port: Number(port),
+        path: '/',
+        query: {},
+        headers: Object.fromEntries(signedHeaders.filter((name) => name !== 'x-amz-security-token').map((name) => [name, String(request?.headers[name])])),
+        body: request?.body,
+      },
+      { signingDate },
+    );
+    expect(authorization).toBe(oracle.headers.authorization);
+  });
+
+  it('uses AWS\'s regional endpoint unless given one, with the China partition\'s own domain', () => {
+    expect(regionalEndpoint('dynamodb', 'eu-west-1')).toBe('https://dynamodb.eu-west-1.amazonaws.com');
+    expect(regionalEndpoint('secretsmanager', 'cn-north-1')).toBe('https://secretsmanager.cn-north-1.amazonaws.com.cn');
+  });
+
+  it('retries a 500 and a throttling answer, then returns what the third attempt got', async () => {
+    // Prepare
+    const { endpoint, seen } = await startServer(
+      json(500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'boom' }),
+      json(400, { __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'slow down' }),
+      json(200, {}),
+    );
+
+    // Act
+    const output = await service(endpoint).call('PutItem', { TableName: 't', Item: {} });
+
+    // Assess
+    expect(output).toEqual({});
+    expect(seen).toHaveLength(3);
+  });
+
+  it('throws a conditional check failure at once, named as AWS names it, with its status and request id', async () => {
+    // Prepare
+    const { endpoint, seen } = await startServer(
+      json(400, { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' }),
+    );
+
+    // Act
+    const error = (await service(endpoint).call('PutItem', {}).catch((e: unknown) => e)) as AwsError;
+
+    // Assess
+    expect(seen).toHaveLength(1);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('ConditionalCheckFailedException');
+    expect(error.message).toBe('The conditional request failed');
+    expect(error.$metadata).toEqual({ httpStatusCode: 400, requestId: 'req-1', attempts: 1 });
+    expect(error.$fault).toBe('client');
+  });
+
+  it('gives up after its attempts on a store that never answers, each attempt within its time limit', async () => {
+    // Prepare
+    const { endpoint, seen } = await startServer(hang);
+    const started = Date.now();
+
+    // Act
+    const error = (await service(endpoint, { attemptTimeoutMs: 150 }).call('GetItem', {}).catch((e: unknown) => e)) as AwsError;
+
+    // Assess
+    expect(error.name).toBe('TimeoutError');
+    expect(error.$metadata.attempts).toBe(3);
+    expect(seen).toHaveLength(3);
+    expect(Date.now() - started).toBeLessThan(3 * 150 + 2000);
+  });
+
+  it('stops at once when the caller\'s signal aborts, and tries no more', async () => {
+    // Prepare
+    const { endpoint, seen } = await startServer(hang);
+
+    // Act
+    const error = (await service(endpoint, { attemptTimeoutMs: 5000 })
+      .call('GetItem', {}, { abortSignal: AbortSignal.timeout(100) })
+      .catch((e: unknown) => e)) as AwsError;
+
+    // Assess
+    expect(error.name).toBe('AbortError');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('names a refused connection by its code, after retrying it', async () => {
+    // Prepare: a port that was free a moment ago.
+    const { endpoint } = await startServer(json(200, {}));
+    await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.close(done))));
+
+    // Act
+    const error = (await service(endpoint).call('GetItem', {}).catch((e: unknown) => e)) as AwsError;
+
+    // Assess
+    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.$metadata.attempts).toBe(3);
+  });
+
+  it('turns an answer that is not AWS JSON (a proxy\'s error page) into an error with its status', async () => {
+    // Prepare
+    const { endpoint } = await startServer((_request, response) => {
+      response.writeHead(502, { 'content-type': 'text/html' });
+      response.end('<html>Bad Gateway</html>');
+    });
+
+    // Act
+    const error = (await service(endpoint, { maxAttempts: 1 }).call('GetItem', {}).catch((e: unknown) => e)) as AwsError;
+
+    // Assess
+    expect(error.name).toBe('InternalServerError');
+    expect(error.$metadata.httpStatusCode).toBe(502);
+    expect(error.$fault).toBe('server');
+  });
+});
