@@ -51,7 +51,7 @@ export type LoginClient = ReturnType<typeof createLoginClient>;
 const REFRESH_MARGIN_SECONDS = 30;
 
 type Held = { pair: TokenPair; expiresAt: number };
-type Call = { body?: unknown; token?: string | undefined };
+type Call<K extends EndpointId> = { body?: BodyOf<K> | undefined; token?: string | undefined };
 
 export const createLoginClient = (options: LoginClientOptions) => {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -61,7 +61,7 @@ export const createLoginClient = (options: LoginClientOptions) => {
   let held: Held | null = null;
   let refreshing: Promise<Held> | undefined;
 
-  const send = async <K extends EndpointId>(id: K, { body, token }: Call = {}): Promise<ResultOf<K>> => {
+  const send = async <K extends EndpointId>(id: K, { body, token }: Call<K> = {}): Promise<ResultOf<K>> => {
     const { method, path } = ENDPOINTS[id];
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -132,7 +132,7 @@ export const createLoginClient = (options: LoginClientOptions) => {
   };
 
   /** A bearer call: refreshed first when the token is about to expire, retried once if it expired anyway. */
-  const withSession = async <K extends EndpointId>(id: K, body?: unknown): Promise<ResultOf<K>> => {
+  const withSession = async <K extends EndpointId>(id: K, body?: BodyOf<K>): Promise<ResultOf<K>> => {
     let current = held;
     if (current !== null && now() >= current.expiresAt - REFRESH_MARGIN_SECONDS * 1000) current = await refreshSession();
     try {
