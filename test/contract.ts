@@ -63,25 +63,31 @@ const validatorAt = (path: string): ValidateFunction => {
 /** Which documented response an observed one must be, and where it sits in the document. */
 const documented = (observed: Observed): { at: string; response: ResponseObject } | 'not the API' => {
   const path = matchPath(observed.path);
-  if (path === undefined) {
-    // Pages beside the API (the docs, the demo) are not in the document; a JSON answer off its paths is a 404.
-    if (observed.status !== 404 && !isJson(observed.headers)) return 'not the API';
-    return { at: pointer('components', 'responses', 'NotFound'), response: DOCUMENT.components.responses.NotFound as ResponseObject };
-  }
   const method = observed.method.toUpperCase();
-  if (method === 'OPTIONS') return 'not the API';
-  const operations = DOCUMENT.paths[path] ?? {};
-  const operation = operations[method === 'HEAD' ? 'get' : method.toLowerCase()];
+  // Pages beside the API (the docs, the demo) are not in the document.
+  if (path === undefined && observed.status !== 404 && !isJson(observed.headers)) return 'not the API';
+  if (path !== undefined && method === 'OPTIONS') return 'not the API';
+  const operation = path === undefined ? undefined : DOCUMENT.paths[path]?.[method === 'HEAD' ? 'get' : method.toLowerCase()];
   if (operation === undefined) {
-    const at = pointer('components', 'responses', 'MethodNotAllowed');
-    return { at, response: DOCUMENT.components.responses.MethodNotAllowed as ResponseObject };
+    // No operation: a 404 off the paths, a 405 on one, or what any request can be answered before routing.
+    const name =
+      path === undefined && observed.status === 404
+        ? 'NotFound'
+        : path !== undefined && observed.status === 405
+          ? 'MethodNotAllowed'
+          : `AnyRequest${observed.status}`;
+    const response = DOCUMENT.components.responses[name];
+    if (response === undefined) {
+      throw new ContractError(`${describe(observed)}: no operation, and no documented answer to any request with that status`);
+    }
+    return { at: pointer('components', 'responses', name), response };
   }
   const response = operation.responses[String(observed.status)];
   if (response === undefined) {
     const statuses = Object.keys(operation.responses).join(', ');
     throw new ContractError(`${describe(observed)}: status ${observed.status} is not documented (documented: ${statuses})`);
   }
-  return { at: pointer('paths', path, method === 'HEAD' ? 'get' : method.toLowerCase(), 'responses', String(observed.status)), response };
+  return { at: pointer('paths', path as string, method === 'HEAD' ? 'get' : method.toLowerCase(), 'responses', String(observed.status)), response };
 };
 
 const isJson = (headers: Headers) => /^application\/json\b/.test(headers.get('Content-Type') ?? '');

@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server';
+import { checkResponse } from '../contract';
 import { guardLogs } from './log-guard';
 
 const PASSWORD = 'orbit lantern 42 sky';
@@ -121,6 +122,9 @@ describe('fuzzing over HTTP', () => {
         }
         const text = await response.text();
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        // Each answer is also held to the OpenAPI document (test/contract.ts).
+        const path = new URL(`${server.url}${r.path}`).pathname;
+        checkResponse({ method: r.method, path, status: response.status, headers: response.headers, body: text });
 
         expect(response.status, `${r.method} ${r.path}: ${text}`).toBeLessThan(500);
         if (response.status >= 400 && r.method !== 'HEAD') {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server';
+import { checkedFetch } from '../contract';
 import { freePort } from '../stores';
 import { guardLogs } from './log-guard';
 
@@ -37,7 +38,8 @@ const stopStore = () =>
   });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify(body), headers });
+  // Each answer is held to the OpenAPI document (test/contract.ts); the store's own port is not the API.
+  checkedFetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify(body), headers });
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'outage-'));
@@ -103,7 +105,7 @@ describe('store outage', () => {
       await post('/login', { username: 'before', password: 'outage passphrase 1' }),
       await post('/verify', { token }),
       await post('/register', { name: 'During', username: 'during', password: 'outage passphrase 1' }),
-      await fetch(`${server.url}/me`, { headers: { Authorization: `Bearer ${token}` } }),
+      await checkedFetch(`${server.url}/me`, { headers: { Authorization: `Bearer ${token}` } }),
     ];
 
     await startStore();

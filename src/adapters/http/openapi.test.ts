@@ -105,6 +105,16 @@ describe('the OpenAPI document', () => {
     });
   });
 
+  it('describes the answers no operation gives: a path nobody serves, a wrong method, what comes before routing', () => {
+    const responses = document.components.responses as Record<string, Response>;
+
+    expect(codesOf(responses.NotFound)).toEqual(['not_found']);
+    expect(responses.MethodNotAllowed?.headers?.Allow).toMatchObject({ required: true });
+    expect(Object.keys(responses).filter((name) => name.startsWith('AnyRequest')).sort()).toEqual(
+      ['AnyRequest400', 'AnyRequest413', 'AnyRequest417', 'AnyRequest431', 'AnyRequest500'],
+    );
+  });
+
   it('is built once and kept', () => {
     expect(openApiDocument(openApiSource())).toBe(openApiDocument(openApiSource()));
   });

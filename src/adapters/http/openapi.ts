@@ -128,22 +128,35 @@ const LOCAL_SERVER_ANSWERS: readonly { status: number; code: ErrorCode; why: str
 const BEARER = 'bearerAuth';
 
 /**
+ * What app.ts (and the local server before it) answers any request with, before it reaches a route or when it
+ * reaches none: one the platform cannot hand over (a GET with a body, bad base64, malformed HTTP), a body over the
+ * limit (a GET has none: refused before), headers too large, a fault of ours.
+ */
+const ANY_REQUEST: readonly ErrorCode[] = ['invalid_request', 'payload_too_large', 'headers_too_large', 'internal_error'];
+
+/**
  * The codes a route can answer with: its own (the table), and those app.ts gives any route of its shape: any
- * request can be one the platform cannot hand over (a GET with a body, bad base64, malformed HTTP), have headers
- * too large, or meet a fault of ours; a body is parsed (invalid JSON) and limited (any POST or DELETE, read or
- * not); a session route's bearer check reads the session from the store.
+ * request's (ANY_REQUEST), invalid JSON where there is a body to parse, and on session routes the bearer check's,
+ * which reads the session from the store.
  */
 export const routeErrors = (route: Route): ErrorCode[] => [
   ...new Set<ErrorCode>([
-    'invalid_request',
-    'headers_too_large',
-    'internal_error',
+    ...ANY_REQUEST.filter((code) => code !== 'payload_too_large' || route.method !== 'GET'),
     ...(route.body === undefined ? [] : (['invalid_json'] as const)),
-    ...(route.method === 'GET' ? [] : (['payload_too_large'] as const)),
     ...(route.auth === 'session' ? CHALLENGE_CODES.concat('service_unavailable') : []),
     ...route.errors,
   ]),
 ];
+
+/** Statuses and their codes, in the order the codes come. */
+const byStatus = (source: OpenApiSource, codes: readonly ErrorCode[]): Map<number, ErrorCode[]> => {
+  const statuses = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = source.statusByCode[code];
+    statuses.set(status, [...(statuses.get(status) ?? []), code]);
+  }
+  return statuses;
+};
 
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 
@@ -185,14 +198,9 @@ const errorResponse = (
 };
 
 const operation = (source: OpenApiSource, route: Route & { id: string }) => {
-  const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of routeErrors(route)) {
-    const status = source.statusByCode[code];
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
-  }
   const bodies = [route.errorBody ?? source.errorBody];
   const errors = Object.fromEntries([
-    ...[...byStatus].map(([status, codes]) => [String(status), errorResponse(status, bodies, codes)]),
+    ...[...byStatus(source, routeErrors(route))].map(([status, codes]) => [String(status), errorResponse(status, bodies, codes)]),
     ...LOCAL_SERVER_ANSWERS.map(({ status, code, why }) => [String(status), errorResponse(status, bodies, [code], { why: [why] })]),
   ]);
   const { status, body } = route.success;
@@ -238,12 +246,20 @@ export const buildOpenApiDocument = (source: OpenApiSource) => {
         [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from /login' },
       },
       schemas: { ErrorResponse: toJsonSchema(source.errorBody) },
-      // Answers to requests no operation describes: a path nobody serves, a method its path does not answer.
+      // Answers to requests no operation describes: a path nobody serves, a method its path does not answer, and
+      // what any request can be answered before routing (AnyRequest400, ...).
       responses: {
         NotFound: errorResponse(404, [source.errorBody], ['not_found']),
         MethodNotAllowed: errorResponse(405, errorBodies, ['method_not_allowed'], {
           headers: { Allow: header('The methods this path answers', true) },
         }),
+        ...Object.fromEntries([
+          ...[...byStatus(source, ANY_REQUEST)].map(([status, codes]) => [`AnyRequest${status}`, errorResponse(status, errorBodies, codes)]),
+          ...LOCAL_SERVER_ANSWERS.map(({ status, code, why }) => [
+            `AnyRequest${status}`,
+            errorResponse(status, errorBodies, [code], { why: [why] }),
+          ]),
+        ]),
       },
     },
   };
