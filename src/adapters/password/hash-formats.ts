@@ -185,6 +185,6 @@ export const readHash = (stored: string, argon2Bound: Argon2Bound): HashReading 
 const unknownFormat = (stored: string): string => {
   const name = /^\$([a-z0-9-]{1,20})\$/.exec(stored)?.[1] ?? /^([a-z0-9_]{1,20})\$/.exec(stored)?.[1];
   const ours = ['2a', '2b', '2y', 'argon2id', 'argon2i', 'argon2d', 'scrypt', 'pbkdf2_sha256'];
-  if (name !== undefined && ours.includes(name)) return `a malformed "${name}" hash; known formats: ${KNOWN_FORMATS}`;
+  if (name !== undefined && ours.includes(name)) return `a malformed "${name}" hash`;
   return `unknown password hash format${name === undefined ? '' : ` ("${name}")`}; known formats: ${KNOWN_FORMATS}`;
 };
