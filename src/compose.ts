@@ -1,5 +1,4 @@
 // The one composition root: builds clients and adapters once per process and wires the use cases to HTTP.
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'hono';
 import { createNameDigest, createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
 import { sdkCredentialChain } from './adapters/aws/sdk-credentials';
@@ -11,6 +10,7 @@ import { createApp } from './adapters/http/app';
 import { pageFilesIn, type PageFiles, type PageId } from './adapters/http/pages';
 import { createJwtTokens } from './adapters/jwt/jwt-tokens';
 import { createAuditLog } from './adapters/log/audit-log';
+import { createJsonLog } from './adapters/log/json-log';
 import { createArgon2Hasher } from './adapters/password/argon2-hasher';
 import { createCommonPasswords } from './adapters/password/common-passwords';
 import type { Config } from './config';
@@ -47,7 +47,6 @@ const systemTimer: Timer = { sleep: (ms) => new Promise((resolve) => setTimeout(
 
 export const compose = (config: Config, options: ComposeOptions) => {
   const clock = options.clock ?? systemClock;
-  const logger = new Logger({ serviceName: 'login-service', logLevel: config.logLevel });
   const client =
     options.dynamodbClient ??
     createDynamoClient({
@@ -70,11 +69,7 @@ export const compose = (config: Config, options: ComposeOptions) => {
     ttlSeconds: config.tokenTtlSeconds,
     clock,
   });
-  const log = {
-    info: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
-    warn: (message: string, fields: Record<string, unknown> = {}) => logger.warn(message, fields),
-    error: (message: string, fields: Record<string, unknown>) => logger.error(message, fields),
-  };
+  const log = createJsonLog({ service: 'login-service', level: config.logLevel, clock });
   // The audit trail is its own stream of JSON lines; LOG_LEVEL=SILENT silences it too.
   const audit = createAuditLog(clock, nameDigest, (line) => {
     if (config.logLevel !== 'SILENT') process.stdout.write(`${line}\n`);

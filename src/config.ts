@@ -3,11 +3,10 @@
 import { isIP } from 'node:net';
 import * as v from 'valibot';
 import type { ThrottleSettings } from './domain/throttle';
-import { JWT_ALGORITHMS, type Argon2Params } from './settings-types';
+import { JWT_ALGORITHMS, LOG_LEVELS, type Argon2Params, type LogLevel } from './settings-types';
 
 export type Runtime = 'lambda' | 'local';
-const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { LogLevel };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -8,3 +8,7 @@ export type AsymmetricJwtAlgorithm = Exclude<JwtAlgorithm, 'HS256'>;
 
 /** The argon2id cost of a new hash: memory in KiB, passes, lanes. */
 export type Argon2Params = { memoryKiB: number; timeCost: number; parallelism: number };
+
+/** Log levels, least severe first: a level shows its own entries and those after it; SILENT shows none. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
