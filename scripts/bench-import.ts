@@ -12,7 +12,7 @@ import { ensureSessionsTable, ensureUsersTable } from '../src/adapters/dynamodb/
 import { startEmbeddedStore } from '../src/adapters/local/embedded-store';
 import { runImport } from './users-import';
 
-export type ImportBench = { users: number; ms: number; usersPerSecond: number; concurrency: number };
+export type ImportBench = { users: number; ms: number; usersPerSecond: number; concurrency: number; tableName: string };
 
 const discard = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 
@@ -51,7 +51,7 @@ export const benchImport = async (options: { endpoint: string; users?: number; c
     const code = await runImport([file, '--concurrency', String(concurrency)], env, { stdout: discard(), stderr: discard() });
     const ms = performance.now() - startedAt;
     if (code !== 0) throw new Error(`the import exited with ${code}`);
-    return { users, ms, usersPerSecond: Math.round(users / (ms / 1000)), concurrency };
+    return { users, ms, usersPerSecond: Math.round(users / (ms / 1000)), concurrency, tableName: tables.TABLE_NAME };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

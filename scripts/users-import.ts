@@ -98,11 +98,20 @@ export const runImport = async (
           progress.update();
         },
       },
-    );
+    ).catch((error: unknown) => {
+      // The file failed part way (a folder, a disk error): what was written stays, and the import says so.
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      if (typeof code !== 'string' || !code.startsWith('E')) throw error;
+      throw new CommandError(`cannot read ${file} (${code}) after line ${current?.lines ?? 0}`);
+    });
     current = summary;
     progress.done();
     io.stdout.write(describeSummary(summary, dryRun, performance.now() - startedAt));
     return errors(summary) === 0 ? 0 : 1;
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    io.stderr.write(`\ncannot import: ${error.message}\n`);
+    return 2;
   } finally {
     await tables.close();
   }
