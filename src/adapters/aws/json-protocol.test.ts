@@ -160,6 +160,27 @@ describe('JSON protocol caller', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('sends nothing, and throws nothing later, when the caller gives up while the credentials are fetched', async () => {
+    // Prepare: credentials that take a while (the SDK chain's first call), a caller that gives up first.
+    const { endpoint, seen } = await startServer(json(200, {}));
+    const uncaught: unknown[] = [];
+    const note = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', note);
+    const slowCredentials = () => new Promise<typeof CREDENTIALS>((done) => setTimeout(() => done(CREDENTIALS), 150));
+
+    // Act
+    const error = (await service(endpoint, { credentials: slowCredentials })
+      .call('GetItem', {}, { abortSignal: AbortSignal.timeout(20) })
+      .catch((e: unknown) => e)) as AwsError;
+    await new Promise((done) => setTimeout(done, 200));
+    process.off('uncaughtException', note);
+
+    // Assess
+    expect(error.name).toBe('AbortError');
+    expect(uncaught).toEqual([]);
+    expect(seen).toHaveLength(0);
+  });
+
   it('names a refused connection by its code, after retrying it', async () => {
     // Prepare: a port that was free a moment ago.
     const { endpoint } = await startServer(json(200, {}));

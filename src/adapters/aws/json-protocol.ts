@@ -116,6 +116,8 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
   /** One attempt: resolves to the status, request id and parsed body, or rejects with a network or time-out error. */
   const attempt = async (operation: string, body: string, signal: AbortSignal | undefined, attempts: number) => {
     const credentials = await options.credentials();
+    // The caller may have given up while the credentials came (the SDK chain's first call takes a while): send nothing.
+    if (signal?.aborted) throw awsError('AbortError', `${operation} was aborted`, { attempts, cause: signal.reason });
     const signed = aws4.sign(
       {
         host: url.host,
@@ -166,16 +168,17 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
           });
         },
       );
+      // Listened to first: a request destroyed before it has a socket still emits its 'socket hang up' later, and
+      // with no listener that error would end the process.
+      request.on('error', (cause: Error & { code?: string }) =>
+        fail(awsError('Error', cause.message, { attempts, cause, ...(cause.code === undefined ? {} : { code: cause.code }) })),
+      );
       const timer = setTimeout(
         () => fail(awsError('TimeoutError', `${operation} took longer than ${options.attemptTimeoutMs} ms`, { attempts })),
         options.attemptTimeoutMs,
       );
       const onAbort = () => fail(awsError('AbortError', `${operation} was aborted`, { attempts, cause: signal?.reason }));
-      if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      request.on('error', (cause: Error & { code?: string }) =>
-        fail(awsError('Error', cause.message, { attempts, cause, ...(cause.code === undefined ? {} : { code: cause.code }) })),
-      );
       request.end(body);
     });
   };
