@@ -181,6 +181,35 @@ describe('JSON protocol caller', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('throws the credential provider\'s own error, once, not an error of its own making', async () => {
+    // Prepare
+    const { endpoint, seen } = await startServer(json(200, {}));
+    const missing = Object.assign(new Error('no AWS credentials: set AWS_ACCESS_KEY_ID'), { name: 'CredentialsProviderError' });
+
+    // Act
+    const error = (await service(endpoint, { credentials: () => Promise.reject(missing) }).call('GetItem', {}).catch((e: unknown) => e)) as Error;
+
+    // Assess
+    expect(error).toBe(missing);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('throws a 200 whose body is not JSON as a SyntaxError with its status and request id, as the SDK does', async () => {
+    // Prepare: an answer cut short by a proxy that closed the connection without a content-length.
+    const { endpoint, seen } = await startServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'req-1', connection: 'close' });
+      response.end('{"Item":{"username":');
+    });
+
+    // Act
+    const error = (await service(endpoint).call('GetItem', {}).catch((e: unknown) => e)) as AwsError;
+
+    // Assess
+    expect(error.name).toBe('SyntaxError');
+    expect(error.$metadata).toEqual({ httpStatusCode: 200, requestId: 'req-1', attempts: 1 });
+    expect(seen).toHaveLength(1);
+  });
+
   it('names a refused connection by its code, after retrying it', async () => {
     // Prepare: a port that was free a moment ago.
     const { endpoint } = await startServer(json(200, {}));

@@ -82,7 +82,8 @@ const awsError = (name: string, message: string, fields: Partial<AwsError> & { a
 const retryable = (error: AwsError): boolean => {
   if (error.name === 'AbortError') return false;
   if (error.name === 'TimeoutError' || TRANSIENT_NETWORK.has(error.code ?? '')) return true;
-  const status = error.$metadata.httpStatusCode;
+  // Not every failure is AWS's: a credential provider's error, say, has no $metadata, and is thrown as it is.
+  const status = error.$metadata?.httpStatusCode;
   return THROTTLING.has(error.name) || (status !== undefined && (status >= 500 || status === 429));
 };
 
@@ -196,6 +197,16 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
     return awsError(name, message, { attempts, status: answer.status, ...(answer.requestId === undefined ? {} : { requestId: answer.requestId }) });
   };
 
+  /** A success's body; one that is not JSON is thrown as the SDK throws it: a SyntaxError with the answer's metadata. */
+  const success = <T>(answer: { status: number; requestId?: string; text: string }, attempts: number): T => {
+    try {
+      return JSON.parse(answer.text) as T;
+    } catch (error) {
+      (error as AwsError).$metadata = { httpStatusCode: answer.status, ...(answer.requestId === undefined ? {} : { requestId: answer.requestId }), attempts };
+      throw error;
+    }
+  };
+
   return {
     async call<T>(operation: string, input: unknown, callOptions: CallOptions = {}): Promise<T> {
       const body = JSON.stringify(input);
@@ -204,7 +215,7 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
         let error: AwsError;
         try {
           const answer = await attempt(operation, body, signal, attempts);
-          if (answer.status === 200) return JSON.parse(answer.text) as T;
+          if (answer.status === 200) return success<T>(answer, attempts);
           error = failure(answer, attempts);
         } catch (thrown) {
           error = thrown as AwsError;
