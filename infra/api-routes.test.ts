@@ -5,8 +5,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import { PAGE_IDS, PAGES } from '../src/adapters/http/pages';
 import { allowedMethods, routeList } from '../src/adapters/http/routes';
-import { gatewayPaths, gatewayRouteKeys, type RouteShape } from './api-routes';
+import { frontDoorPaths, gatewayPaths, gatewayRouteKeys, type RouteShape } from './api-routes';
 import { createHttpApi } from './http-api';
 import { addRestRoutes } from './rest-api';
 import { httpRouteKeys, restResourcePaths, restRouteKeys } from './template-routes';
@@ -57,6 +58,23 @@ describe('gatewayPaths', () => {
   });
 });
 
+describe('frontDoorPaths', () => {
+  it('routes no page by default, and each enabled page file as GET and HEAD, the root included', () => {
+    expect([...frontDoorPaths().pages]).toEqual([]);
+    expect(Object.fromEntries(frontDoorPaths(undefined, ['demo']).pages)).toEqual(
+      Object.fromEntries(PAGES.demo.files.map((file) => [file.path, ['GET', 'HEAD']])),
+    );
+    const all = frontDoorPaths(undefined, [...PAGE_IDS, 'docs']);
+    expect([...all.pages.keys()].sort()).toEqual(PAGE_IDS.flatMap((id) => PAGES[id].files.map((file) => file.path)).sort());
+    expect(all.pages.get('/')).toEqual(['GET', 'HEAD']);
+    expect([...all.api.keys()]).toEqual([...gatewayPaths().keys()]);
+  });
+
+  it('refuses a page path that is also a path of the route table', () => {
+    expect(() => frontDoorPaths([...PASSKEYS, { method: 'POST', path: '/docs' }], ['docs'])).toThrow(/\/docs is also a path/);
+  });
+});
+
 describe('REST API tree', () => {
   it('nests resources by path, keeps {id} as a path-parameter resource, and puts the preflight only where routes are', () => {
     const { stack, fn } = bareStack();
@@ -91,6 +109,38 @@ describe('REST API tree', () => {
   });
 });
 
+describe('REST API tree with pages', () => {
+  it('puts the demo page on the root resource and the pages under their paths, GET and HEAD, with no preflight', () => {
+    const { stack, fn } = bareStack();
+    const api = new RestApi(stack, 'Api');
+
+    addRestRoutes(api, { function: fn, corsOrigins: ['*'], routes: PASSKEYS, pages: ['demo', 'docs'] });
+
+    const template = Template.fromStack(stack);
+    const keys = restRouteKeys(template);
+    expect(keys).toEqual(
+      [
+        ...gatewayRouteKeys(PASSKEYS, ['demo', 'docs']),
+        'OPTIONS /me/passkeys',
+        'OPTIONS /me/passkeys/{id}',
+        'OPTIONS /me/passkeys/{id}/rename',
+      ].sort(),
+    );
+    expect(keys).toContain('GET /');
+    expect(keys).toContain('HEAD /docs/swagger-ui-bundle.js');
+    // The root is the API's own root resource (`GET /` on it), not a resource of its own.
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      ResourceId: { 'Fn::GetAtt': [stack.getLogicalId(api.node.defaultChild as never), 'RootResourceId'] },
+      Integration: Match.objectLike({ Type: 'AWS_PROXY' }),
+    });
+    // Every step of every path is a resource (`/web` for `/web/main.js`), but the root, which the API has already.
+    const steps = (path: string) => path.split('/').slice(1).map((_, index, segments) => `/${segments.slice(0, index + 1).join('/')}`);
+    const paths = [...PASSKEYS.map((route) => route.path), ...PAGE_IDS.flatMap((id) => PAGES[id].files.map((file) => file.path))];
+    expect(restResourcePaths(template)).toEqual([...new Set(paths.flatMap(steps))].filter((path) => path !== '/').sort());
+  });
+});
+
 describe('HTTP API routes', () => {
   it('makes one route per method and path, path parameters included, and $default for the rest', () => {
     const { stack, fn } = bareStack();
@@ -105,5 +155,24 @@ describe('HTTP API routes', () => {
     });
 
     expect(httpRouteKeys(Template.fromStack(stack))).toEqual(['$default', ...gatewayRouteKeys(PASSKEYS)].sort());
+  });
+
+  it('adds GET and HEAD routes for each enabled page file, `GET /` for the demo page', () => {
+    const { stack, fn } = bareStack();
+
+    createHttpApi(stack, {
+      function: fn,
+      corsOrigins: ['*'],
+      throttlingRateLimit: 1,
+      throttlingBurstLimit: 2,
+      logRetention: RetentionDays.ONE_DAY,
+      routes: PASSKEYS,
+      pages: ['demo'],
+    });
+
+    const keys = httpRouteKeys(Template.fromStack(stack));
+    expect(keys).toEqual(['$default', ...gatewayRouteKeys(PASSKEYS, ['demo'])].sort());
+    expect(keys).toEqual(expect.arrayContaining(['GET /', 'HEAD /', 'GET /web/main.js']));
+    expect(keys.some((key) => key.includes('/docs'))).toBe(false);
   });
 });

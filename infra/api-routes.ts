@@ -1,4 +1,6 @@
-// What API Gateway must route to the function, read from the one route table (src/adapters/http/routes.ts).
+// What API Gateway must route to the function, read from the one route table (src/adapters/http/routes.ts) and,
+// for the pages a stack enables, the pages table (src/adapters/http/pages.ts).
+import { pageRoutes, type PageId } from '../src/adapters/http/pages';
 import { routeList, type Route } from '../src/adapters/http/routes';
 
 export type RouteShape = Pick<Route, 'method' | 'path'>;
@@ -24,9 +26,32 @@ export const gatewayPaths = (routes: readonly RouteShape[] = routeList()): Reado
   return paths;
 };
 
-/** `METHOD /path` for every method of every path: what each API's routes must add up to. */
-export const gatewayRouteKeys = (routes?: readonly RouteShape[]): string[] =>
-  [...gatewayPaths(routes)].flatMap(([path, methods]) => methods.map((method) => `${method} ${path}`));
+/**
+ * What each API sends to the function: the API routes' paths, and the enabled pages' paths (`pageRoutes`), each
+ * with its methods by the same rule (HEAD beside GET). They differ in one thing: the app answers CORS preflights
+ * only on the route table's paths (OPTIONS elsewhere, a page's path included, is its 404), so only `api` paths get
+ * the REST API's preflight mock. A page is fetched by its own origin, never by a cross-origin script.
+ */
+export type FrontDoorPaths = {
+  api: ReadonlyMap<string, readonly string[]>;
+  pages: ReadonlyMap<string, readonly string[]>;
+};
+
+export const frontDoorPaths = (routes?: readonly RouteShape[], pages: readonly PageId[] = []): FrontDoorPaths => {
+  const api = gatewayPaths(routes);
+  const pagePaths = gatewayPaths(pageRoutes([...new Set(pages)]));
+  for (const path of pagePaths.keys()) {
+    if (api.has(path)) throw new Error(`the page path ${path} is also a path of the route table`);
+  }
+  checkParameters([...api.keys(), ...pagePaths.keys()]);
+  return { api, pages: pagePaths };
+};
+
+/** `METHOD /path` for every method of every path (pages' included): what each API's routes must add up to. */
+export const gatewayRouteKeys = (routes?: readonly RouteShape[], pages?: readonly PageId[]): string[] => {
+  const { api, pages: pagePaths } = frontDoorPaths(routes, pages);
+  return [...api, ...pagePaths].flatMap(([path, methods]) => methods.map((method) => `${method} ${path}`));
+};
 
 /** The app's CORS answer, which the REST API's preflight mocks and the HTTP API's CORS configuration copy. */
 export { CORS } from '../src/adapters/http/routes';
@@ -35,6 +60,8 @@ export { CORS } from '../src/adapters/http/routes';
 const SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$/;
 
 const checkPath = (path: string) => {
+  // The root (the demo page): the REST API's root resource, the HTTP API's `GET /`.
+  if (path === '/') return;
   const segments = path.split('/').slice(1);
   if (!path.startsWith('/') || segments.some((segment) => !SEGMENT.test(segment))) {
     throw new Error(`route path ${JSON.stringify(path)} is not /segment/{parameter}/...`);

@@ -1,6 +1,8 @@
-// The CDK app: `npm run synth` / `npm run deploy` (`-c api=http`: an HTTP API); account and region come at deploy time.
+// The CDK app: `npm run synth` / `npm run deploy` (`-c api=http`: an HTTP API; `-c pages=docs,demo`: the web pages);
+// account and region come at deploy time.
 import { App } from 'aws-cdk-lib';
 import { StatefulStack } from './stateful-stack';
+import { parsePages } from './pages';
 import { StatelessStack } from './stateless-stack';
 import { JWT_ALGORITHMS, type JwtAlgorithm } from '../src/settings-types';
 
@@ -38,6 +40,7 @@ new StatelessStack(app, 'LoginServiceApi', {
   timeoutSeconds: numberContext('timeoutSeconds'),
   throttlingRateLimit: numberContext('throttlingRateLimit'),
   throttlingBurstLimit: numberContext('throttlingBurstLimit'),
+  pages: parsePages(context('pages')),
   corsOrigins: context('corsOrigins')?.split(',').map((origin) => origin.trim()),
   enableSourceMaps: context('enableSourceMaps') === 'true',
   apiGatewayCloudWatchRole: context('apiGatewayCloudWatchRole') !== 'false',

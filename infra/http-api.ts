@@ -17,7 +17,7 @@ import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { CORS, gatewayPaths } from './api-routes';
+import { CORS, frontDoorPaths } from './api-routes';
 import type { FrontDoorProps } from './rest-api';
 
 /**
@@ -90,7 +90,9 @@ export const createHttpApi = (scope: Construct, props: FrontDoorProps) => {
       maxAge: Duration.seconds(CORS.maxAgeSeconds),
     },
   });
-  for (const [path, methods] of gatewayPaths(props.routes)) {
+  // The enabled pages' paths are routes like the table's: each its key in the access log.
+  const paths = frontDoorPaths(props.routes, props.pages);
+  for (const [path, methods] of [...paths.api, ...paths.pages]) {
     for (const method of methods) {
       new HttpRoute(api, `${method}${path}`, {
         httpApi: api,

@@ -11,8 +11,9 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { PageId } from '../src/adapters/http/pages';
 import { addGatewayErrors } from './api-errors';
-import { CORS, gatewayPaths, type RouteShape } from './api-routes';
+import { CORS, frontDoorPaths, type RouteShape } from './api-routes';
 
 export type FrontDoorProps = {
   function: IFunction;
@@ -22,6 +23,8 @@ export type FrontDoorProps = {
   logRetention: RetentionDays;
   /** Default: the route table. */
   routes?: readonly RouteShape[];
+  /** The web pages whose paths are routed too (the function must serve them: DEMO_ENABLED, DOCS_ENABLED); default none. */
+  pages?: readonly PageId[];
 };
 
 export const REST_STAGE = 'prod';
@@ -49,17 +52,25 @@ export const createRestApi = (scope: Construct, props: FrontDoorProps & { cloudW
 };
 
 /**
- * One resource per path (nested: `/token/refresh` is `refresh` under `token`; `{id}` stays `{id}`), each of its
- * methods a Lambda proxy integration, and a CORS preflight mock on each path that has methods. Resources that
- * are only a step on the way (`/token`, `/.well-known`, the root) get no method, so API Gateway answers them,
- * OPTIONS included, with its missing-route error, which api-errors.ts turns into our 404: as the app does.
+ * One resource per path (nested: `/token/refresh` is `refresh` under `token`; `{id}` stays `{id}`; `/` is the
+ * root), each of its methods a Lambda proxy integration, and a CORS preflight mock on each API path. Resources
+ * that are only a step on the way (`/token`, `/.well-known`, the root without the demo page) get no method, so
+ * API Gateway answers them, OPTIONS included, with its missing-route error, which api-errors.ts turns into our
+ * 404: as the app does. A page's path gets the same 404 for OPTIONS and every method but GET and HEAD: the app's
+ * answer there too (its preflights and 405s are for the route table's paths).
+ * The pages are text (HTML, scripts, CSS, SVG): no binary media types are needed to pass them through.
  */
-export const addRestRoutes = (api: RestApi, props: Pick<FrontDoorProps, 'function' | 'corsOrigins' | 'routes'>) => {
+export const addRestRoutes = (
+  api: RestApi,
+  props: Pick<FrontDoorProps, 'function' | 'corsOrigins' | 'routes' | 'pages'>,
+) => {
   // One invoke permission for this API (any stage, method and path) instead of one per method: the function's
   // resource policy is limited to 20 KB, and a statement per method would grow it with every route.
   const integration = new LambdaIntegration(props.function, { scopePermissionToMethod: false });
-  for (const [path, methods] of gatewayPaths(props.routes)) {
-    const resource = api.root.resourceForPath(path);
+  const resourceAt = (path: string) => (path === '/' ? api.root : api.root.resourceForPath(path));
+  const paths = frontDoorPaths(props.routes, props.pages);
+  for (const [path, methods] of paths.api) {
+    const resource = resourceAt(path);
     for (const method of methods) resource.addMethod(method, integration);
     resource.addCorsPreflight({
       allowOrigins: props.corsOrigins.includes('*') ? Cors.ALL_ORIGINS : [...props.corsOrigins],
@@ -67,5 +78,9 @@ export const addRestRoutes = (api: RestApi, props: Pick<FrontDoorProps, 'functio
       allowHeaders: [...CORS.allowHeaders],
       maxAge: Duration.seconds(CORS.maxAgeSeconds),
     });
+  }
+  for (const [path, methods] of paths.pages) {
+    const resource = resourceAt(path);
+    for (const method of methods) resource.addMethod(method, integration);
   }
 };

@@ -14,7 +14,9 @@ import type { Construct } from 'constructs';
 import { LAMBDA_BUNDLE, NATIVE_MODULES } from '../scripts/lambda-bundle.mjs';
 import { nativeFiles, stagedDir } from '../scripts/stage-argon2.mjs';
 import { createHttpApi } from './http-api';
+import { pageEnvironment } from './pages';
 import { createRestApi } from './rest-api';
+import type { PageId } from '../src/adapters/http/pages';
 import type { JwtAlgorithm } from '../src/settings-types';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '..');
@@ -46,6 +48,11 @@ export type StatelessStackProps = StackProps & {
    * HTTP API: payload 2.0, cheaper per request, lower latency). Both serve the route table's routes.
    */
   api?: 'rest' | 'http';
+  /**
+   * The web pages to serve on Lambda (`docs`: the API reference at /docs, `demo`: the demo page at /); default none.
+   * Sets their settings (DOCS_ENABLED, DEMO_ENABLED) on the function and routes their paths on the API.
+   */
+  pages?: readonly PageId[];
   /** Stage-wide default method throttling. */
   throttlingRateLimit?: number;
   throttlingBurstLimit?: number;
@@ -146,6 +153,7 @@ export class StatelessStack extends Stack {
         ...(props.keysVersion === undefined ? {} : { KEYS_VERSION: props.keysVersion }),
         CORS_ORIGINS: corsOrigins.join(','),
         ...(props.enableSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        ...pageEnvironment(props.pages ?? []),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -177,6 +185,7 @@ export class StatelessStack extends Stack {
       throttlingRateLimit: props.throttlingRateLimit ?? 100,
       throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
       logRetention: retention,
+      pages: props.pages ?? [],
     };
     let url: string;
     if ((props.api ?? 'rest') === 'http') {
