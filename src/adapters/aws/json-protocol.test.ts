@@ -38,6 +38,13 @@ const json = (status: number, body: unknown): Answer => (_request, response) => 
 };
 const hang: Answer = () => undefined;
 
+/** Whether this machine can listen on the IPv6 loopback (some containers have none). */
+const hasIpv6Loopback = await new Promise<boolean>((done) => {
+  const probe = createServer();
+  probe.once('error', () => done(false));
+  probe.listen(0, '::1', () => probe.close(() => done(true)));
+});
+
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
 
 const service = (endpoint: string, overrides: Partial<JsonServiceOptions> = {}) =>
@@ -208,6 +215,23 @@ describe('JSON protocol caller', () => {
     expect(error.name).toBe('SyntaxError');
     expect(error.$metadata).toEqual({ httpStatusCode: 200, requestId: 'req-1', attempts: 1 });
     expect(seen).toHaveLength(1);
+  });
+
+  it.skipIf(!hasIpv6Loopback)('reaches an endpoint given as an IPv6 address in brackets, as the SDK does', async () => {
+    // Prepare
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => response.end(JSON.stringify({ host: request.headers.host })));
+    });
+    servers.push(server);
+    await new Promise<void>((done) => server.listen(0, '::1', done));
+    const { port } = server.address() as AddressInfo;
+
+    // Act
+    const output = await service(`http://[::1]:${port}`).call<{ host: string }>('GetItem', {});
+
+    // Assess: the brackets stay in the Host header (and so in what is signed), as HTTP wants.
+    expect(output.host).toBe(`[::1]:${port}`);
   });
 
   it('names a refused connection by its code, after retrying it', async () => {

@@ -144,7 +144,8 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
       const request = transport.request(
         {
           protocol: url.protocol,
-          hostname: url.hostname,
+          // An IPv6 address comes in brackets, which a URL needs and a socket does not (the SDK strips them too).
+          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
           port: url.port,
           path: signed.path,
           method: 'POST',
