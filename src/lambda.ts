@@ -10,7 +10,7 @@ import {
   type LambdaBindings,
 } from './adapters/lambda/prepare-event';
 import { commonPasswordsCandidates } from './adapters/password/common-passwords';
-import { createSecretReader } from './adapters/secrets/read-secret';
+import { createSecretReader, type SecretReader } from './adapters/secrets/read-secret';
 import { compose } from './compose';
 import { loadConfig } from './config';
 import { resolveKeys } from './key-material';
@@ -23,15 +23,17 @@ const dynamodbClient = createDynamoClient({ ...config.dynamodb, timeoutMs: confi
 // read, the DynamoDB connection opens (TCP, TLS, the SDK's one-time work for a first request) instead of during
 // the first login. Keys given as settings leave nothing to wait for: then opening early would only add a request
 // (measured: no faster locally), so the first login opens it.
-const secrets = createSecretReader(config.secretsManager);
+// Made on the first read: keys given as settings never load the HTTPS stack Secrets Manager is reached over.
+let secrets: SecretReader | undefined;
 let connected: Promise<void> | undefined;
 const readSecret = (arn: string) => {
   connected ??= openConnection(dynamodbClient, config.tableName, config.storeTimeoutMs);
+  secrets ??= createSecretReader(config.secretsManager);
   return secrets.read(arn);
 };
 const keys = await resolveKeys(config, { kind: 'lambda', readSecret });
 await connected;
-secrets.close();
+secrets?.close();
 
 const { app } = compose(config, {
   keys,

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader, SignJWT, type JWTHeaderParameters } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../../test/app-harness';
+import { checkedFetch } from '../../test/contract';
 import { ROUTES, type RouteId } from '../adapters/http/routes';
 import { startServer, type RunningServer } from '../server';
 import { ENDPOINTS } from './endpoints';
@@ -46,7 +47,7 @@ const recordingFetch = (replaceToken?: (token: string) => Promise<string>) => {
     const headers = new Headers(init.headers);
     const bearer = /^Bearer (.+)$/.exec(headers.get('Authorization') ?? '')?.[1];
     if (bearer !== undefined && replaceToken !== undefined) headers.set('Authorization', `Bearer ${await replaceToken(bearer)}`);
-    const response = await fetch(url, { ...init, headers });
+    const response = await checkedFetch(url, { ...init, headers });
     seen.push({ method: init.method ?? 'GET', path: new URL(url).pathname, status: response.status });
     return response;
   };
@@ -72,7 +73,7 @@ let userCount = 0;
 /** A new account, and a client logged in to it. */
 const loggedIn = async (options: { fetch?: Fetch; now?: () => number } = {}) => {
   const username = `client-user-${++userCount}`;
-  const client = createLoginClient({ baseUrl: `${server.url}/`, ...options });
+  const client = createLoginClient({ baseUrl: `${server.url}/`, fetch: checkedFetch, ...options });
   await client.register({ name: 'Client Test', username, password: PASSWORD });
   await client.login({ username, password: PASSWORD });
   return { client, username };
@@ -100,7 +101,7 @@ describe('typed client: the routes', () => {
 
 describe('typed client against a local server', () => {
   it('registers, logs in and holds the session, then reads /me and verifies its own token', async () => {
-    const client = createLoginClient({ baseUrl: server.url });
+    const client = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
     expect(client.session).toBeNull();
 
     const registered = await client.register({ name: 'Ada Lovelace', username: 'Ada-Client', password: PASSWORD });
@@ -142,7 +143,7 @@ describe('typed client against a local server', () => {
 
     const pair = await client.changePassword({ currentPassword: PASSWORD, newPassword: 'another long passphrase' });
     const me = await client.me();
-    const other = createLoginClient({ baseUrl: server.url });
+    const other = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
     const oldPassword = await failure(other.login({ username, password: PASSWORD }));
     await other.login({ username, password: 'another long passphrase' });
 
@@ -172,7 +173,7 @@ describe('typed client against a local server', () => {
 
   it('ends every session of the account on logoutAll()', async () => {
     const { client, username } = await loggedIn();
-    const other = createLoginClient({ baseUrl: server.url });
+    const other = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
     await other.login({ username, password: PASSWORD });
 
     await client.logoutAll();
@@ -197,7 +198,7 @@ describe('typed client against a local server', () => {
   });
 
   it('reads the JWKS and the health check', async () => {
-    const client = createLoginClient({ baseUrl: server.url });
+    const client = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
 
     expect(await client.jwks()).toEqual({ keys: [] });
     expect(await client.health()).toEqual({ status: 'ok' });
@@ -206,7 +207,7 @@ describe('typed client against a local server', () => {
 
 describe('typed client: errors', () => {
   it('throws weak_password with its reasons, username_taken, invalid_credentials and invalid_request with its field', async () => {
-    const client = createLoginClient({ baseUrl: server.url });
+    const client = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
     await client.register({ name: 'Taken', username: 'taken-name', password: PASSWORD });
 
     const weak = await failure(client.register({ name: 'Pat Doe', username: 'qwv', password: 'qwv12' }));
@@ -225,7 +226,7 @@ describe('typed client: errors', () => {
   it('reads retryAfterSeconds from Retry-After on a 429', async () => {
     const limited = await startServer({ ...SERVER_ENV, THROTTLE_IP_REGISTRATIONS: '1' });
     try {
-      const client = createLoginClient({ baseUrl: limited.url });
+      const client = createLoginClient({ baseUrl: limited.url, fetch: checkedFetch });
       await client.register({ name: 'First', username: 'first-one', password: PASSWORD });
 
       const throttled = await failure(client.register({ name: 'Second', username: 'second-one', password: PASSWORD }));
@@ -238,7 +239,7 @@ describe('typed client: errors', () => {
   });
 
   it('answers a bearer call without a session with missing_token, and refresh() with no_session', async () => {
-    const client = createLoginClient({ baseUrl: server.url });
+    const client = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
 
     expect(await failure(client.me())).toMatchObject({ status: 401, code: 'missing_token' });
     expect(await failure(client.refresh())).toMatchObject({ status: 0, code: 'no_session' });
