@@ -5,6 +5,7 @@ import { App, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nativeFiles, stageArgon2 } from '../scripts/stage-argon2.mjs';
+import { PAGE_IDS, PAGES } from '../src/adapters/http/pages';
 import { allowedMethods, ALL_METHODS, routeList } from '../src/adapters/http/routes';
 import { GATEWAY_ERRORS } from './api-errors';
 import { CORS } from './api-routes';
@@ -426,6 +427,61 @@ describe('stateless stack with -c api=http', () => {
     t.api.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalIdOf(t.api, 'AWS::ApiGatewayV2::Api') }])] } });
     const rest = synth();
     rest.api.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalIdOf(rest.api, 'AWS::ApiGateway::RestApi') }])] } });
+  });
+});
+
+describe.each(['rest', 'http'] as const)('stateless stack with pages (%s API)', (api) => {
+  /** Each file of the enabled pages, GET and HEAD, from the pages table. */
+  const pageKeys = (pages: readonly (keyof typeof PAGES)[]) =>
+    pages.flatMap((id) => PAGES[id].files.flatMap((file) => [`GET ${file.path}`, `HEAD ${file.path}`]));
+  const routeKeys = api === 'rest' ? restRouteKeys : httpRouteKeys;
+  /** What the API routes besides the pages: the table (the REST API's preflights; the HTTP API's $default). */
+  const apiKeys = api === 'rest' ? TABLE_ROUTE_KEYS : ['$default', ...TABLE_ROUTE_KEYS.filter((key) => !key.startsWith('OPTIONS '))];
+
+  let none: ReturnType<typeof synth>;
+  let all: ReturnType<typeof synth>;
+  beforeAll(() => {
+    none = synth({ api: { api } });
+    all = synth({ api: { api, pages: PAGE_IDS } });
+  });
+
+  it('serves no page by default: neither setting on the function, no page path on the API', () => {
+    none.api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DOCS_ENABLED: Match.absent(), DEMO_ENABLED: Match.absent() }) },
+    });
+    expect(routeKeys(none.api)).toEqual([...apiKeys].sort());
+  });
+
+  it('sets DOCS_ENABLED and DEMO_ENABLED and routes every page file beside the table, with no preflight on them', () => {
+    all.api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DOCS_ENABLED: 'true', DEMO_ENABLED: 'true' }) },
+    });
+
+    expect(routeKeys(all.api)).toEqual([...apiKeys, ...pageKeys(PAGE_IDS)].sort());
+    expect(routeKeys(all.api)).toContain('GET /');
+  });
+
+  it('routes only the pages it is given', () => {
+    const docs = synth({ api: { api, pages: ['docs'] } });
+
+    docs.api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DOCS_ENABLED: 'true', DEMO_ENABLED: Match.absent() }) },
+    });
+    expect(routeKeys(docs.api)).toEqual([...apiKeys, ...pageKeys(['docs'])].sort());
+  });
+
+  it('passes the pages through as text: no binary media types, every page method a Lambda proxy', () => {
+    if (api === 'rest') {
+      all.api.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: Match.absent() });
+      const methods = Object.values(all.api.findResources('AWS::ApiGateway::Method')) as {
+        Properties: { HttpMethod: string; Integration: { Type: string } };
+      }[];
+      expect(methods.filter((m) => m.Properties.HttpMethod !== 'OPTIONS').every((m) => m.Properties.Integration.Type === 'AWS_PROXY')).toBe(true);
+    } else {
+      all.api.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    }
+    // Still one invoke permission, however many routes the pages add.
+    invokeSourceArn(all.api);
   });
 });
 
