@@ -5,7 +5,7 @@ import { App, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nativeFiles, stageArgon2 } from '../scripts/stage-argon2.mjs';
-import { PAGE_IDS, PAGES } from '../src/adapters/http/pages';
+import { PAGE_IDS, PAGES, type PageFile } from '../src/adapters/http/pages';
 import { allowedMethods, ALL_METHODS, routeList } from '../src/adapters/http/routes';
 import { GATEWAY_ERRORS } from './api-errors';
 import { CORS } from './api-routes';
@@ -510,5 +510,8 @@ describe('function assets', () => {
     expect(existsSync(join(assetDir, 'node_modules', '@aws-sdk'))).toBe(false);
     expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
     expect(existsSync(join(assetDir, 'common-passwords.txt.gz'))).toBe(true);
+    // The pages' files ship in every asset (read only when -c pages turns a page on): each file of the pages table.
+    const missing = PAGE_IDS.flatMap((id): readonly PageFile[] => PAGES[id].files).filter((file) => !existsSync(join(assetDir, 'web', file.file)));
+    expect(missing).toEqual([]);
   });
 });
