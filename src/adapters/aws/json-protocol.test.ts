@@ -234,6 +234,55 @@ describe('JSON protocol caller', () => {
     expect(output.host).toBe(`[::1]:${port}`);
   });
 
+  it('retries on a new connection when the store drops a kept-alive one unanswered (ECONNRESET), as the SDK does', async () => {
+    // Prepare: the second request on any connection finds it closed (a store's idle timeout, a frozen Lambda).
+    const requestsOn = new WeakMap<object, number>();
+    const connections = new Set<object>();
+    const { endpoint, seen } = await startServer((request, response) => {
+      const socket = response.socket as object;
+      connections.add(socket);
+      const count = (requestsOn.get(socket) ?? 0) + 1;
+      requestsOn.set(socket, count);
+      if (count === 2) response.socket?.destroy();
+      else json(200, { answered: true })(request, response);
+    });
+    const caller = service(endpoint);
+
+    // Act
+    await caller.call('GetItem', {});
+    const second = await caller.call('GetItem', {});
+    caller.destroy();
+
+    // Assess
+    expect(second).toEqual({ answered: true });
+    expect(seen).toHaveLength(3);
+    expect(connections.size).toBe(2);
+  });
+
+  it('closes the connection of an attempt that timed out mid-answer, and answers the next call on a new one', async () => {
+    // Prepare: the first answer starts and never ends.
+    const closed: Promise<void>[] = [];
+    const { endpoint } = await startServer(
+      (_request, response) => {
+        closed.push(new Promise((done) => response.socket?.once('close', () => done())));
+        response.writeHead(200, { 'content-length': '100' });
+        response.write('{"Item":');
+      },
+      json(200, { answered: true }),
+    );
+    const caller = service(endpoint, { attemptTimeoutMs: 150, maxAttempts: 1 });
+
+    // Act
+    const error = (await caller.call('GetItem', {}).catch((e: unknown) => e)) as AwsError;
+    await closed[0];
+    const next = await caller.call('GetItem', {});
+    caller.destroy();
+
+    // Assess
+    expect(error.name).toBe('TimeoutError');
+    expect(next).toEqual({ answered: true });
+  });
+
   it('names a refused connection by its code, after retrying it', async () => {
     // Prepare: a port that was free a moment ago.
     const { endpoint } = await startServer(json(200, {}));
