@@ -1,0 +1,24 @@
+// The mail port and the messages the use cases send through it (types only, nothing runs here).
+
+/** One mail, ready to go: a single recipient, a subject, and the same content as plain text and as HTML. */
+export type MailMessage = { to: string; subject: string; text: string; html: string };
+
+/**
+ * Sends one mail. Resolves once the sender (SMTP server, SES, the outbox) has accepted it; rejects with an error
+ * whose message names what failed but never the body or a link (they hold one-time tokens).
+ */
+export type Mailer = { send(message: MailMessage): Promise<void> };
+
+/**
+ * What a use case asks to be sent; a template layer turns it into a MailMessage. Links carry a one-time token
+ * that lasts `expiresInSeconds`. The verification mail names no username: it may go to any address typed at
+ * registration, so it carries no text an attacker chose.
+ */
+export type MailRequest =
+  | { kind: 'verify_email'; to: string; token: string; expiresInSeconds: number }
+  | { kind: 'reset_password'; to: string; username: string; token: string; expiresInSeconds: number }
+  | { kind: 'password_changed'; to: string; username: string }
+  /** Goes to the old address once the new one is verified; it does not name the new one. */
+  | { kind: 'email_changed'; to: string; username: string };
+
+export type MailKind = MailRequest['kind'];
