@@ -85,6 +85,13 @@ describe('Request stand-in', () => {
     const passedOn = new light.Request(new light.Request('https://h.example/', { method: 'POST', body: 'again' }));
     expect(await passedOn.text()).toBe('again');
   });
+
+  it('copies a request that has no body, as Node does, without giving it an empty one', () => {
+    for (const method of ['GET', 'HEAD', 'DELETE']) {
+      const [mine, node] = [new light.Request(new light.Request('https://h.example/', { method })), new Request(new Request('https://h.example/', { method }))];
+      expect([mine.method, mine.body, mine.bodyUsed]).toEqual([node.method, node.body, node.bodyUsed]);
+    }
+  });
 });
 
 describe('Response stand-in', () => {

@@ -196,7 +196,8 @@ export class Request extends Body {
   constructor(input: string | URL | Request, init: RequestInit = {}) {
     const from = input instanceof Request ? input : undefined;
     const method = (init.method ?? from?.method ?? 'GET').toUpperCase();
-    const body = init.body !== undefined ? init.body : from === undefined ? null : from.take();
+    // A request's body moves to the copy; one without a body gives none (taking it would give an empty one).
+    const body = init.body !== undefined ? init.body : from === undefined || from.peek() === null ? null : from.take();
     if (body !== null && body !== undefined && (method === 'GET' || method === 'HEAD')) {
       throw new TypeError(`a ${method} request cannot have a body`);
     }
