@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startServer, type RunningServer } from '../../src/server';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -97,4 +99,21 @@ const isExpectedFailure = (text: string, url: string | undefined, expected: Read
   if (status === undefined || url === undefined || url === '') return false;
   const path = new URL(url).pathname;
   return [...expected].some((key) => key.startsWith(`${status} `) && key.endsWith(` ${path}`));
+};
+
+/**
+ * A real local server (in memory) and a fresh browser for the test file, started before its tests and stopped
+ * after; read `server` and `browser` inside the tests.
+ */
+export const useServerAndBrowser = () => {
+  const running = {} as { server: RunningServer; browser: TestBrowser };
+  beforeAll(async () => {
+    running.server = await startServer({ DATA_DIR: ':memory:', PORT: '0', LOG_LEVEL: 'SILENT' });
+    running.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await running.browser?.close();
+    await running.server?.close();
+  });
+  return running;
 };

@@ -4,27 +4,15 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PAGES } from '../../src/adapters/http/pages';
-import { startServer, type RunningServer } from '../../src/server';
-import { launchBrowser, watchPage, type TestBrowser } from './browser';
+import { useServerAndBrowser, watchPage } from './browser';
 
 // The README's picture is rewritten only when asked (`UPDATE_SCREENSHOT=1 npx vitest run test/browser`): the page
 // shows the day, so writing it on every run would leave every later checkout changed.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? resolve('docs/demo.png') : join(tmpdir(), 'login-service-demo.png');
 
-let server: RunningServer;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  server = await startServer({ DATA_DIR: ':memory:', PORT: '0', LOG_LEVEL: 'SILENT' });
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const running = useServerAndBrowser();
 
 const textbox = (page: Page, name: string) => page.getByRole('textbox', { name, exact: true });
 const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
@@ -44,11 +32,11 @@ const focusedName = (page: Page) =>
 
 describe('demo page in Chromium', () => {
   it('takes a person from registration through login, /me, verify, refresh, password change, logouts and deletion', async () => {
-    const page = await browser.context.newPage();
-    const watch = await watchPage(page, server.url);
+    const page = await running.browser.context.newPage();
+    const watch = await watchPage(page, running.server.url);
 
     // The page and its Content-Security-Policy header.
-    const answer = await page.goto(`${server.url}/`);
+    const answer = await page.goto(`${running.server.url}/`);
     expect(answer?.status()).toBe(200);
     expect(answer?.headers()['content-security-policy']).toBe(PAGES.demo.csp);
     expect(PAGES.demo.csp).toMatch(/default-src 'self'/);
@@ -56,7 +44,7 @@ describe('demo page in Chromium', () => {
     expect(await statusSays(page, 'Not signed in')).toContain('Not signed in');
     // An icon of its own, or the browser asks for /favicon.ico (a 404, logged as a console error, after a while).
     const icon = await page.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href ?? '');
-    expect(new URL(icon).origin).toBe(new URL(server.url).origin);
+    expect(new URL(icon).origin).toBe(new URL(running.server.url).origin);
     expect((await fetch(icon)).status).toBe(200);
 
     // Register.
@@ -148,15 +136,15 @@ describe('demo page in Chromium', () => {
     expect(await statusSays(page, 'invalid_credentials')).toContain('Not signed in');
 
     expect(watch.problems).toEqual([]);
-    expect(watch.requests.every((url) => new URL(url).origin === new URL(server.url).origin)).toBe(true);
+    expect(watch.requests.every((url) => new URL(url).origin === new URL(running.server.url).origin)).toBe(true);
     await page.close();
     // About 15 argon2id hashes and 40 requests: generous for a loaded 2-core machine; nothing here is timed.
   }, 120_000);
 
   it('runs under a CSP that refuses inline script, and the watch sees the violation as a console error', async () => {
-    const page = await browser.context.newPage();
-    const watch = await watchPage(page, server.url);
-    await page.goto(`${server.url}/`);
+    const page = await running.browser.context.newPage();
+    const watch = await watchPage(page, running.server.url);
+    await page.goto(`${running.server.url}/`);
     await statusSays(page, 'Not signed in');
 
     // An injected inline script, as an XSS would add: refused by the page's policy.

@@ -8,6 +8,7 @@ import {
   UpdateCommand,
   type DynamoClient,
 } from './client';
+import type { CallOptions } from '../aws/json-protocol';
 import { AppError } from '../../domain/errors';
 import type { LoginState, UserRecord, UserStore } from '../../domain/ports';
 import { callOptions, conditionalWrite, isConditionFailure, translated, translateStoreError } from './store-errors';
@@ -24,6 +25,34 @@ const MAX_KEY_BYTES = 2048;
 const isStorableKey = (username: string) =>
   username.length > 0 && Buffer.byteLength(username, 'utf8') <= MAX_KEY_BYTES;
 
+/**
+ * Writes a whole new user item, unless the name is taken (then false): registration and the import both do, so the
+ * item's shape is said once. The hash goes in `password`, where the tutorial stored it.
+ */
+export const putNewUser = (
+  client: DynamoClient,
+  tableName: string,
+  user: Pick<UserRecord, 'username' | 'name' | 'passwordHash' | 'createdAt'> & { uid: string; credentialVersion: number },
+  options: CallOptions,
+): Promise<boolean> =>
+  conditionalWrite(() =>
+    client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          username: user.username,
+          name: user.name,
+          password: user.passwordHash,
+          ...(user.createdAt === null ? {} : { createdAt: user.createdAt }),
+          uid: user.uid,
+          credentialVersion: user.credentialVersion,
+        },
+        ConditionExpression: 'attribute_not_exists(username)',
+      }),
+      options,
+    ),
+  );
+
 export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStore => {
   const { client, tableName, timeoutMs } = options;
   const bounded = () => callOptions(timeoutMs);
@@ -39,23 +68,7 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
 
   return {
     async create(user) {
-      const created = await conditionalWrite(() =>
-        client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              username: user.username,
-              name: user.name,
-              password: user.passwordHash,
-              createdAt: user.createdAt,
-              uid: user.uid,
-              credentialVersion: user.credentialVersion,
-            },
-            ConditionExpression: 'attribute_not_exists(username)',
-          }),
-          bounded(),
-        ),
-      );
+      const created = await putNewUser(client, tableName, user, bounded());
       if (!created) throw new AppError('username_taken', 'this username is already taken');
     },
 

@@ -2,8 +2,9 @@
 import { AppError } from '../../domain/errors';
 import type { UserTransferStore } from '../../domain/import-users';
 import type { UserRecord } from '../../domain/ports';
-import { BatchGetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoClient } from './client';
-import { callOptions, conditionalWrite, isConditionFailure, translated, translateStoreError } from './store-errors';
+import { BatchGetCommand, ScanCommand, UpdateCommand, type DynamoClient } from './client';
+import { callOptions, isConditionFailure, translated, translateStoreError } from './store-errors';
+import { putNewUser } from './user-store';
 
 export type DynamoUserTransferOptions = { client: DynamoClient; tableName: string; timeoutMs: number };
 
@@ -38,24 +39,7 @@ export const createDynamoUserTransfer = (options: DynamoUserTransferOptions): Dy
       return keys.find((key) => found.has(key));
     },
 
-    insert: (user, uid) =>
-      conditionalWrite(() =>
-        client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              username: user.username,
-              name: user.name,
-              password: user.passwordHash,
-              ...(user.createdAt === null ? {} : { createdAt: user.createdAt }),
-              uid,
-              credentialVersion: 0,
-            },
-            ConditionExpression: 'attribute_not_exists(username)',
-          }),
-          bounded(),
-        ),
-      ),
+    insert: (user, uid) => putNewUser(client, tableName, { ...user, uid, credentialVersion: 0 }, bounded()),
 
     async overwrite(key, user, uid) {
       try {
