@@ -108,6 +108,18 @@ describe('Response stand-in', () => {
     }
   });
 
+  it('reads an empty body as often as asked and a string body with its default type, as Node does', async () => {
+    for (const make of [
+      (k: typeof light | typeof globalThis) => new k.Response(null, { status: 204 }),
+      (k: typeof light | typeof globalThis) => new k.Request('https://h.example/'),
+    ]) {
+      const [mine, node] = [make(light), make(globalThis)];
+      expect([await mine.text(), await mine.text(), mine.bodyUsed]).toEqual([await node.text(), await node.text(), node.bodyUsed]);
+    }
+    const [mine, node] = [new light.Request('https://h.example/', { method: 'POST', body: 'x' }), new Request('https://h.example/', { method: 'POST', body: 'x' })];
+    expect(mine.headers.get('content-type')).toBe(node.headers.get('content-type'));
+  });
+
   it('takes another response\'s body, as Hono does when it replaces c.res', async () => {
     const first = new light.Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } });
     const second = new light.Response(first.body, first);

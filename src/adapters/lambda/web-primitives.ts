@@ -162,6 +162,8 @@ class Body {
   }
 
   protected take(): Uint8Array {
+    // No body reads as empty, as often as asked, and is never "used" (the standard's null body).
+    if (this.#bytes === null) return new Uint8Array(0);
     if (this.#used) throw new TypeError('the body has already been read');
     this.#used = true;
     return this.#bytes ?? new Uint8Array(0);
@@ -205,6 +207,7 @@ export class Request extends Body {
     this.url = from?.url ?? new URL(String(input)).href;
     this.method = method;
     this.headers = new Headers(init.headers ?? from?.headers);
+    if (typeof body === 'string' && !this.headers.has('content-type')) this.headers.set('content-type', 'text/plain;charset=UTF-8');
     this.signal = init.signal ?? from?.signal ?? null;
   }
 
