@@ -71,9 +71,13 @@ export const createSmtpMailer = (options: SmtpOptions): Mailer => {
   };
 };
 
-/** nodemailer's code (ECONNREFUSED, EAUTH, EENVELOPE, ETIMEDOUT, ESOCKET...) and the server's reply code. */
+/**
+ * nodemailer's code (EAUTH, EENVELOPE, ETIMEDOUT, ESOCKET...), the socket's own below it (ECONNREFUSED) and the
+ * server's reply code: enough to act on, and nothing the mail or the login could leak through.
+ */
 const describe = (error: unknown): string => {
-  const code = codeOf(error, 'code');
+  const codes = [codeOf(error, 'code'), codeOf(error, 'originalCode')].filter((c) => c !== undefined);
+  const code = [...new Set(codes)].join(' ');
   const reply = codeOf(error, 'responseCode');
   if (reply !== undefined) return `answered ${reply}${code ? ` (${code})` : ''}`;
   return `could not be reached or failed${code ? ` (${code})` : ''}`;
