@@ -1,0 +1,195 @@
+// The SMTP sender against a real SMTP server (smtp-server) started here, with authentication, and its failures.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMessages } from './messages';
+import { createSmtpMailer, parseSmtpUrl } from './smtp-mailer';
+
+const TOKEN = 'c2VjcmV0LXJlc2V0LXRva2VuLTAxMjM0NTY3ODlhYmNkZWY';
+const USER = 'mailer';
+const PASSWORD = 'p@ss:wörd/1';
+const FROM = 'Acme Login <no-reply@example.com>';
+const reset = createMessages({ appUrl: 'https://auth.example.com', productName: 'Acme Login' }).build({
+  kind: 'reset_password',
+  to: 'alice@example.com',
+  username: 'alice',
+  token: TOKEN,
+  expiresInSeconds: 1800,
+});
+
+type Arrival = { envelope: { from: string; to: string[] }; user: string | undefined; mail: ParsedMail };
+
+const startSmtp = async (options: { refuseRecipient?: string } = {}) => {
+  const arrivals: Arrival[] = [];
+  const server = new SMTPServer({
+    // Plain SMTP with AUTH on loopback: a real exchange without certificates (STARTTLS is tried when offered).
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    authMethods: ['PLAIN', 'LOGIN'],
+    logger: false,
+    onAuth(auth, _session, callback) {
+      if (auth.username === USER && auth.password === PASSWORD) callback(null, { user: auth.username });
+      else callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+    },
+    onRcptTo(address, _session, callback) {
+      if (address.address === options.refuseRecipient) {
+        callback(Object.assign(new Error('No such mailbox here'), { responseCode: 550 }));
+      } else callback();
+    },
+    onData(stream, session, callback) {
+      simpleParser(stream).then((mail) => {
+        arrivals.push({
+          envelope: {
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+          },
+          user: session.user as string | undefined,
+          mail,
+        });
+        callback();
+      }, callback);
+    },
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server.server, 'listening');
+  const { port } = server.server.address() as AddressInfo;
+  return { port, arrivals, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+};
+
+let smtp: Awaited<ReturnType<typeof startSmtp>>;
+const url = (user = USER, password = PASSWORD) =>
+  `smtp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${smtp.port}`;
+
+beforeAll(async () => {
+  smtp = await startSmtp({ refuseRecipient: 'nobody@example.com' });
+});
+afterAll(() => smtp?.close());
+
+/** Everything a failure shows: its message, its properties and any cause, as a log line would print them. */
+const shown = (error: unknown) => inspect(error, { depth: 10, showHidden: true });
+
+describe('createSmtpMailer', () => {
+  it('logs in and delivers the mail with its text and HTML parts to the recipient', async () => {
+    // Prepare
+    const mailer = createSmtpMailer({ url: url(), from: FROM });
+    const before = smtp.arrivals.length;
+
+    // Act
+    await mailer.send(reset);
+
+    // Assess
+    const [arrival, ...more] = smtp.arrivals.slice(before);
+    expect(more).toEqual([]);
+    expect(arrival!.user).toBe(USER);
+    expect(arrival!.envelope).toEqual({ from: 'no-reply@example.com', to: ['alice@example.com'] });
+    expect(arrival!.mail.subject).toBe('Reset your password for Acme Login');
+    expect(arrival!.mail.from?.value).toEqual([{ address: 'no-reply@example.com', name: 'Acme Login' }]);
+    expect(arrival!.mail.text).toBe(reset.text);
+    expect(arrival!.mail.html).toBe(reset.html);
+    expect(arrival!.mail.messageId).toMatch(/@example\.com>$/);
+    expect(arrival!.mail.date).toBeInstanceOf(Date);
+  });
+
+  it('sends a second mail through the same mailer', async () => {
+    const mailer = createSmtpMailer({ url: url(), from: FROM });
+    const before = smtp.arrivals.length;
+
+    await mailer.send(reset);
+    await mailer.send({ ...reset, to: 'bob@example.com' });
+
+    expect(smtp.arrivals.slice(before).map((a) => a.envelope.to)).toEqual([['alice@example.com'], ['bob@example.com']]);
+  });
+
+  it('fails clearly, without the token or the password, when the server refuses the login', async () => {
+    // Prepare
+    const mailer = createSmtpMailer({ url: url(USER, 'wrong-password'), from: FROM });
+    const before = smtp.arrivals.length;
+
+    // Act
+    const error = await mailer.send(reset).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toMatchObject({
+      name: 'MailSendError',
+      sender: 'smtp',
+      message: `mail not sent: the SMTP server at 127.0.0.1:${smtp.port} answered 535 (EAUTH)`,
+    });
+    expect(shown(error)).not.toContain(TOKEN);
+    expect(shown(error)).not.toContain('wrong-password');
+    expect(smtp.arrivals.length).toBe(before);
+  });
+
+  it('fails clearly when the server refuses the recipient', async () => {
+    const mailer = createSmtpMailer({ url: url(), from: FROM });
+
+    const error = await mailer.send({ ...reset, to: 'nobody@example.com' }).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ message: `mail not sent: the SMTP server at 127.0.0.1:${smtp.port} answered 550 (EENVELOPE)` });
+    expect(shown(error)).not.toContain(TOKEN);
+    expect(shown(error)).not.toContain(PASSWORD);
+  });
+
+  it('fails clearly when no server listens', async () => {
+    // Prepare: a port that just had a server and now has none
+    const gone = await startSmtp();
+    await gone.close();
+    const mailer = createSmtpMailer({ url: `smtp://${USER}:secret-pw@127.0.0.1:${gone.port}`, from: FROM });
+
+    // Act
+    const error = await mailer.send(reset).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toMatchObject({
+      name: 'MailSendError',
+      message: `mail not sent: the SMTP server at 127.0.0.1:${gone.port} could not be reached or failed (ESOCKET ECONNREFUSED)`,
+    });
+    expect(shown(error)).not.toContain(TOKEN);
+    expect(shown(error)).not.toContain('secret-pw');
+  });
+
+  it('speaks TLS from the first byte with smtps:// and refuses a certificate it cannot verify', async () => {
+    // Prepare: smtp-server's built-in certificate, which no CA vouches for (and which has expired by now)
+    const server = new SMTPServer({ secure: true, logger: false, authOptional: true });
+    // The server reports the client hanging up mid-handshake; that is the refusal this test expects.
+    server.on('error', () => {});
+    server.listen(0, '127.0.0.1');
+    await once(server.server, 'listening');
+    const { port } = server.server.address() as AddressInfo;
+    const mailer = createSmtpMailer({ url: `smtps://127.0.0.1:${port}`, from: FROM });
+
+    // Act
+    const error = await mailer.send(reset).catch((caught: unknown) => caught);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+
+    // Assess
+    expect(error).toMatchObject({ name: 'MailSendError', message: expect.stringMatching(
+        new RegExp(`at 127\\.0\\.0\\.1:${port} could not be reached or failed \\(ESOCKET (CERT_HAS_EXPIRED|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\\)$`),
+      ),
+    });
+    expect(shown(error)).not.toContain(TOKEN);
+  });
+});
+
+describe('parseSmtpUrl', () => {
+  it('reads host, port, TLS and the percent-decoded login', () => {
+    expect(parseSmtpUrl('smtp://u%40x:p%3Aw%40@mail.example.com:2525')).toEqual({
+      host: 'mail.example.com',
+      port: 2525,
+      secure: false,
+      auth: { user: 'u@x', pass: 'p:w@' },
+    });
+    expect(parseSmtpUrl('smtps://[::1]')).toEqual({ host: '::1', port: 465, secure: true, auth: undefined });
+    expect(parseSmtpUrl('smtp://relay')).toMatchObject({ port: 587, secure: false });
+  });
+
+  it.each(['http://mail.example.com', 'mail.example.com:25', 'smtp://'])('refuses %s without echoing it', (value) => {
+    expect(() => parseSmtpUrl(value)).toThrow(/^SMTP_URL /);
+  });
+
+  it('does not echo a password from a bad URL', () => {
+    expect(() => parseSmtpUrl('imap://user:hunter2@host')).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }));
+  });
+});
