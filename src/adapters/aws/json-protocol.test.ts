@@ -188,6 +188,23 @@ describe('JSON protocol caller', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('keeps to the caller\'s bound while the credentials do not come (a hung STS or SSO call)', async () => {
+    // Prepare: credentials that come only when the test says so.
+    const { endpoint, seen } = await startServer(json(200, {}));
+    let release: (credentials: typeof CREDENTIALS) => void = () => undefined;
+    const pending = new Promise<typeof CREDENTIALS>((done) => (release = done));
+
+    // Act
+    const error = (await service(endpoint, { credentials: () => pending })
+      .call('GetItem', {}, { abortSignal: AbortSignal.timeout(50) })
+      .catch((e: unknown) => e)) as AwsError;
+    release(CREDENTIALS);
+
+    // Assess
+    expect(error.name).toBe('AbortError');
+    expect(seen).toHaveLength(0);
+  });
+
   it('throws the credential provider\'s own error, once, not an error of its own making', async () => {
     // Prepare
     const { endpoint, seen } = await startServer(json(200, {}));

@@ -99,6 +99,18 @@ const pause = (ms: number, signal: AbortSignal | undefined) =>
     }
   });
 
+/** `work`, unless the caller gives up first. */
+const untilAborted = <T>(work: Promise<T>, signal: AbortSignal | undefined, aborted: () => Error): Promise<T> => {
+  if (signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    // Always listened to, so that work failing after the caller gave up is not an unhandled rejection.
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+};
+
 type Transport = { request(options: RequestOptions, answer: (response: IncomingMessage) => void): ClientRequest; agent: HttpAgent };
 
 // Only the protocol the endpoint speaks is loaded (https brings TLS with it): required, not imported, because
@@ -116,9 +128,11 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
 
   /** One attempt: resolves to the status, request id and parsed body, or rejects with a network or time-out error. */
   const attempt = async (operation: string, body: string, signal: AbortSignal | undefined, attempts: number) => {
-    const credentials = await options.credentials();
-    // The caller may have given up while the credentials came (the SDK chain's first call takes a while): send nothing.
-    if (signal?.aborted) throw awsError('AbortError', `${operation} was aborted`, { attempts, cause: signal.reason });
+    const aborted = () => awsError('AbortError', `${operation} was aborted`, { attempts, cause: signal?.reason });
+    // The caller's bound holds while the credentials come too (the SDK chain may call STS or SSO, and hang).
+    const credentials = await untilAborted(options.credentials(), signal, aborted);
+    // The caller may have given up as they came: send nothing.
+    if (signal?.aborted) throw aborted();
     const signed = aws4.sign(
       {
         host: url.host,
@@ -179,7 +193,7 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
         () => fail(awsError('TimeoutError', `${operation} took longer than ${options.attemptTimeoutMs} ms`, { attempts })),
         options.attemptTimeoutMs,
       );
-      const onAbort = () => fail(awsError('AbortError', `${operation} was aborted`, { attempts, cause: signal?.reason }));
+      const onAbort = () => fail(aborted());
       signal?.addEventListener('abort', onAbort, { once: true });
       request.end(body);
     });
