@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import startSesLocal from 'aws-ses-v2-local';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { capturedOutput } from './captured-output';
 import { createMessages } from './messages';
 import { createSesMailer } from './ses-mailer';
 
@@ -179,5 +180,24 @@ describe('createSesMailer', () => {
     // Assess
     expect(error).toMatchObject({ name: 'MailSendError', message: expect.stringMatching(/^mail not sent: SES SendEmail failed \(.*ECONNREFUSED.*\)$/) });
     expect(shown(error)).not.toContain(TOKEN);
+  });
+
+  it('prints nothing, sending or failing: no body, link or token reaches a log', async () => {
+    // Prepare
+    const mailer = createSesMailer({ from: FROM, region: REGION, endpoint: proxyEndpoint });
+    recorded.length = 0;
+
+    // Act
+    const printed = await capturedOutput(async () => {
+      await mailer.send(verify);
+      refuseWith = { status: 500, type: 'InternalFailure', message: `failed on ${TOKEN}` };
+      await mailer.send(verify).catch((error: unknown) => console.error(error));
+      refuseWith = undefined;
+    });
+
+    // Assess: one send went through and the failing one was tried (three times, as the SDK retries a 500)
+    expect(recorded.length).toBe(4);
+    expect(printed).toContain('MailSendError: mail not sent: SES SendEmail failed (InternalFailure, HTTP 500)');
+    expect(printed).not.toContain(TOKEN);
   });
 });

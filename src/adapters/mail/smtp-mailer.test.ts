@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedOutput } from './captured-output';
 import { createMessages } from './messages';
 import { createSmtpMailer, parseSmtpUrl } from './smtp-mailer';
 
@@ -170,6 +171,27 @@ describe('createSmtpMailer', () => {
       ),
     });
     expect(shown(error)).not.toContain(TOKEN);
+  });
+});
+
+describe('createSmtpMailer output', () => {
+  it('prints nothing, sending or failing: no body, link or token reaches a log', async () => {
+    // Prepare
+    const good = createSmtpMailer({ url: url(), from: FROM });
+    const refused = createSmtpMailer({ url: url(USER, 'wrong-password'), from: FROM });
+    const before = smtp.arrivals.length;
+
+    // Act
+    const printed = await capturedOutput(async () => {
+      await good.send(reset);
+      await refused.send(reset).catch((error: unknown) => console.error(error));
+    });
+
+    // Assess: the mail went (so the capture saw a real send), and the only output is the logged MailSendError
+    expect(smtp.arrivals.length).toBe(before + 1);
+    expect(printed).toContain('MailSendError: mail not sent');
+    expect(printed).not.toContain(TOKEN);
+    expect(printed).not.toContain('wrong-password');
   });
 });
 
