@@ -1,5 +1,6 @@
 // The SES mail sender (MAIL_FROM on Lambda): SES v2 SendEmail, its client imported on the first mail.
 import type { MailMessage, Mailer } from '../../domain/mail';
+import { asciiDomain } from './ascii-domain';
 import { MailSendError, codeOf } from './mail-send-error';
 
 export type SesOptions = {
@@ -30,7 +31,7 @@ export const createSesMailer = (options: SesOptions): Mailer => {
         return ses.send(
           new SendEmailCommand({
             FromEmailAddress: options.from,
-            Destination: { ToAddresses: [message.to] },
+            Destination: { ToAddresses: [asciiDomain(message.to)] },
             Content: {
               Simple: {
                 Subject: utf8(message.subject),
@@ -62,8 +63,9 @@ export const createSesMailer = (options: SesOptions): Mailer => {
  */
 const describe = (error: unknown): string => {
   const name = codeOf(error, 'name');
+  // A plain Error's name says nothing; a network failure's code (ECONNREFUSED) does.
   const code = codeOf(error, 'code');
   const metadata = typeof error === 'object' && error !== null ? (error as { $metadata?: unknown }).$metadata : undefined;
   const status = codeOf(metadata, 'httpStatusCode');
-  return `(${[name, code, status && `HTTP ${status}`].filter(Boolean).join(', ') || 'unknown error'})`;
+  return `(${[name === 'Error' ? undefined : name, code, status && `HTTP ${status}`].filter(Boolean).join(', ') || 'unknown error'})`;
 };

@@ -21,7 +21,7 @@ const reset = createMessages({ appUrl: 'https://auth.example.com', productName: 
   expiresInSeconds: 1800,
 });
 
-type Arrival = { envelope: { from: string; to: string[] }; user: string | undefined; mail: ParsedMail };
+type Arrival = { envelope: { from: string; to: string[] }; user: string | undefined; raw: string; mail: ParsedMail };
 
 const startSmtp = async (options: { refuseRecipient?: string } = {}) => {
   const arrivals: Arrival[] = [];
@@ -41,8 +41,13 @@ const startSmtp = async (options: { refuseRecipient?: string } = {}) => {
       } else callback();
     },
     onData(stream, session, callback) {
-      simpleParser(stream).then((mail) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const ended = once(stream, 'end').then(() => Buffer.concat(chunks));
+      ended.then(async (raw) => {
+        const mail = await simpleParser(raw);
         arrivals.push({
+          raw: raw.toString('latin1'),
           envelope: {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
@@ -102,6 +107,15 @@ describe('createSmtpMailer', () => {
     await mailer.send({ ...reset, to: 'bob@example.com' });
 
     expect(smtp.arrivals.slice(before).map((a) => a.envelope.to)).toEqual([['alice@example.com'], ['bob@example.com']]);
+  });
+
+  it('gives the server an internationalised domain in its ASCII form', async () => {
+    const mailer = createSmtpMailer({ url: url(), from: FROM });
+
+    await mailer.send({ ...reset, to: 'zoe@bücher.example' });
+
+    // (smtp-server shows envelope addresses in Unicode whatever came, so the header tells what was sent)
+    expect(smtp.arrivals.at(-1)?.raw).toMatch(/^To: zoe@xn--bcher-kva\.example\r$/m);
   });
 
   it('fails clearly, without the token or the password, when the server refuses the login', async () => {

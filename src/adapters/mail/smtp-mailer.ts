@@ -57,6 +57,7 @@ export const createSmtpMailer = (options: SmtpOptions): Mailer => {
         logger: false,
         debug: false,
       });
+      // nodemailer puts an internationalised domain in its ASCII form itself, in the envelope and the headers.
       return (message) => mailer.sendMail({ from: options.from, ...message });
     }));
 
