@@ -328,4 +328,40 @@ describe('JSON protocol caller', () => {
     expect(error.$metadata.httpStatusCode).toBe(502);
     expect(error.$fault).toBe('server');
   });
+  it('reads an empty 200 as an empty output and a 500 whose body is JSON null as a server error, as the SDK does', async () => {
+    // Prepare
+    const { endpoint } = await startServer(
+      (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        response.end('');
+      },
+      json(500, null),
+    );
+    const caller = service(endpoint, { maxAttempts: 1 });
+
+    // Act
+    const empty = await caller.call('DeleteItem', {});
+    const error = (await caller.call('DeleteItem', {}).catch((e: unknown) => e)) as AwsError;
+
+    // Assess
+    expect(empty).toEqual({});
+    expect(error.name).toBe('InternalServerError');
+    expect(error.$metadata.httpStatusCode).toBe(500);
+  });
+
+  it('does not make calls queue for a connection: 80 at once against a slow store all answer within their limit', async () => {
+    // Prepare: each answer takes 300 ms; with a cap of 50 connections the last 30 would wait 300 ms more.
+    const { endpoint, seen } = await startServer((_request, response) => {
+      setTimeout(() => json(200, {})(_request, response), 300);
+    });
+    const caller = service(endpoint, { attemptTimeoutMs: 450, maxAttempts: 1 });
+
+    // Act
+    const results = await Promise.allSettled(Array.from({ length: 80 }, () => caller.call('GetItem', {})));
+
+    // Assess
+    expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+    expect(seen).toHaveLength(80);
+    caller.destroy();
+  });
 });

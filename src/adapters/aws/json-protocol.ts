@@ -56,7 +56,7 @@ const THROTTLING = new Set([
   'TransactionInProgressException',
   'LimitExceededException',
 ]);
-const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** The SDK's backoff: a random wait up to base x 2^attempt (full jitter), never beyond 20 s. */
 const BACKOFF_BASE_MS = 100;
 const THROTTLING_BACKOFF_BASE_MS = 500;
@@ -118,7 +118,9 @@ type Transport = { request(options: RequestOptions, answer: (response: IncomingM
 const nodeRequire = createRequire(import.meta.url);
 const transportFor = (protocol: string): Transport => {
   const module = nodeRequire(protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:http');
-  return { request: module.request, agent: new module.Agent({ keepAlive: true, maxSockets: 50 }) };
+  // No cap on connections (Node's default): a request waiting for a free one would spend its attempt's time limit
+  // queueing, and a busy local server would answer 503 where a store is merely slow.
+  return { request: module.request, agent: new module.Agent({ keepAlive: true }) };
 };
 
 export const createJsonService = (options: JsonServiceOptions): JsonService => {
@@ -203,7 +205,9 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
   const failure = (answer: { status: number; requestId?: string; text: string }, attempts: number): AwsError => {
     let parsed: { __type?: string; message?: string; Message?: string } = {};
     try {
-      parsed = JSON.parse(answer.text) as typeof parsed;
+      const body: unknown = JSON.parse(answer.text);
+      // A JSON null or a bare value names no error either.
+      if (body !== null && typeof body === 'object') parsed = body as typeof parsed;
     } catch {
       // not JSON: a proxy's or load balancer's page
     }
@@ -215,7 +219,8 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
   /** A success's body; one that is not JSON is thrown as the SDK throws it: a SyntaxError with the answer's metadata. */
   const success = <T>(answer: { status: number; requestId?: string; text: string }, attempts: number): T => {
     try {
-      return JSON.parse(answer.text) as T;
+      // An empty success is an empty output, as the SDK reads it.
+      return (answer.text.trim() === '' ? {} : JSON.parse(answer.text)) as T;
     } catch (error) {
       (error as AwsError).$metadata = { httpStatusCode: answer.status, ...(answer.requestId === undefined ? {} : { requestId: answer.requestId }), attempts };
       throw error;
