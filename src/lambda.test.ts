@@ -100,6 +100,21 @@ describe('REST API (payload v1)', () => {
     expect(bodyOf(result)).toMatchObject({ code: 'invalid_request' });
   });
 
+  it.each([
+    ['a header name with a space', { 'Bad Name': 'x' }],
+    ['a line break in a header value', { 'X-Note': 'one\r\ntwo' }],
+  ])('returns a JSON 400, not hono\'s plain text, for %s', async (_what, headers) => {
+    for (const event of [
+      restEvent({ method: 'POST', path: '/login', headers, body: '{}' }),
+      httpApiEvent({ method: 'POST', path: '/login', headers, body: '{}' }),
+    ]) {
+      const result = await invoke(event);
+
+      expect(result.statusCode).toBe(400);
+      expect(bodyOf(result)).toMatchObject({ code: 'invalid_request', message: 'a request header is malformed' });
+    }
+  });
+
   it('returns a JSON 400 for a GET with a body', async () => {
     const result = await invoke(restEvent({ method: 'GET', path: '/health', body: '{"a":1}' }));
 

@@ -41,8 +41,35 @@ export const prepareEvent = (event: ApiEvent): ApiEvent & Marked => {
   if (body !== '' && (method === 'GET' || method === 'HEAD')) problem = `a ${method} request must not have a body`;
   else if (body !== '' && event.isBase64Encoded && !isBase64(body)) problem = 'the request body is not valid base64';
   if (problem !== undefined) prepared = { ...prepared, body: undefined, isBase64Encoded: false, [ADAPTER_ERROR]: problem } as ApiEvent & Marked;
+  // A header no Request may carry (a bad name, a line break in a value) would make hono answer a plain-text 400:
+  // it is left out, and the app answers in JSON instead.
+  const headerProblem = malformedHeader(prepared);
+  if (headerProblem !== undefined) {
+    prepared = {
+      ...prepared,
+      headers: keepWellFormed(prepared.headers),
+      ...('multiValueHeaders' in prepared ? { multiValueHeaders: keepWellFormed(prepared.multiValueHeaders) } : {}),
+      [ADAPTER_ERROR]: prepared[ADAPTER_ERROR] ?? headerProblem,
+    } as ApiEvent & Marked;
+  }
   return prepared;
 };
+
+// RFC 9110 token characters for a name; NUL, CR and LF are what the Fetch standard refuses in a value.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\0\r\n]/;
+const wellFormed = (name: string, value: unknown) =>
+  HEADER_NAME.test(name) && (Array.isArray(value) ? value : [value]).every((v) => v == null || !BAD_VALUE.test(String(v)));
+
+const malformedHeader = (event: ApiEvent): string | undefined => {
+  const all = [event.headers ?? {}, ('multiValueHeaders' in event ? event.multiValueHeaders : undefined) ?? {}];
+  return all.some((headers) => Object.entries(headers).some(([name, value]) => !wellFormed(name, value)))
+    ? 'a request header is malformed'
+    : undefined;
+};
+
+const keepWellFormed = <H extends Record<string, unknown> | null | undefined>(headers: H): H =>
+  (headers == null ? headers : Object.fromEntries(Object.entries(headers).filter(([name, value]) => wellFormed(name, value)))) as H;
 
 export const adapterErrorOf = (bindings: LambdaBindings | undefined): string | undefined =>
   bindings?.event?.[ADAPTER_ERROR];
