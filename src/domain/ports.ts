@@ -1,7 +1,8 @@
 // The small interfaces the use cases need; adapters implement them (types only, nothing runs here).
 
 /**
- * A stored user. `passwordHash` is an argon2id or legacy bcrypt string. Tutorial-era users have no `createdAt`
+ * A stored user. `passwordHash` is an argon2id string, or one of the formats brought by the tutorial or the import
+ * (bcrypt, argon2i, scrypt, PBKDF2), upgraded to argon2id at the next login. Tutorial-era users have no `createdAt`
  * and no `uid` until their first login; `credentialVersion` (0 when absent) grows with each password change.
  */
 export type UserRecord = {
