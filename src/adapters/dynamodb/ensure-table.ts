@@ -28,6 +28,18 @@ const THROTTLE_KEY: KeySchema = {
   KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
 };
 
+/** One-time tokens (email verification, password reset): partition key `key` (a token's digest or an account's). */
+const ONE_TIME_TOKENS_KEY: KeySchema = {
+  AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
+  KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+};
+
+/** Verified email addresses, one item per address: partition key `email`. */
+const EMAILS_KEY: KeySchema = {
+  AttributeDefinitions: [{ AttributeName: 'email', AttributeType: 'S' }],
+  KeySchema: [{ AttributeName: 'email', KeyType: 'HASH' }],
+};
+
 // (The embedded store has no TTL API; expiry is enforced in code either way.)
 /** How long a new table may take to become ACTIVE, and how often to look (local stores take milliseconds). */
 const ACTIVE_WITHIN_MS = 30_000;
@@ -63,3 +75,8 @@ export const ensureSessionsTable = (client: DynamoClient, tableName: string) =>
 
 export const ensureThrottleTable = (client: DynamoClient, tableName: string) =>
   ensureTable(client, tableName, THROTTLE_KEY);
+
+export const ensureOneTimeTokensTable = (client: DynamoClient, tableName: string) =>
+  ensureTable(client, tableName, ONE_TIME_TOKENS_KEY);
+
+export const ensureEmailsTable = (client: DynamoClient, tableName: string) => ensureTable(client, tableName, EMAILS_KEY);
