@@ -16,9 +16,6 @@ export const LAMBDA_BUNDLE = {
   mainFields: ['module', 'main'],
   // The AWS SDK still calls require() for Node built-ins; an ESM bundle has no require unless we make one.
   banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  // On Lambda the credentials are in the environment: the SDK's default chain (ini files, SSO, STS, metadata
-  // services, with nested STS/SSO clients) is replaced by a reader of the environment. See env-credentials.ts.
-  alias: { '@aws-sdk/credential-provider-node': './src/adapters/lambda/env-credentials.ts' },
   // Headers, Request and Response in the bundle are small stand-ins instead of Node's undici-built globals, whose
   // first use costs a cold start ~30-40 ms. See web-primitives.ts.
   inject: ['./src/adapters/lambda/web-primitives.ts'],
@@ -41,7 +38,6 @@ export const lambdaBuildOptions = (outdir) => ({
   target: LAMBDA_BUNDLE.target,
   format: 'esm',
   mainFields: LAMBDA_BUNDLE.mainFields,
-  alias: LAMBDA_BUNDLE.alias,
   inject: LAMBDA_BUNDLE.inject,
   minify: true,
   sourcemap: true,

@@ -1,7 +1,7 @@
 // The one composition root: builds clients and adapters once per process and wires the use cases to HTTP.
 import type { Context } from 'hono';
 import { createNameDigest, createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
-import { sdkCredentialChain } from './adapters/aws/sdk-credentials';
+import type { CredentialProvider } from './adapters/aws/json-protocol';
 import { createDynamoClient, type DynamoClient } from './adapters/dynamodb/client';
 import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
@@ -30,6 +30,11 @@ export type ComposeOptions = {
   commonPasswords: readonly (string | URL)[];
   /** Overrides the DynamoDB endpoint from config (the embedded store's, locally). */
   dynamodbEndpoint?: string;
+  /**
+   * Where real AWS credentials come from when config names none: the local server passes the SDK's chain (profiles,
+   * SSO); without it, the environment's (Lambda's). The entry point decides, so the Lambda bundle holds no chain.
+   */
+  credentials?: CredentialProvider;
   /** A client the entry point built already (to open its connection early); otherwise one is built here. */
   dynamodbClient?: DynamoClient;
   clock?: Clock;
@@ -52,8 +57,8 @@ export const compose = (config: Config, options: ComposeOptions) => {
     createDynamoClient({
       ...config.dynamodb,
       endpoint: options.dynamodbEndpoint ?? config.dynamodb.endpoint,
-      // Off Lambda, against real AWS: profiles and SSO as the AWS CLI finds them. On Lambda: the environment's.
-      credentials: config.dynamodb.credentials ?? (config.runtime === 'local' ? sdkCredentialChain() : undefined),
+      // A local store's dummies; else the entry point's (the local server: the SDK's chain); else Lambda's environment.
+      credentials: config.dynamodb.credentials ?? options.credentials,
       timeoutMs: config.storeTimeoutMs,
     });
   const store = { client, timeoutMs: config.storeTimeoutMs };

@@ -12,6 +12,7 @@ import { describeCause } from './adapters/dynamodb/store-errors';
 import { KeyError } from './adapters/jwt/signing-keys';
 import { startEmbeddedStore } from './adapters/local/embedded-store';
 import { DataDirError, lockDataDir } from './adapters/local/data-dir';
+import { sdkCredentialChain } from './adapters/aws/sdk-credentials';
 import { commonPasswordsCandidates } from './adapters/password/common-passwords';
 import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
@@ -123,6 +124,7 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
     const { app, client, logger } = compose(config, {
       keys,
       dynamodbEndpoint: endpoint,
+      credentials: sdkCredentialChain(),
       commonPasswords: commonPasswordsCandidates(import.meta.url),
       peerAddress: (c) => getConnInfo(c).remote.address,
       adapterError: (c) => bodyOnBodilessMethod((c.env as HttpBindings).incoming),

@@ -56,7 +56,17 @@ const THROTTLING = new Set([
   'TransactionInProgressException',
   'LimitExceededException',
 ]);
-const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Node's codes for a connection that failed on the way (retried here; answered 503 by the store adapters). */
+export const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 /** The SDK's backoff: a random wait up to base x 2^attempt (full jitter), never beyond 20 s. */
 const BACKOFF_BASE_MS = 100;
 const THROTTLING_BACKOFF_BASE_MS = 500;
@@ -81,7 +91,7 @@ const awsError = (name: string, message: string, fields: Partial<AwsError> & { a
 
 const retryable = (error: AwsError): boolean => {
   if (error.name === 'AbortError') return false;
-  if (error.name === 'TimeoutError' || TRANSIENT_NETWORK.has(error.code ?? '')) return true;
+  if (error.name === 'TimeoutError' || TRANSIENT_NETWORK_CODES.has(error.code ?? '')) return true;
   // Not every failure is AWS's: a credential provider's error, say, has no $metadata, and is thrown as it is.
   const status = error.$metadata?.httpStatusCode;
   return THROTTLING.has(error.name) || (status !== undefined && (status >= 500 || status === 429));
@@ -247,25 +257,6 @@ export const createJsonService = (options: JsonServiceOptions): JsonService => {
       }
     },
     destroy: () => transport.agent.destroy(),
-  };
-};
-
-/**
- * The runtime's own credentials, as Lambda gives them: read from the environment at each request (the SDK's fromEnv
- * does the same; they are the runtime's, not a setting). Runs off Lambda against AWS pass the SDK's chain instead
- * (sdk-credentials.ts).
- */
-export const environmentCredentials: CredentialProvider = async () => {
-  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN } = process.env;
-  if (!AWS_ACCESS_KEY_ID || !AWS_SECRET_ACCESS_KEY) {
-    throw Object.assign(new Error('no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE'), {
-      name: 'CredentialsProviderError',
-    });
-  }
-  return {
-    accessKeyId: AWS_ACCESS_KEY_ID,
-    secretAccessKey: AWS_SECRET_ACCESS_KEY,
-    ...(AWS_SESSION_TOKEN ? { sessionToken: AWS_SESSION_TOKEN } : {}),
   };
 };
 

@@ -30,12 +30,12 @@ import type {
 } from '@aws-sdk/client-dynamodb';
 import {
   createJsonService,
-  environmentCredentials,
   staticCredentials,
   type AwsCredentials,
   type CallOptions,
   type CredentialProvider,
 } from '../aws/json-protocol';
+import { environmentCredentials } from '../lambda/env-credentials';
 
 type Item = Record<string, NativeAttributeValue>;
 type Wire = Record<string, unknown>;

@@ -1,6 +1,7 @@
 // Translates SDK failures at the boundary: an unreachable, slow or throttling store is 503, anything else a 500;
 // and the two ways every store adapter calls DynamoDB.
 import { AppError } from '../../domain/errors';
+import { TRANSIENT_NETWORK_CODES } from '../aws/json-protocol';
 import { remainingMs } from '../request-deadline';
 
 const UNAVAILABLE_NAMES = new Set([
@@ -17,7 +18,6 @@ const UNAVAILABLE_NAMES = new Set([
   'LimitExceededException',
 ]);
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 type SdkLikeError = { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
 
@@ -30,7 +30,7 @@ export const translateStoreError = (error: unknown): AppError => {
   const status = e.$metadata?.httpStatusCode;
   const unavailable =
     UNAVAILABLE_NAMES.has(e.name ?? '') ||
-    NETWORK_CODES.has(e.code ?? '') ||
+    TRANSIENT_NETWORK_CODES.has(e.code ?? '') ||
     (status !== undefined && status >= 500);
   return unavailable
     ? new AppError('service_unavailable', 'the store is unavailable, try again shortly', { cause: error })

@@ -1,5 +1,6 @@
 // Fixes up API Gateway / Function URL events before hono/aws-lambda turns them into a Request.
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context as LambdaContext } from 'aws-lambda';
+import { FORBIDDEN_IN_HEADER_VALUE, HEADER_NAME } from './web-primitives';
 
 export type ApiEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
@@ -55,11 +56,9 @@ export const prepareEvent = (event: ApiEvent): ApiEvent & Marked => {
   return prepared;
 };
 
-// RFC 9110 token characters for a name; NUL, CR and LF are what the Fetch standard refuses in a value.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
+// Fetch's own rules (as the bundle's Headers applies them), held against the raw value: untrimmed, as it arrived.
 const wellFormed = (name: string, value: unknown) =>
-  HEADER_NAME.test(name) && (Array.isArray(value) ? value : [value]).every((v) => v == null || !BAD_VALUE.test(String(v)));
+  HEADER_NAME.test(name) && (Array.isArray(value) ? value : [value]).every((v) => v == null || !FORBIDDEN_IN_HEADER_VALUE.test(String(v)));
 
 const malformedHeader = (event: ApiEvent): string | undefined => {
   const all = [event.headers ?? {}, ('multiValueHeaders' in event ? event.multiValueHeaders : undefined) ?? {}];

@@ -7,19 +7,19 @@
 
 type HeadersInit = Headers | Record<string, string> | Iterable<readonly [string, string]>;
 // RFC 9110 token characters: what a header name may be made of (undici throws a TypeError for anything else).
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Header values are trimmed of HTTP whitespace; NUL, CR and LF are refused, as the Fetch standard says.
-const BAD_VALUE = /[\0\r\n]/;
+export const FORBIDDEN_IN_HEADER_VALUE = /[\0\r\n]/;
 
 const normalizeName = (name: string): string => {
   const text = String(name);
-  if (!TOKEN.test(text)) throw new TypeError(`invalid header name: ${JSON.stringify(text)}`);
+  if (!HEADER_NAME.test(text)) throw new TypeError(`invalid header name: ${JSON.stringify(text)}`);
   return text.toLowerCase();
 };
 
 const normalizeValue = (value: string): string => {
   const text = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
-  if (BAD_VALUE.test(text)) throw new TypeError('invalid header value');
+  if (FORBIDDEN_IN_HEADER_VALUE.test(text)) throw new TypeError('invalid header value');
   return text;
 };
 

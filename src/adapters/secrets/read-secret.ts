@@ -1,6 +1,7 @@
 // Reads secret strings from AWS Secrets Manager at cold start (the signing and refresh keys): GetSecretValue over
 // the same small JSON-protocol caller the DynamoDB client uses, so reading keys loads no SDK client.
-import { createJsonService, environmentCredentials, type CredentialProvider } from '../aws/json-protocol';
+import { createJsonService, type CredentialProvider } from '../aws/json-protocol';
+import { environmentCredentials } from '../lambda/env-credentials';
 
 export type SecretReaderOptions = {
   region: string;
