@@ -141,18 +141,20 @@ describe('REST API tree with pages', () => {
   });
 });
 
+/** The HTTP API's settings the route tests do not look at. */
+const HTTP_API = {
+  corsOrigins: ['*'],
+  throttlingRateLimit: 1,
+  throttlingBurstLimit: 2,
+  logRetention: RetentionDays.ONE_DAY,
+  routes: PASSKEYS,
+};
+
 describe('HTTP API routes', () => {
   it('makes one route per method and path, path parameters included, and $default for the rest', () => {
     const { stack, fn } = bareStack();
 
-    createHttpApi(stack, {
-      function: fn,
-      corsOrigins: ['*'],
-      throttlingRateLimit: 1,
-      throttlingBurstLimit: 2,
-      logRetention: RetentionDays.ONE_DAY,
-      routes: PASSKEYS,
-    });
+    createHttpApi(stack, { ...HTTP_API, function: fn });
 
     expect(httpRouteKeys(Template.fromStack(stack))).toEqual(['$default', ...gatewayRouteKeys(PASSKEYS)].sort());
   });
@@ -160,15 +162,7 @@ describe('HTTP API routes', () => {
   it('adds GET and HEAD routes for each enabled page file, `GET /` for the demo page', () => {
     const { stack, fn } = bareStack();
 
-    createHttpApi(stack, {
-      function: fn,
-      corsOrigins: ['*'],
-      throttlingRateLimit: 1,
-      throttlingBurstLimit: 2,
-      logRetention: RetentionDays.ONE_DAY,
-      routes: PASSKEYS,
-      pages: ['demo'],
-    });
+    createHttpApi(stack, { ...HTTP_API, function: fn, pages: ['demo'] });
 
     const keys = httpRouteKeys(Template.fromStack(stack));
     expect(keys).toEqual(['$default', ...gatewayRouteKeys(PASSKEYS, ['demo'])].sort());
