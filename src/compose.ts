@@ -1,8 +1,10 @@
 // The one composition root: builds clients and adapters once per process and wires the use cases to HTTP.
 import type { Context } from 'hono';
-import { createNameDigest, createRefreshSecrets, randomIds } from './adapters/crypto/refresh-secrets';
+import { createNameDigest, createRefreshSecrets, oneTimeTokens, randomIds } from './adapters/crypto/refresh-secrets';
 import type { CredentialProvider } from './adapters/aws/json-protocol';
 import { createDynamoClient, type DynamoClient } from './adapters/dynamodb/client';
+import { createDynamoEmailClaimStore } from './adapters/dynamodb/email-claim-store';
+import { createDynamoOneTimeTokenStore } from './adapters/dynamodb/one-time-token-store';
 import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
 import { createDynamoUserStore } from './adapters/dynamodb/user-store';
@@ -10,11 +12,14 @@ import { createApp } from './adapters/http/app';
 import { pageFilesIn, type PageFiles, type PageId } from './adapters/http/pages';
 import { createJwtTokens } from './adapters/jwt/jwt-tokens';
 import { createAuditLog } from './adapters/log/audit-log';
+import { createMailer, createNotifier } from './adapters/mail/choose-mailer';
 import { createJsonLog } from './adapters/log/json-log';
 import { createArgon2Hasher } from './adapters/password/argon2-hasher';
 import { createCommonPasswords } from './adapters/password/common-passwords';
 import type { Config } from './config';
-import { changePassword, deleteAccount, getMe } from './domain/account';
+import { changeEmail, changePassword, deleteAccount, getMe } from './domain/account';
+import { resendVerification, verifyEmail } from './domain/email-verification';
+import { forgotPassword, resetPassword } from './domain/password-reset';
 import { logIn } from './domain/log-in';
 import { logOut, logOutAll } from './domain/log-out';
 import { createPacer } from './domain/pace';
@@ -45,9 +50,14 @@ export type ComposeOptions = {
   allPages?: boolean;
   /** Where the pages' files come from; by default web/ beside this module (the Lambda bundle's folder). */
   pageFiles?: PageFiles;
+  /** Where links point when APP_URL is not set: the local server's own URL, known once it listens. */
+  appUrl?: () => string;
+  /** The outbox's folder (DATA_DIR/outbox), or null for the console line alone; the local server decides. */
+  outboxFolder?: string | null;
 };
 
 const systemClock: Clock = { now: () => new Date() };
+const FIRST_FORGOT_PASSWORD_MS = 250;
 const systemTimer: Timer = { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 export const compose = (config: Config, options: ComposeOptions) => {
@@ -66,6 +76,8 @@ export const compose = (config: Config, options: ComposeOptions) => {
   const sessions = createDynamoSessionStore({ ...store, tableName: config.sessionsTableName });
   const nameDigest = createNameDigest(options.keys.refreshSecret);
   const throttle = createDynamoThrottleStore({ ...store, tableName: config.throttleTableName, nameDigest });
+  const oneTimeTokenStore = createDynamoOneTimeTokenStore({ ...store, tableName: config.oneTimeTokensTableName });
+  const emailClaims = createDynamoEmailClaimStore({ ...store, tableName: config.emailsTableName });
   const hasher = createArgon2Hasher(config.argon2);
   const tokens = createJwtTokens({
     keys: options.keys.signing,
@@ -79,8 +91,22 @@ export const compose = (config: Config, options: ComposeOptions) => {
   const audit = createAuditLog(clock, nameDigest, (line) => {
     if (config.logLevel !== 'SILENT') process.stdout.write(`${line}\n`);
   });
+  // The senders import their clients on the first mail: nothing of nodemailer or the SES SDK loads at start-up.
+  const mailer = createMailer(config.mailer, {
+    outboxFolder: options.outboxFolder ?? null,
+    line: (text) => process.stdout.write(`${text}\n`),
+    clock,
+  });
+  const appUrl = () => config.mail.appUrl ?? options.appUrl?.() ?? 'http://localhost';
   const deps = {
     users,
+    oneTimeTokens: oneTimeTokenStore,
+    emailClaims,
+    tokenMaker: oneTimeTokens,
+    mail: createNotifier(mailer, appUrl, config.mail.productName),
+    emailSettings: config.email,
+    // A first send pays its client's import (tens of ms): the first answers are padded to this until sends are timed.
+    forgotPacer: createPacer(clock, systemTimer, FIRST_FORGOT_PASSWORD_MS),
     sessions,
     throttle,
     throttleSettings: config.throttle,
@@ -111,6 +137,11 @@ export const compose = (config: Config, options: ComposeOptions) => {
     getMe: (claims) => getMe(deps, claims),
     changePassword: (claims, input, context) => changePassword(deps, claims, input, context),
     deleteAccount: (claims, input, context) => deleteAccount(deps, claims, input, context),
+    verifyEmail: (input, context) => verifyEmail(deps, input, context),
+    resendVerification: (claims, context) => resendVerification(deps, claims, context),
+    changeEmail: (claims, input, context) => changeEmail(deps, claims, input, context),
+    forgotPassword: (input, context) => forgotPassword(deps, input, context),
+    resetPassword: (input, context) => resetPassword(deps, input, context),
     authenticate: async (accessToken) => (await authenticate(deps, accessToken)).claims,
     jwks: options.keys.signing.publicJwks,
     log,

@@ -2,8 +2,9 @@
 // Each setting is one entry of SETTINGS (its variable, its rule, its place in Config); the Config type is derived.
 import { isIP } from 'node:net';
 import * as v from 'valibot';
+import type { EmailSettings } from './domain/email-verification';
 import type { ThrottleSettings } from './domain/throttle';
-import { JWT_ALGORITHMS, LOG_LEVELS, type Argon2Params, type LogLevel } from './settings-types';
+import { DEFAULT_OUTBOX_FROM, JWT_ALGORITHMS, LOG_LEVELS, type Argon2Params, type LogLevel } from './settings-types';
 
 export type Runtime = 'lambda' | 'local';
 export type { LogLevel };
@@ -104,6 +105,36 @@ const listenAddress = v.pipe(
   ),
 );
 
+// `Name <address>` or a bare address; no line breaks (it becomes a header).
+const mailbox = v.optional(
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.regex(/^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/, 'must be an address, or a name and <address>'),
+  ),
+);
+
+const smtpUrl = v.optional(
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.check((s) => /^smtps?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be smtp://user:pass@host:port or smtps://...'),
+  ),
+);
+
+const appUrl = v.optional(
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.check((s) => {
+      if (!/^https?:\/\/[^\s]+$/.test(s) || !URL.canParse(s)) return false;
+      const url = new URL(s);
+      return url.search === '' && url.hash === '' && !s.includes('?') && !s.includes('#');
+    }, 'must be an http(s) URL without a query or fragment, such as https://app.example.com'),
+    v.transform((s) => s.replace(/\/+$/, '')),
+  ),
+);
+
 type Schema = v.GenericSchema<string | undefined, unknown>;
 /** One environment variable: its name and the rule that validates and converts its text. */
 type Setting<S extends Schema = Schema> = Readonly<{ variable: string; schema: S }>;
@@ -151,7 +182,29 @@ const SETTINGS = {
     windowSeconds: setting('THROTTLE_WINDOW_SECONDS', wholeNumber(900, 1, 86_400)),
     ipFailures: setting('THROTTLE_IP_FAILURES', wholeNumber(100, 1, 999_999_999)),
     ipRegistrations: setting('THROTTLE_IP_REGISTRATIONS', wholeNumber(20, 1, 999_999_999)),
+    ipMails: setting('THROTTLE_IP_MAILS', wholeNumber(20, 1, 999_999_999)),
   } satisfies SettingsOf<ThrottleSettings>,
+  oneTimeTokensTableName: setting('ONE_TIME_TOKENS_TABLE_NAME', tableName('user-one-time-tokens')),
+  emailsTableName: setting('EMAILS_TABLE_NAME', tableName('user-emails')),
+  email: {
+    verifyTtlSeconds: setting('VERIFY_TTL_SECONDS', wholeNumber(86_400, 300, 30 * 86_400)),
+    resetTtlSeconds: setting('RESET_TTL_SECONDS', wholeNumber(1800, 300, 86_400)),
+    mailsPerAccountPerHour: setting('MAILS_PER_ACCOUNT_PER_HOUR', wholeNumber(5, 1, 1000)),
+  } satisfies SettingsOf<EmailSettings>,
+  mail: {
+    /** The sender for SMTP and SES (required by both); the outbox's default otherwise. */
+    from: setting('MAIL_FROM', mailbox),
+    /** smtp://user:pass@host:port or smtps://...: send over SMTP (wins over SES, on Lambda too). */
+    smtpUrl: setting('SMTP_URL', smtpUrl),
+    /** Where mailed links point; locally the server's own URL when absent. Required on Lambda when mail is sent. */
+    appUrl: setting('APP_URL', appUrl),
+    productName: setting('MAIL_PRODUCT_NAME', label('login-service')),
+    /** An SES configuration set (event destinations, suppression), for SES only. */
+    sesConfigurationSet: setting(
+      'SES_CONFIGURATION_SET',
+      v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name'))),
+    ),
+  },
   /** How many proxies in front of us append to X-Forwarded-For; 0: the connection's address is the client's. */
   trustProxy: setting('TRUST_PROXY', wholeNumber(0, 0, 10)),
   passwordMinLength: setting('PASSWORD_MIN_LENGTH', wholeNumber(8, 8, 64)),
@@ -215,6 +268,8 @@ const STORE_SETTINGS = {
   profile: setting('AWS_PROFILE', v.optional(v.string())),
   // The AWS SDK's own name for a service's endpoint; set by tests and the bench, never on AWS.
   secretsManagerEndpoint: setting('AWS_ENDPOINT_URL_SECRETS_MANAGER', optionalUrl),
+  // The same for SES v2 (aws-ses-v2-local in the tests).
+  sesEndpoint: setting('AWS_ENDPOINT_URL_SESV2', optionalUrl),
 } as const satisfies Group;
 
 export type Config = Readonly<
@@ -226,6 +281,16 @@ export type Config = Readonly<
         credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
       }>;
       secretsManager: Readonly<{ endpoint: string | undefined; region: string }>;
+      /**
+       * How mail goes: SMTP when SMTP_URL is set; else SES on Lambda when MAIL_FROM is; else the outbox locally;
+       * none on Lambda without a sender (nothing is sent, and asking for a link that must go answers 503).
+       */
+      mailer: Readonly<
+        | { kind: 'smtp'; url: string; from: string }
+        | { kind: 'ses'; from: string; endpoint: string | undefined; region: string; configurationSet: string | undefined }
+        | { kind: 'outbox'; from: string }
+        | { kind: 'none' }
+      >;
     }
 >;
 
@@ -245,6 +310,21 @@ const parseGroup = <G extends Group>(group: G, env: Env, problems: string[]): Va
     else problems.push(`${entry.variable} ${result.issues[0].message}`);
   }
   return values as Values<G>;
+};
+
+const mailerOf = (
+  runtime: Runtime,
+  mail: Values<typeof SETTINGS>['mail'],
+  sesEndpoint: string | undefined,
+  region: string,
+): Config['mailer'] => {
+  if (mail.smtpUrl !== undefined) return { kind: 'smtp', url: mail.smtpUrl, from: mail.from as string };
+  if (runtime === 'lambda') {
+    return mail.from === undefined
+      ? { kind: 'none' }
+      : { kind: 'ses', from: mail.from, endpoint: sesEndpoint, region, configurationSet: mail.sesConfigurationSet };
+  }
+  return { kind: 'outbox', from: mail.from ?? DEFAULT_OUTBOX_FROM };
 };
 
 export const loadConfig = (env: Env, runtime: Runtime): Config => {
@@ -270,6 +350,13 @@ export const loadConfig = (env: Env, runtime: Runtime): Config => {
         'raise REQUEST_TIMEOUT_MS or lower STORE_TIMEOUT_MS',
     );
   }
+  if (problems.length === 0 && s.mail.smtpUrl !== undefined && s.mail.from === undefined) {
+    problems.push('MAIL_FROM is required with SMTP_URL (the sender of every mail)');
+  }
+  const sends = s.mail.smtpUrl !== undefined || (runtime === 'lambda' && s.mail.from !== undefined);
+  if (problems.length === 0 && runtime === 'lambda' && sends && s.mail.appUrl === undefined) {
+    problems.push('APP_URL is required on Lambda when mail is sent (MAIL_FROM or SMTP_URL): the links point there');
+  }
   const region = store.region ?? store.defaultRegion;
   const localStore = runtime === 'local' || store.endpoint !== undefined;
   if (problems.length === 0 && region === undefined && !localStore) problems.push('AWS_REGION is required');
@@ -288,5 +375,6 @@ export const loadConfig = (env: Env, runtime: Runtime): Config => {
           : undefined,
     }),
     secretsManager: Object.freeze({ endpoint: store.secretsManagerEndpoint, region: region ?? 'us-east-1' }),
+    mailer: Object.freeze(mailerOf(runtime, s.mail, store.sesEndpoint, region ?? 'us-east-1')),
   });
 };

@@ -12,3 +12,6 @@ export type Argon2Params = { memoryKiB: number; timeCost: number; parallelism: n
 /** Log levels, least severe first: a level shows its own entries and those after it; SILENT shows none. */
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The outbox's sender when MAIL_FROM is not set (SMTP and SES need a real one). */
+export const DEFAULT_OUTBOX_FROM = 'login-service <no-reply@localhost>';

@@ -5,8 +5,10 @@ import { attemptPassword, type LogInDeps } from './log-in';
 import type { AccessClaims, RequestContext, UserRecord } from './ports';
 import { ATTEMPTS, retry } from './retry';
 import { startSession, type TokenPair } from './sessions';
+import { changeEmail as requestNewEmail, releaseClaim, type ChangeEmailInput, type MailDeps } from './email-verification';
+import { notifyPasswordChanged } from './password-reset';
 
-export type AccountDeps = LogInDeps & { passwordPolicy: PasswordPolicy };
+export type AccountDeps = LogInDeps & MailDeps & { passwordPolicy: PasswordPolicy };
 
 /**
  * Ends every session of an account whose user has just changed. Tried again on failure: the user is already
@@ -19,7 +21,7 @@ const endAllSessions = (deps: AccountDeps, uid: string) =>
  * The token's account, if this is its current password (under the login throttle). A wrong one is reported as
  * the password's fault: the login's "invalid username or password" would name a username nobody sent.
  */
-const checkOwnPassword = async (
+export const checkOwnPassword = async (
   deps: AccountDeps,
   claims: AccessClaims,
   password: string,
@@ -34,12 +36,20 @@ const checkOwnPassword = async (
   return user;
 };
 
-export type Me = { username: string; name: string; createdAt: string | null };
+export type Me = {
+  username: string;
+  name: string;
+  createdAt: string | null;
+  email: string | null;
+  emailVerified: boolean;
+  pendingEmail: string | null;
+};
 
 export const getMe = async (deps: AccountDeps, claims: AccessClaims): Promise<Me> => {
   const user = await deps.users.find(claims.username);
   if (user === null || user.uid !== claims.uid) throw new AppError('invalid_token', 'the account no longer exists');
-  return { username: user.username, name: user.name, createdAt: user.createdAt };
+  const { username, name, createdAt, email, emailVerified, pendingEmail } = user;
+  return { username, name, createdAt, email, emailVerified, pendingEmail };
 };
 
 export type ChangePasswordInput = { currentPassword: string; newPassword: string };
@@ -60,7 +70,9 @@ export const changePassword = async (
   }
   await endAllSessions(deps, claims.uid);
   deps.audit.record('password.changed', { username: user.username, known: true, context });
-  return startSession(deps, { ...user, credentialVersion: user.credentialVersion + 1 });
+  const pair = await startSession(deps, { ...user, credentialVersion: user.credentialVersion + 1 });
+  await notifyPasswordChanged(deps, user);
+  return pair;
 };
 
 /** Deletes the account and every session; the name becomes free. */
@@ -81,5 +93,16 @@ export const deleteAccount = async (
   const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw incorrectPassword('password');
   await endAllSessions(deps, claims.uid);
+  // The verified address is free for another account; links already sent stop working.
+  if (user.email !== null && user.emailVerified) await releaseClaim(deps, user.email, claims.uid);
+  await Promise.all(
+    (['verify_email', 'reset_password'] as const).map((purpose) =>
+      deps.oneTimeTokens.revoke(claims.uid, purpose).catch(() => undefined),
+    ),
+  );
   deps.audit.record('user.deleted', { username: user.username, known: true, context });
 };
+
+/** A new address for the account, behind its current password (checked under the login throttle). */
+export const changeEmail = (deps: AccountDeps, claims: AccessClaims, input: ChangeEmailInput, context: RequestContext) =>
+  requestNewEmail(deps, claims, input, context, (password) => checkOwnPassword(deps, claims, password, 'password', context));

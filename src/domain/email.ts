@@ -1,6 +1,6 @@
 // Email address rules: one accepted shape and one spelling (the whole address lower-cased) for every address the
 // service stores, compares or sends to.
-import { invalidField } from './errors';
+import { AppError, invalidField } from './errors';
 import { codePointLength } from './username';
 
 export const MAX_EMAIL_LENGTH = 254;
@@ -47,4 +47,11 @@ export const normalizeEmail = (raw: string): string => {
     }
   }
   return email;
+};
+
+/** A body names an account by username or by email, never both: that is an invalid_request. */
+export const notBoth = (input: { username?: string | undefined; email?: string | undefined }): void => {
+  if (input.username !== undefined && input.email !== undefined) {
+    throw new AppError('invalid_request', 'send either username or email, not both');
+  }
 };

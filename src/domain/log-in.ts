@@ -1,7 +1,9 @@
 // Use case: check a password and start a session. Unknown user and wrong password look the same, and a
 // throttled attempt takes the same time.
 import { assertLoginPassword } from './credentials';
-import { AppError, invalidCredentials } from './errors';
+import { normalizeEmail, notBoth } from './email';
+import { AppError, invalidCredentials, invalidField } from './errors';
+import type { EmailClaimStore } from './mail-ports';
 import type { Pacer } from './pace';
 import type { AttemptedUser, AttemptLease, AuditLog, EventLog, Ids, PasswordHasher, RequestContext, Timer, UserRecord } from './ports';
 import { startSession, type SessionDeps, type TokenPair } from './sessions';
@@ -19,7 +21,7 @@ import { legacyUsernameKeys, loginUsername } from './username';
 
 export type LogInDeps = SessionDeps &
   ThrottleDeps & { hasher: PasswordHasher; log: EventLog; audit: AuditLog; pacer: Pacer; timer: Timer; ids: Ids };
-export type LogInInput = { username: string; password: string };
+export type LogInInput = { username?: string | undefined; email?: string | undefined; password: string };
 
 /** A checked password: the account, and `settle`, which forgets its failures (false if the account changed since). */
 export type CheckedPassword = AttemptedUser & { settle(): Promise<boolean> };
@@ -172,7 +174,14 @@ const openOnAnyKey = async (
   return chosen;
 };
 
-export const logIn = async (deps: LogInDeps, input: LogInInput, context: RequestContext): Promise<TokenPair> => {
+export const logIn = async (
+  deps: LogInDeps & { emailClaims: EmailClaimStore },
+  input: LogInInput,
+  context: RequestContext,
+): Promise<TokenPair> => {
+  notBoth(input);
+  if (input.email !== undefined) return logInByEmail(deps, normalizeEmail(input.email), input.password, context);
+  if (input.username === undefined) throw invalidField('username', 'username is required');
   const username = loginUsername(input.username);
   assertLoginPassword(input.password);
   const { settle, ...user } = await attemptPassword(
@@ -184,6 +193,32 @@ export const logIn = async (deps: LogInDeps, input: LogInInput, context: Request
   );
   // Forgetting the failures is the session's last write: it stands only if the account has not changed since
   // (deleted, or a new password), so it doubles as the check that no session outlives its user or password.
+  const pair = await startSession(deps, user, settle);
+  deps.audit.record('login.succeeded', { username: user.username, known: true, context });
+  return pair;
+};
+
+/**
+ * A login by verified address: the address's account is checked under its own name's throttle (two ways in, one
+ * count of failures). An address nobody verified goes through the same steps as a name that is no account (its
+ * failures counted under the address), so neither the answer nor its time tells the two apart.
+ */
+const logInByEmail = async (
+  deps: LogInDeps & { emailClaims: EmailClaimStore },
+  email: string,
+  password: string,
+  context: RequestContext,
+): Promise<TokenPair> => {
+  assertLoginPassword(password);
+  const claim = await deps.emailClaims.find(email);
+  // `mailto:` cannot begin a username (no colon is allowed), so an unknown address is never some account's name.
+  const { settle, ...user } = await attemptPassword(deps, claim?.username ?? `mailto:${email}`, password, context);
+  // The right password of an account that no longer holds the address (a claim left behind by a change whose
+  // release failed), or of a tutorial-era name that happens to read `mailto:...`: no session; the lease ends at
+  // its deadline.
+  if (claim === null || user.uid !== claim.uid || user.email !== email || !user.emailVerified) {
+    throw invalidCredentials();
+  }
   const pair = await startSession(deps, user, settle);
   deps.audit.record('login.succeeded', { username: user.username, known: true, context });
   return pair;

@@ -30,9 +30,17 @@ export type OneTimeTokenStore = {
    * one token exactly one gets the record.
    */
   consume(digest: string, purpose: OneTimeTokenPurpose, now: number): Promise<OneTimeToken | null>;
+  /**
+   * The token's record if `consume` would give it now, without using it up (a reset whose new password is refused
+   * leaves its token usable): null in the same cases.
+   */
+  peek(digest: string, purpose: OneTimeTokenPurpose, now: number): Promise<OneTimeToken | null>;
   /** No token of the account for that purpose works any more (an account deleted, a change withdrawn); idempotent. */
   revoke(uid: string, purpose: OneTimeTokenPurpose): Promise<void>;
 };
+
+/** One-time tokens for links: 256 random bits, and the digest the store keeps instead. */
+export type OneTimeTokens = { newToken(): string; digest(token: string): string };
 
 /** A verified address and the account that holds it. */
 export type EmailClaim = { email: string; uid: string; username: string };

@@ -22,3 +22,6 @@ export type MailRequest =
   | { kind: 'email_changed'; to: string; username: string };
 
 export type MailKind = MailRequest['kind'];
+
+/** What the use cases send through: a MailRequest, made into a message by the template layer and sent. */
+export type Notifier = { send(request: MailRequest): Promise<void> };

@@ -13,6 +13,12 @@ export type UserRecord = {
   /** Stable account id, random at registration: a deleted name registered again is another account. */
   uid: string | null;
   credentialVersion: number;
+  /** The account's address (lower-cased), verified or not; null when it has none. */
+  email: string | null;
+  /** True once `email` was verified (and so claimed in the verified-address table). */
+  emailVerified: boolean;
+  /** A new address asked for while `email` is verified: it replaces `email` once verified. */
+  pendingEmail: string | null;
 };
 
 /** An attempt being checked: a lease on the name that ends at `deadline` (epoch ms), however the attempt ends. */
@@ -25,7 +31,30 @@ export type AttemptedUser = UserRecord & { uid: string; login: LoginState };
 
 export type UserStore = {
   /** Creates the user only if the username is free; throws AppError `username_taken` otherwise. */
-  create(user: UserRecord & { createdAt: string; uid: string }): Promise<void>;
+  create(
+    user: Pick<UserRecord, 'username' | 'name' | 'passwordHash' | 'credentialVersion'> & {
+      createdAt: string;
+      uid: string;
+      /** Stored unverified. */
+      email?: string | null;
+    },
+  ): Promise<void>;
+  /**
+   * Records a new address for account `uid`: as `pendingEmail` when `pending` (the verified one stays in force),
+   * else as its unverified `email` (a pending change goes). Only while the account's address is verified
+   * (`pending`) or not (otherwise) as the caller saw it; false when the account changed meanwhile.
+   */
+  requestEmail(username: string, uid: string, email: string, pending: boolean): Promise<boolean>;
+  /**
+   * Marks `email` verified, when it is still the account's address or its pending one; the pending change goes.
+   * Returns the verified address it replaced (null when none, or the same), or false when the account changed.
+   */
+  confirmEmail(username: string, uid: string, email: string): Promise<{ replaced: string | null } | false>;
+  /**
+   * A reset: sets a new hash, bumps credentialVersion and forgets the name's failures, only while the account is
+   * still `uid`; false otherwise.
+   */
+  resetPassword(username: string, uid: string, newHash: string): Promise<boolean>;
   /** Strongly consistent read; null for an unknown user (including a name the store could never hold). */
   find(username: string): Promise<UserRecord | null>;
   /** Replaces the hash only if it is still `expectedHash`; false when it changed meanwhile or the user is gone. */
@@ -127,8 +156,11 @@ export type CommonPasswords = {
 
 export type PublicUser = { username: string; name: string };
 
-/** What an access token says: whose it is and which session it belongs to. */
-export type AccessClaims = PublicUser & { uid: string; sid: string };
+/** The account's address as tokens state it (OpenID's `email` and `email_verified`), when it has one. */
+export type EmailClaims = { email?: string; emailVerified?: boolean };
+
+/** What an access token says: whose it is and which session it belongs to (and its address, if any). */
+export type AccessClaims = PublicUser & { uid: string; sid: string } & EmailClaims;
 
 export type IssuedToken = { token: string; expiresIn: number };
 
@@ -185,7 +217,12 @@ export type AuditEvent =
   | 'login.throttled'
   | 'session.revoked'
   | 'password.changed'
-  | 'user.deleted';
+  | 'user.deleted'
+  | 'email.verification_sent'
+  | 'email.verified'
+  | 'email.changed'
+  | 'password.reset_requested'
+  | 'password.reset';
 
 /**
  * Who did it, from where, and by when it must be answered: the HTTP adapter knows; the use cases pass it on

@@ -2,10 +2,12 @@
 import { assertAcceptablePassword, displayName, type PasswordPolicy } from './credentials';
 import type { AuditLog, Clock, Ids, PasswordHasher, RequestContext, UserStore } from './ports';
 import { AppError } from './errors';
-import { clientWindow, type ThrottleDeps } from './throttle';
+import { normalizeEmail } from './email';
+import { sendRegistrationMail, type MailDeps } from './email-verification';
+import { clientWindow } from './throttle';
 import { registrableUsername } from './username';
 
-export type RegisterDeps = ThrottleDeps & {
+export type RegisterDeps = MailDeps & {
   users: UserStore;
   hasher: PasswordHasher;
   clock: Clock;
@@ -13,7 +15,7 @@ export type RegisterDeps = ThrottleDeps & {
   passwordPolicy: PasswordPolicy;
   audit: AuditLog;
 };
-export type RegisterInput = { name: string; username: string; password: string };
+export type RegisterInput = { name: string; username: string; password: string; email?: string | undefined };
 
 export const register = async (
   deps: RegisterDeps,
@@ -22,6 +24,7 @@ export const register = async (
 ): Promise<{ username: string }> => {
   const username = registrableUsername(input.username);
   const name = displayName(input.name);
+  const email = input.email === undefined ? null : normalizeEmail(input.email);
   await assertAcceptablePassword(deps.passwordPolicy, input.password, { username, name });
   // A client past its ceiling is refused before any work. Its registrations are counted after the write, by
   // outcome: a 201 and a 409 count (a 409 tells whether a name exists, so probing is capped too), a store
@@ -39,6 +42,9 @@ export const register = async (
       createdAt: deps.clock.now().toISOString(),
       uid,
       credentialVersion: 0,
+      // Stored unverified, and never checked against other accounts here: registration tells nothing about an
+      // address (verification is where one address becomes one account's).
+      email,
     });
   } catch (error) {
     if (error instanceof AppError && error.code === 'username_taken') await countQuietly(client, uid);
@@ -46,6 +52,7 @@ export const register = async (
   }
   await countQuietly(client, uid);
   deps.audit.record('user.registered', { username, known: true, context });
+  if (email !== null) await sendRegistrationMail(deps, { uid, username }, email, context);
   return { username };
 };
 

@@ -6,6 +6,7 @@ import type {
   AuditLog,
   RequestContext,
   Clock,
+  EmailClaims,
   Ids,
   IssuedToken,
   PublicUser,
@@ -52,9 +53,13 @@ export const parseRefreshToken = (token: string): { uid: string; sid: string; se
 const secondsUntil = (deps: SessionDeps, epochMs: number) =>
   Math.max(0, Math.round((epochMs - deps.clock.now().getTime()) / 1000));
 
-const pair = async (deps: SessionDeps, session: Session, secret: string): Promise<TokenPair> => {
+/** OpenID's `email` / `email_verified` for the access token, whenever the account has an address. */
+const emailClaimsOf = (user: Pick<UserRecord, 'email' | 'emailVerified'>): EmailClaims =>
+  user.email === null ? {} : { email: user.email, emailVerified: user.emailVerified };
+
+const pair = async (deps: SessionDeps, session: Session, secret: string, email: EmailClaims): Promise<TokenPair> => {
   const user = { username: session.username, name: session.name };
-  const access = await deps.tokens.issue({ ...user, uid: session.uid, sid: session.sid });
+  const access = await deps.tokens.issue({ ...user, uid: session.uid, sid: session.sid, ...email });
   return {
     user,
     ...access,
@@ -75,7 +80,7 @@ const stillValid = (user: UserRecord | null, session: Pick<Session, 'uid' | 'cre
  */
 export const startSession = async (
   deps: SessionDeps,
-  user: Pick<UserRecord, 'username' | 'name' | 'credentialVersion'> & { uid: string },
+  user: Pick<UserRecord, 'username' | 'name' | 'credentialVersion' | 'email' | 'emailVerified'> & { uid: string },
   /** Says whether the account is still the one whose password was checked (login: its last write does). */
   confirm?: () => Promise<boolean>,
 ): Promise<TokenPair> => {
@@ -106,7 +111,7 @@ export const startSession = async (
     await retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.sessions.remove(session.uid, session.sid));
     throw invalidCredentials();
   }
-  return pair(deps, session, secret);
+  return pair(deps, session, secret, emailClaimsOf(user));
 };
 
 /** How many rotations ago `secret` was current: 0 = current, 1 = just superseded, undefined = not of this session. */
@@ -149,16 +154,17 @@ export const refreshSession = async (
       deps.audit.record('session.revoked', { username: session.username, known: true, context });
       throw new AppError('refresh_token_reused', 'this refresh token was already used; the session has ended');
     }
-    if (!stillValid(await deps.users.find(session.username), session)) {
+    const user = await deps.users.find(session.username);
+    if (user === null || !stillValid(user, session)) {
       await deps.sessions.remove(session.uid, session.sid);
       throw invalidRefresh();
     }
     const next = deps.secrets.successor(parsed.secret);
     // The token just replaced, presented again in the grace window: the same successor, recomputed.
-    if (inGrace) return pair(deps, session, next);
+    if (inGrace) return pair(deps, session, next, emailClaimsOf(user));
     const rotation = { refreshHash: deps.secrets.digest(next), rotatedAt: now, generation: session.generation + 1 };
     if (await deps.sessions.rotate(session.uid, session.sid, session.refreshHash, rotation)) {
-      return pair(deps, { ...session, ...rotation }, next);
+      return pair(deps, { ...session, ...rotation }, next, emailClaimsOf(user));
     }
     // Another refresh of this same token won the swap: read again, and this one now falls in its grace window.
     return AGAIN;

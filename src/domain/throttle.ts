@@ -11,6 +11,8 @@ export type ThrottleSettings = {
   windowSeconds: number;
   ipFailures: number;
   ipRegistrations: number;
+  /** Mails a client may ask for per window: forgot-password, verification resends, changes of address. */
+  ipMails: number;
 };
 
 export type ThrottleDeps = { throttle: ThrottleStore; clock: Clock; throttleSettings: ThrottleSettings };
@@ -86,13 +88,13 @@ export const clientKey = (ip: string): string => {
  * after it, by event id, so a retried write counts once. A soft ceiling: the attempts in flight at once from one
  * client may all pass the read before any of them is counted.
  */
-export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register', ip: string) => {
+export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register' | 'mail', ip: string) => {
   const { throttle, clock, throttleSettings: settings } = deps;
   const windowMs = settings.windowSeconds * 1000;
   const now = clock.now().getTime();
   const start = now - (now % windowMs);
   const key = `${kind}#${clientKey(ip)}#${start}`;
-  const limit = kind === 'login' ? settings.ipFailures : settings.ipRegistrations;
+  const limit = { login: settings.ipFailures, register: settings.ipRegistrations, mail: settings.ipMails }[kind];
   return {
     /** 429 until the window ends, when the client has used up its ceiling. */
     assertOpen(count: number): void {
@@ -130,4 +132,23 @@ export const countUnknownName = async (deps: ThrottleDeps, username: string, att
   });
   // Every turn lost to another attempt on the same name: a crowd of guesses, answered like one.
   if (counted === undefined) throw tooManyAttempts(1);
+};
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Takes one of the account's mails for this hour (forgot-password, resends, changes of address): false, and nothing
+ * is counted, once `perHour` were taken. A soft cap like the client windows: requests at once may all pass.
+ */
+export const takeAccountMail = async (
+  deps: ThrottleDeps & { ids: { newId(): string } },
+  uid: string,
+  perHour: number,
+): Promise<boolean> => {
+  const now = deps.clock.now().getTime();
+  const start = now - (now % HOUR_MS);
+  const key = `mails#${uid}#${start}`;
+  if ((await deps.throttle.windowCount(key)) >= perHour) return false;
+  await deps.throttle.addToWindow(key, deps.ids.newId(), start + HOUR_MS, Math.min(perHour, WINDOW_CAP));
+  return true;
 };

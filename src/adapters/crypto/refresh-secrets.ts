@@ -1,6 +1,7 @@
 // RefreshSecrets on node:crypto: 256 random bits, successors by HMAC-SHA-256 under a server key, SHA-256 digests.
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Ids, RefreshSecrets } from '../../domain/ports';
+import type { OneTimeTokens } from '../../domain/mail-ports';
 
 export const createRefreshSecrets = (key: Uint8Array): RefreshSecrets => ({
   newSecret: () => randomBytes(32).toString('base64url'),
@@ -20,4 +21,10 @@ export const randomIds: Ids = { newId: () => randomUUID() };
 export const createNameDigest = (secret: Uint8Array): ((name: string) => string) => {
   const key = createHmac('sha256', secret).update('login-service name digest v1').digest();
   return (name) => createHmac('sha256', key).update(name).digest('base64url');
+};
+
+/** Tokens for mailed links: 256 random bits; the store keeps only their SHA-256 (the token is unguessable). */
+export const oneTimeTokens: OneTimeTokens = {
+  newToken: () => randomBytes(32).toString('base64url'),
+  digest: (token) => createHash('sha256').update(token).digest('base64url'),
 };

@@ -35,6 +35,15 @@ export const createDynamoOneTimeTokenStore = (options: DynamoOneTimeTokenStoreOp
   const { client, tableName: TableName, timeoutMs } = options;
   const bounded = () => callOptions(timeoutMs);
 
+  /** The index item of a digest that is not expired at `now`, or null. */
+  const readIndex = async (purpose: OneTimeTokenPurpose, digest: string, now: number) => {
+    const { Item } = await client.send(
+      new GetCommand({ TableName, Key: { key: tokenKey(purpose, digest) }, ConsistentRead: true }),
+      bounded(),
+    );
+    return Item === undefined || expired(Item.expiresAt, now) ? null : Item;
+  };
+
   return {
     issue: (token) =>
       translated(async () => {
@@ -78,11 +87,8 @@ export const createDynamoOneTimeTokenStore = (options: DynamoOneTimeTokenStoreOp
       !isKeyPart(digest)
         ? Promise.resolve(null)
         : translated(async () => {
-            const { Item: index } = await client.send(
-              new GetCommand({ TableName, Key: { key: tokenKey(purpose, digest) }, ConsistentRead: true }),
-              bounded(),
-            );
-            if (index === undefined || expired(index.expiresAt, now)) return null;
+            const index = await readIndex(purpose, digest, now);
+            if (index === null) return null;
             // A conditional update that marks the token used, not a conditional delete: if the answer to a delete
             // that happened is lost, the client's retry finds nothing and would refuse the rightful user; the
             // retried update carries the same attempt id and recognises its own mark.
@@ -106,6 +112,19 @@ export const createDynamoOneTimeTokenStore = (options: DynamoOneTimeTokenStoreOp
               if (isConditionFailure(error)) return null;
               throw error;
             }
+          }),
+
+    peek: (digest, purpose, now) =>
+      !isKeyPart(digest)
+        ? Promise.resolve(null)
+        : translated(async () => {
+            const index = await readIndex(purpose, digest, now);
+            if (index === null) return null;
+            const { Item } = await client.send(
+              new GetCommand({ TableName, Key: { key: latestKey(purpose, String(index.uid)) }, ConsistentRead: true }),
+              bounded(),
+            );
+            return Item === undefined || Item.digest !== digest || Item.usedBy !== undefined ? null : toToken(purpose, Item);
           }),
 
     revoke: (uid, purpose) =>

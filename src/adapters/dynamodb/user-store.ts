@@ -32,7 +32,11 @@ const isStorableKey = (username: string) =>
 export const putNewUser = (
   client: DynamoClient,
   tableName: string,
-  user: Pick<UserRecord, 'username' | 'name' | 'passwordHash' | 'createdAt'> & { uid: string; credentialVersion: number },
+  user: Pick<UserRecord, 'username' | 'name' | 'passwordHash' | 'createdAt'> & {
+    uid: string;
+    credentialVersion: number;
+    email?: string | null;
+  },
   options: CallOptions,
 ): Promise<boolean> =>
   conditionalWrite(() =>
@@ -46,6 +50,8 @@ export const putNewUser = (
           ...(user.createdAt === null ? {} : { createdAt: user.createdAt }),
           uid: user.uid,
           credentialVersion: user.credentialVersion,
+          // A new account's address is never verified yet: verification claims it.
+          ...(user.email == null ? {} : { email: user.email, emailVerified: false }),
         },
         ConditionExpression: 'attribute_not_exists(username)',
       }),
@@ -73,6 +79,69 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
     },
 
     find,
+
+    requestEmail: (username, uid, email, pending) =>
+      conditionalWrite(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { username },
+            UpdateExpression: pending
+              ? 'SET #pending = :email'
+              : 'SET #email = :email, #verified = :false REMOVE #pending',
+            ConditionExpression: pending
+              ? '#uid = :uid AND #verified = :true'
+              : '#uid = :uid AND (attribute_not_exists(#verified) OR #verified = :false)',
+            ExpressionAttributeNames: { '#uid': 'uid', '#verified': 'emailVerified', '#pending': 'pendingEmail', ...(pending ? {} : { '#email': 'email' }) },
+            ExpressionAttributeValues: { ':uid': uid, ':email': email, ...(pending ? { ':true': true } : { ':false': false }) },
+          }),
+          bounded(),
+        ),
+      ),
+
+    async confirmEmail(username, uid, email) {
+      try {
+        const { Attributes } = await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { username },
+            UpdateExpression: 'SET #email = :email, #verified = :true REMOVE #pending',
+            ConditionExpression: '#uid = :uid AND (#email = :email OR #pending = :email)',
+            ExpressionAttributeNames: { '#uid': 'uid', '#email': 'email', '#verified': 'emailVerified', '#pending': 'pendingEmail' },
+            ExpressionAttributeValues: { ':uid': uid, ':email': email, ':true': true },
+            ReturnValues: 'ALL_OLD',
+          }),
+          bounded(),
+        );
+        const before = toUserRecord(Attributes ?? {});
+        return { replaced: before.emailVerified && before.email !== email ? before.email : null };
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw translateStoreError(error);
+      }
+    },
+
+    // Conditional on the account alone: the token is the authority, whatever hash a login upgraded meanwhile.
+    resetPassword: (username, uid, newHash) =>
+      conditionalWrite(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { username },
+            UpdateExpression:
+              'SET #password = :new, #version = if_not_exists(#version, :zero) + :one, #failures = :zero',
+            ConditionExpression: '#uid = :uid',
+            ExpressionAttributeNames: {
+              '#password': 'password',
+              '#version': 'credentialVersion',
+              '#failures': 'loginFailures',
+              '#uid': 'uid',
+            },
+            ExpressionAttributeValues: { ':new': newHash, ':uid': uid, ':zero': 0, ':one': 1 },
+          }),
+          bounded(),
+        ),
+      ),
 
     replacePasswordHash: (username, expectedHash, newHash) =>
       conditionalWrite(() =>
@@ -238,4 +307,7 @@ const toUserRecord = (item: Record<string, unknown>): UserRecord => ({
   createdAt: typeof item.createdAt === 'string' ? item.createdAt : null,
   uid: typeof item.uid === 'string' ? item.uid : null,
   credentialVersion: typeof item.credentialVersion === 'number' ? item.credentialVersion : 0,
+  email: typeof item.email === 'string' ? item.email : null,
+  emailVerified: item.emailVerified === true && typeof item.email === 'string',
+  pendingEmail: typeof item.pendingEmail === 'string' ? item.pendingEmail : null,
 });

@@ -106,4 +106,8 @@ const toUser = (item: Record<string, unknown>): UserRecord => ({
   createdAt: typeof item.createdAt === 'string' ? item.createdAt : null,
   uid: null,
   credentialVersion: 0,
+  // Addresses are not exported: an import brings names and hashes, and each account verifies its own address.
+  email: null,
+  emailVerified: false,
+  pendingEmail: null,
 });

@@ -6,7 +6,9 @@ import { cors } from 'hono/cors';
 import type * as v from 'valibot';
 import type { ChangePasswordInput, Me } from '../../domain/account';
 import { AppError } from '../../domain/errors';
+import type { ChangeEmailInput, VerifiedEmail } from '../../domain/email-verification';
 import type { LogInInput } from '../../domain/log-in';
+import type { ForgotPasswordInput, ResetPasswordInput } from '../../domain/password-reset';
 import type { LogOutInput } from '../../domain/log-out';
 import type { AccessClaims, PublicUser, RequestContext } from '../../domain/ports';
 import type { RegisterInput } from '../../domain/register';
@@ -35,6 +37,11 @@ export type AppDeps = {
   getMe(claims: AccessClaims): Promise<Me>;
   changePassword(claims: AccessClaims, input: ChangePasswordInput, context: RequestContext): Promise<TokenPair>;
   deleteAccount(claims: AccessClaims, input: { password: string }, context: RequestContext): Promise<void>;
+  verifyEmail(input: { token: string }, context: RequestContext): Promise<VerifiedEmail>;
+  resendVerification(claims: AccessClaims, context: RequestContext): Promise<void>;
+  changeEmail(claims: AccessClaims, input: ChangeEmailInput, context: RequestContext): Promise<void>;
+  forgotPassword(input: ForgotPasswordInput, context: RequestContext): Promise<{ message: string }>;
+  resetPassword(input: ResetPasswordInput, context: RequestContext): Promise<void>;
   /** A bearer token of a live session, verified; throws invalid_token / token_expired otherwise. */
   authenticate(accessToken: string): Promise<AccessClaims>;
   /** The public signing keys (empty in HS256 mode). */
@@ -61,6 +68,8 @@ const MAX_BODY_BYTES = 16 * 1024;
 
 /** What GET /openapi.json is generated from (openapi.ts imports none of it, to stay a chunk of its own). */
 export const openApiSource = (): OpenApiSource => ({ routes: routeList(), statusByCode: STATUS_BY_CODE, errorBody: ErrorResponse });
+
+const VERIFICATION_SENT = 'a verification link is on its way to the address';
 
 // Token responses must never be cached (RFC 6749 5.1).
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -193,6 +202,20 @@ export const createApp = (deps: AppDeps) => {
       c.json(tokenPairBody(await deps.changePassword(c.get('claims'), body, requestContext(c))), 200, NO_STORE),
     deleteAccount: async (c, body) => {
       await deps.deleteAccount(c.get('claims'), body, requestContext(c));
+      return c.body(null, 204);
+    },
+    verifyEmail: async (c, body) => c.json(await deps.verifyEmail(body, requestContext(c)), 200, NO_STORE),
+    resendVerification: async (c) => {
+      await deps.resendVerification(c.get('claims'), requestContext(c));
+      return c.json({ message: VERIFICATION_SENT }, 202, NO_STORE);
+    },
+    changeEmail: async (c, body) => {
+      await deps.changeEmail(c.get('claims'), body, requestContext(c));
+      return c.json({ message: VERIFICATION_SENT }, 202, NO_STORE);
+    },
+    forgotPassword: async (c, body) => c.json(await deps.forgotPassword(body, requestContext(c)), 202, NO_STORE),
+    resetPassword: async (c, body) => {
+      await deps.resetPassword(body, requestContext(c));
       return c.body(null, 204);
     },
     // Public keys change rarely and must be fetchable by every verifier: cacheable for 5 minutes.

@@ -3,8 +3,11 @@
 import type { GenericSchema } from 'valibot';
 import type { ErrorCode } from '../../domain/errors';
 import {
+  AcceptedResponse,
+  ChangeEmailBody,
   ChangePasswordBody,
   DeleteAccountBody,
+  ForgotPasswordBody,
   HealthResponse,
   JwksResponse,
   LoginBody,
@@ -14,8 +17,11 @@ import {
   RefreshBody,
   RegisterBody,
   RegisterResponse,
+  ResetPasswordBody,
   TokenPairResponse,
   VerifyBody,
+  VerifyEmailBody,
+  VerifyEmailResponse,
   VerifyErrorResponse,
   VerifyResponse,
 } from './schemas';
@@ -40,7 +46,7 @@ export type Route = {
   body?: GenericSchema;
   /** An empty body stands for `{}` (the body is optional). */
   bodyOptional?: boolean;
-  success: { status: 200 | 201 | 204; body?: GenericSchema };
+  success: { status: 200 | 201 | 202 | 204; body?: GenericSchema };
   /**
    * The error codes of this route's own work (its use case, its store calls), beside those the app gives any
    * route of its shape (routeErrors in openapi.ts adds them). Statuses: STATUS_BY_CODE in error-response.ts.
@@ -58,7 +64,7 @@ export const ROUTES = {
     method: 'POST',
     path: '/register',
     auth: 'none',
-    summary: 'Create an account',
+    summary: 'Create an account (with an optional email address, sent a verification link)',
     body: RegisterBody,
     success: { status: 201, body: RegisterResponse },
     errors: ['weak_password', 'username_taken', 'too_many_attempts', 'service_unavailable'],
@@ -67,7 +73,7 @@ export const ROUTES = {
     method: 'POST',
     path: '/login',
     auth: 'none',
-    summary: 'Check a password and start a session: an access token and a refresh token',
+    summary: 'Check a password (by username or verified email) and start a session: an access token and a refresh token',
     body: LoginBody,
     success: { status: 200, body: TokenPairResponse },
     errors: ['invalid_credentials', 'too_many_attempts', 'service_unavailable'],
@@ -135,6 +141,50 @@ export const ROUTES = {
     body: ChangePasswordBody,
     success: { status: 200, body: TokenPairResponse },
     errors: ['invalid_credentials', 'weak_password', 'too_many_attempts'],
+  },
+  changeEmail: {
+    method: 'POST',
+    path: '/me/email',
+    auth: 'session',
+    summary: 'Ask for a new email address (needs the password): a verification link goes to it',
+    body: ChangeEmailBody,
+    success: { status: 202, body: AcceptedResponse },
+    errors: ['invalid_credentials', 'too_many_attempts', 'service_unavailable'],
+  },
+  verifyEmail: {
+    method: 'POST',
+    path: '/email/verify',
+    auth: 'none',
+    summary: "Verify an email address with its link's token",
+    body: VerifyEmailBody,
+    success: { status: 200, body: VerifyEmailResponse },
+    errors: ['invalid_verification_token', 'email_taken', 'too_many_attempts', 'service_unavailable'],
+  },
+  resendVerification: {
+    method: 'POST',
+    path: '/email/verify/resend',
+    auth: 'session',
+    summary: 'Send a fresh verification link (earlier ones stop working)',
+    success: { status: 202, body: AcceptedResponse },
+    errors: ['too_many_attempts', 'service_unavailable'],
+  },
+  forgotPassword: {
+    method: 'POST',
+    path: '/password/forgot',
+    auth: 'none',
+    summary: "Mail a reset link to the account's verified address (the answer is the same for every account)",
+    body: ForgotPasswordBody,
+    success: { status: 202, body: AcceptedResponse },
+    errors: ['too_many_attempts', 'service_unavailable'],
+  },
+  resetPassword: {
+    method: 'POST',
+    path: '/password/reset',
+    auth: 'none',
+    summary: "Set a new password with a reset link's token: every session ends",
+    body: ResetPasswordBody,
+    success: { status: 204 },
+    errors: ['invalid_reset_token', 'weak_password', 'too_many_attempts', 'service_unavailable'],
   },
   jwks: {
     method: 'GET',

@@ -8,8 +8,9 @@ const text = v.pipe(
   v.check((s) => !/\p{Cs}/u.test(s), 'invalid Unicode'),
 );
 
-export const RegisterBody = v.object({ name: text, username: text, password: text });
-export const LoginBody = v.object({ username: text, password: text });
+export const RegisterBody = v.object({ name: text, username: text, password: text, email: v.optional(text) });
+/** By username (the tutorial's) or by verified email address: one of the two (the use case says so). */
+export const LoginBody = v.object({ username: v.optional(text), email: v.optional(text), password: text });
 export const VerifyBody = v.object({
   token: v.optional(text),
   username: v.optional(text),
@@ -20,6 +21,10 @@ export const RefreshBody = v.object({ refreshToken: text });
 export const LogoutBody = v.object({ refreshToken: v.optional(text) });
 export const ChangePasswordBody = v.object({ currentPassword: text, newPassword: text });
 export const DeleteAccountBody = v.object({ password: text });
+export const VerifyEmailBody = v.object({ token: text });
+export const ChangeEmailBody = v.object({ email: text, password: text });
+export const ForgotPasswordBody = v.object({ username: v.optional(text), email: v.optional(text) });
+export const ResetPasswordBody = v.object({ token: text, newPassword: text });
 
 /** Parses a raw body as a JSON object, or throws invalid_json / invalid_request. Empty means `{}` when allowed. */
 export const parseJsonObject = (raw: string, { allowEmpty = false } = {}): unknown => {
@@ -71,8 +76,19 @@ export const VerifyResponse = v.object({
   user: PublicUserSchema,
 });
 export const MeResponse = v.object({
-  user: v.object({ username: v.string(), name: v.string(), createdAt: v.nullable(v.string()) }),
+  user: v.object({
+    username: v.string(),
+    name: v.string(),
+    createdAt: v.nullable(v.string()),
+    email: v.nullable(v.string()),
+    emailVerified: v.boolean(),
+    /** An address waiting for verification by a change (the verified one stays in force until then). */
+    pendingEmail: v.nullable(v.string()),
+  }),
 });
+export const VerifyEmailResponse = v.object({ username: v.string(), email: v.string(), emailVerified: v.literal(true) });
+/** A mail was asked for: what happens next is said in words, never whether an account exists. */
+export const AcceptedResponse = v.object({ message: v.string() });
 export const JwksResponse = v.object({ keys: v.array(v.record(v.string(), v.unknown())) });
 export const HealthResponse = v.object({ status: v.literal('ok') });
 

@@ -33,7 +33,9 @@ export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
   return {
     async issue(claims) {
       const issuedAt = Math.floor(clock.now().getTime() / 1000);
-      const token = await new SignJWT({ username: claims.username, name: claims.name, uid: claims.uid, sid: claims.sid })
+      // OpenID Connect's names for the address (Core 5.1), whenever the account has one.
+      const email = claims.email === undefined ? {} : { email: claims.email, email_verified: claims.emailVerified === true };
+      const token = await new SignJWT({ username: claims.username, name: claims.name, uid: claims.uid, sid: claims.sid, ...email })
         .setProtectedHeader({ alg: keys.alg, typ: ACCESS_TOKEN_TYPE, kid: keys.kid })
         .setSubject(claims.username)
         .setIssuer(issuer)
@@ -57,7 +59,7 @@ export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
         if (error instanceof errors.JOSEError || error instanceof TypeError) throw invalidToken(error);
         throw error;
       }
-      const { sub, username, name, uid, sid } = payload;
+      const { sub, username, name, uid, sid, email, email_verified: emailVerified } = payload;
       if (
         typeof sub !== 'string' ||
         username !== sub ||
@@ -67,7 +69,13 @@ export const createJwtTokens = (options: JwtTokensOptions): TokenService => {
       ) {
         throw invalidToken();
       }
-      return { username: sub, name, uid, sid } satisfies AccessClaims;
+      return {
+        username: sub,
+        name,
+        uid,
+        sid,
+        ...(typeof email === 'string' ? { email, emailVerified: emailVerified === true } : {}),
+      } satisfies AccessClaims;
     },
   };
 };

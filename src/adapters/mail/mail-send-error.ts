@@ -7,7 +7,7 @@
 export class MailSendError extends Error {
   override readonly name = 'MailSendError';
   /** The sender that failed. */
-  readonly sender: 'outbox' | 'smtp' | 'ses';
+  readonly sender: 'outbox' | 'smtp' | 'ses' | 'none';
 
   constructor(sender: MailSendError['sender'], message: string) {
     super(message);

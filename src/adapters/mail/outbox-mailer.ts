@@ -16,7 +16,6 @@ export type OutboxOptions = {
   clock?: Clock;
 };
 
-export const DEFAULT_OUTBOX_FROM = 'login-service <no-reply@localhost>';
 
 /** The links a mail holds, for the console line (its plain text part has each on a line of its own). */
 export const linksIn = (text: string): string[] => text.match(/https?:\/\/[^\s<>"]+/g) ?? [];

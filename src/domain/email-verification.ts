@@ -1,0 +1,214 @@
+// Use cases of an account's email address: the verification mail, verifying it (a verified address is unique),
+// resending the link, and changing the address. What they share with password reset: MailDeps and the mail helpers.
+import { assertLoginPassword } from './credentials';
+import { normalizeEmail } from './email';
+import { AppError, invalidField } from './errors';
+import type { MailRequest, Notifier } from './mail';
+import type { EmailClaimStore, OneTimeTokenPurpose, OneTimeTokens, OneTimeTokenStore } from './mail-ports';
+import type { AccessClaims, AuditLog, EventLog, Ids, RequestContext, UserRecord, UserStore } from './ports';
+import { AGAIN, ATTEMPTS, retry } from './retry';
+import { clientWindow, takeAccountMail, type ThrottleDeps } from './throttle';
+
+export type EmailSettings = {
+  /** How long a verification link works (VERIFY_TTL_SECONDS). */
+  verifyTtlSeconds: number;
+  /** How long a reset link works (RESET_TTL_SECONDS). */
+  resetTtlSeconds: number;
+  /** Forgot-password, resend and change-of-address mails one account may get per hour (MAILS_PER_ACCOUNT_PER_HOUR). */
+  mailsPerAccountPerHour: number;
+};
+
+export type MailDeps = ThrottleDeps & {
+  users: UserStore;
+  oneTimeTokens: OneTimeTokenStore;
+  emailClaims: EmailClaimStore;
+  tokenMaker: OneTimeTokens;
+  mail: Notifier;
+  emailSettings: EmailSettings;
+  audit: AuditLog;
+  log: EventLog;
+  ids: Ids;
+};
+
+// Tokens are ours (43 characters); anything much longer names no token and is not worth a digest.
+const MAX_TOKEN_LENGTH = 256;
+
+/** The digest of a token from a link, or null when the text cannot be one of ours. */
+export const tokenDigest = (deps: Pick<MailDeps, 'tokenMaker'>, token: string): string | null =>
+  token.length === 0 || token.length > MAX_TOKEN_LENGTH ? null : deps.tokenMaker.digest(token);
+
+/** Stores a new one-time token for the account (superseding its older ones of that purpose) and returns it. */
+export const issueToken = async (
+  deps: MailDeps,
+  purpose: OneTimeTokenPurpose,
+  user: { uid: string; username: string },
+  email: string | null,
+  ttlSeconds: number,
+): Promise<string> => {
+  const token = deps.tokenMaker.newToken();
+  await deps.oneTimeTokens.issue({
+    digest: deps.tokenMaker.digest(token),
+    purpose,
+    uid: user.uid,
+    username: user.username,
+    email,
+    expiresAt: deps.clock.now().getTime() + ttlSeconds * 1000,
+  });
+  return token;
+};
+
+/** Sends a mail the user is waiting for: a failure is logged (never the mail) and answered 503. */
+export const sendOrFail = async (deps: MailDeps, request: MailRequest): Promise<void> => {
+  try {
+    await deps.mail.send(request);
+  } catch (error) {
+    deps.log.warn('mail not sent', { kind: request.kind, error: error instanceof Error ? error.message : 'unknown' });
+    throw new AppError('service_unavailable', 'the mail could not be sent, try again later', { cause: error });
+  }
+};
+
+/** Sends a mail nobody waits on (a notice, the registration's link): a failure is logged and goes no further. */
+export const sendQuietly = async (deps: MailDeps, request: MailRequest): Promise<boolean> =>
+  sendOrFail(deps, request).then(
+    () => true,
+    () => false,
+  );
+
+/** Issues a verification token for `email` and mails its link there. */
+const sendVerification = async (
+  deps: MailDeps,
+  user: { uid: string; username: string },
+  email: string,
+  context: RequestContext,
+  send: (deps: MailDeps, request: MailRequest) => Promise<unknown>,
+): Promise<void> => {
+  const ttl = deps.emailSettings.verifyTtlSeconds;
+  const token = await issueToken(deps, 'verify_email', user, email, ttl);
+  await send(deps, { kind: 'verify_email', to: email, token, expiresInSeconds: ttl });
+  deps.audit.record('email.verification_sent', { username: user.username, known: true, context });
+};
+
+/** After a registration with an address: its link. The account stands whether or not the mail could go. */
+export const sendRegistrationMail = (
+  deps: MailDeps,
+  user: { uid: string; username: string },
+  email: string,
+  context: RequestContext,
+): Promise<void> =>
+  sendVerification(deps, user, email, context, sendQuietly).catch((error: unknown) => {
+    deps.log.warn('verification token not issued', { error: error instanceof AppError ? error.code : 'unknown' });
+  });
+
+const invalidVerificationToken = () =>
+  new AppError('invalid_verification_token', 'the verification link is invalid, used, superseded or expired');
+
+export type VerifiedEmail = { username: string; email: string; emailVerified: true };
+
+/**
+ * Verifies the address a link was sent to. The address is claimed by one conditional write in the verified-address
+ * table, so of two accounts verifying one address exactly one gets it (the other: 409 email_taken). A change of
+ * address takes effect here: the old address is released and told.
+ */
+export const verifyEmail = async (
+  deps: MailDeps,
+  input: { token: string },
+  context: RequestContext,
+): Promise<VerifiedEmail> => {
+  // Bad tokens count toward the client's failure ceiling, as failed logins do: guessing links is guessing.
+  const guard = clientWindow(deps, 'login', context.ip);
+  guard.assertOpen(await guard.count());
+  const refuse = async (): Promise<never> => {
+    await guard.add(deps.ids.newId()).catch(() => undefined);
+    throw invalidVerificationToken();
+  };
+  const digest = tokenDigest(deps, input.token);
+  const record = digest === null ? null : await deps.oneTimeTokens.consume(digest, 'verify_email', deps.clock.now().getTime());
+  if (record === null || record.email === null) return refuse();
+  const { email, uid, username } = record;
+  const user = await deps.users.find(username);
+  if (user === null || user.uid !== uid || (user.email !== email && user.pendingEmail !== email)) return refuse();
+  if ((await deps.emailClaims.claim({ email, uid, username })) === 'taken') {
+    throw new AppError('email_taken', 'another account has verified this email address');
+  }
+  const confirmed = await deps.users.confirmEmail(username, uid, email);
+  if (confirmed === false) {
+    // The account changed meanwhile (deleted, or another change of address): the claim must not stay behind.
+    await releaseClaim(deps, email, uid);
+    return refuse();
+  }
+  deps.audit.record('email.verified', { username, known: true, context });
+  if (confirmed.replaced !== null) {
+    await releaseClaim(deps, confirmed.replaced, uid);
+    deps.audit.record('email.changed', { username, known: true, context });
+    await sendQuietly(deps, { kind: 'email_changed', to: confirmed.replaced, username });
+  }
+  return { username, email, emailVerified: true };
+};
+
+/** Gives up a verified address; tried again, as a claim left behind would keep the address from its next owner. */
+export const releaseClaim = (deps: Pick<MailDeps, 'emailClaims'>, email: string, uid: string) =>
+  retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.emailClaims.release(email, uid)).catch(
+    () => undefined,
+  );
+
+/** The account behind an access token, or invalid_token when it is gone (or its name is another account's now). */
+const currentAccount = async (deps: MailDeps, claims: AccessClaims): Promise<UserRecord & { uid: string }> => {
+  const user = await deps.users.find(claims.username);
+  if (user === null || user.uid !== claims.uid) throw new AppError('invalid_token', 'the account no longer exists');
+  return { ...user, uid: user.uid };
+};
+
+/** The address an account waits to verify: a pending change, or its own unverified one; null when none. */
+export const awaitingVerification = (user: Pick<UserRecord, 'email' | 'emailVerified' | 'pendingEmail'>) =>
+  user.pendingEmail ?? (user.email !== null && !user.emailVerified ? user.email : null);
+
+/** A mail asked for by a client: within its ceiling (429 past it), and counted. */
+const countClientMail = async (deps: MailDeps, context: RequestContext) => {
+  const mails = clientWindow(deps, 'mail', context.ip);
+  mails.assertOpen(await mails.count());
+  await mails.add(deps.ids.newId());
+};
+
+/** A fresh verification link for the address waiting to be verified (older links stop working). */
+export const resendVerification = async (deps: MailDeps, claims: AccessClaims, context: RequestContext): Promise<void> => {
+  const user = await currentAccount(deps, claims);
+  const target = awaitingVerification(user);
+  if (target === null) throw new AppError('invalid_request', 'there is no email address waiting for verification');
+  await countClientMail(deps, context);
+  // Past the account's hourly mails: the same answer, and nothing sent.
+  if (!(await takeAccountMail(deps, user.uid, deps.emailSettings.mailsPerAccountPerHour))) return;
+  await sendVerification(deps, user, target, context, sendOrFail);
+};
+
+export type ChangeEmailInput = { email: string; password: string };
+
+/**
+ * Asks for a new address (the password checked under the login throttle by `checkPassword`). A verified address
+ * stays in force until the new one is verified; an unverified one is simply replaced. The new address gets its
+ * link even when another account has verified it (its verification then answers 409), so this reveals nothing.
+ */
+export const changeEmail = async (
+  deps: MailDeps,
+  claims: AccessClaims,
+  input: ChangeEmailInput,
+  context: RequestContext,
+  checkPassword: (password: string) => Promise<UserRecord & { uid: string }>,
+): Promise<void> => {
+  const email = normalizeEmail(input.email);
+  assertLoginPassword(input.password);
+  // The client's ceiling before the password check: a refused request costs no hash.
+  const mails = clientWindow(deps, 'mail', context.ip);
+  mails.assertOpen(await mails.count());
+  let user = await checkPassword(input.password);
+  await mails.add(deps.ids.newId());
+  const requested = await retry({ attempts: ATTEMPTS.compareAndSwap }, async (turn) => {
+    if (turn > 1) user = await currentAccount(deps, claims);
+    if (user.emailVerified && user.email === email) {
+      throw invalidField('email', 'this is already the verified email address of the account');
+    }
+    return (await deps.users.requestEmail(user.username, user.uid, email, user.emailVerified)) ? true : AGAIN;
+  });
+  if (requested === undefined) throw new AppError('service_unavailable', 'the account is busy, try again');
+  if (!(await takeAccountMail(deps, user.uid, deps.emailSettings.mailsPerAccountPerHour))) return;
+  await sendVerification(deps, user, email, context, sendOrFail);
+};
