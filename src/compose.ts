@@ -54,6 +54,8 @@ export type ComposeOptions = {
   appUrl?: () => string;
   /** The outbox's folder (DATA_DIR/outbox), or null for the console line alone; the local server decides. */
   outboxFolder?: string | null;
+  /** Where the outbox prints its line per mail (standard output by default). */
+  mailLine?: (text: string) => void;
 };
 
 const systemClock: Clock = { now: () => new Date() };
@@ -94,7 +96,7 @@ export const compose = (config: Config, options: ComposeOptions) => {
   // The senders import their clients on the first mail: nothing of nodemailer or the SES SDK loads at start-up.
   const mailer = createMailer(config.mailer, {
     outboxFolder: options.outboxFolder ?? null,
-    line: (text) => process.stdout.write(`${text}\n`),
+    line: options.mailLine ?? ((text) => process.stdout.write(`${text}\n`)),
     clock,
   });
   const appUrl = () => config.mail.appUrl ?? options.appUrl?.() ?? 'http://localhost';

@@ -6,7 +6,13 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from './adapters/dynamodb/ensure-table';
+import {
+  ensureEmailsTable,
+  ensureOneTimeTokensTable,
+  ensureSessionsTable,
+  ensureThrottleTable,
+  ensureUsersTable,
+} from './adapters/dynamodb/ensure-table';
 import type { PageFiles } from './adapters/http/pages';
 import { describeCause } from './adapters/dynamodb/store-errors';
 import { KeyError } from './adapters/jwt/signing-keys';
@@ -120,6 +126,8 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
     }
 
     const warnings: string[] = [];
+    // The server's one URL, known once it listens (PORT=0 picks a port): mailed links point there without APP_URL.
+    let url = `http://localhost:${config.port}`;
     const keys = await resolveKeys(config, { kind: 'local', dataDir, warn: (message) => warnings.push(message) });
     const { app, client, logger } = compose(config, {
       keys,
@@ -131,6 +139,8 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       // Whatever NODE_ENV or the *_ENABLED settings say: the local server is where a developer tries the service.
       allPages: true,
       pageFiles: builtPageFiles(),
+      appUrl: () => url,
+      outboxFolder: dataDir === undefined ? null : join(dataDir, 'outbox'),
     });
     cleanups.push(() => client.destroy());
     for (const warning of warnings) logger.warn(warning);
@@ -138,6 +148,8 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       ensureUsersTable(client, config.tableName),
       ensureSessionsTable(client, config.sessionsTableName),
       ensureThrottleTable(client, config.throttleTableName),
+      ensureOneTimeTokensTable(client, config.oneTimeTokensTableName),
+      ensureEmailsTable(client, config.emailsTableName),
     ]).catch((error: unknown) => {
       throw new StartupError(`the DynamoDB endpoint ${endpoint} did not answer (${describeCause(error)})`, { cause: error });
     });
@@ -176,8 +188,9 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
     );
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host.replace('%', '%25')}]` : config.host;
+    url = `http://${servesLocalhost(config.host) ? 'localhost' : host}:${port}`;
     return {
-      url: `http://${servesLocalhost(config.host) ? 'localhost' : host}:${port}`,
+      url,
       notes: isWildcard(config.host) ? networkNotes(config.host, port) : [],
       close: closeAll,
     };

