@@ -17,6 +17,11 @@ export const ENDPOINTS = {
   getMe: { method: 'GET', path: '/me' },
   deleteAccount: { method: 'DELETE', path: '/me' },
   changePassword: { method: 'POST', path: '/me/password' },
+  changeEmail: { method: 'POST', path: '/me/email' },
+  verifyEmail: { method: 'POST', path: '/email/verify' },
+  resendVerification: { method: 'POST', path: '/email/verify/resend' },
+  forgotPassword: { method: 'POST', path: '/password/forgot' },
+  resetPassword: { method: 'POST', path: '/password/reset' },
   jwks: { method: 'GET', path: '/.well-known/jwks.json' },
   health: { method: 'GET', path: '/health' },
 } as const satisfies { readonly [K in RouteId]?: Endpoint<K> };

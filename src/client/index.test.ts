@@ -1,11 +1,16 @@
 // The typed client against a real local server (real HTTP, the embedded store): every method, the error mapping,
-// the refresh before expiry and on token_expired, and one refresh for many concurrent callers.
+// the refresh before expiry and on token_expired, one refresh for many concurrent callers, and the mail links
+// (read back from the server's outbox on disk).
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, SignJWT, type JWTHeaderParameters } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../../test/app-harness';
 import { checkedFetch } from '../../test/contract';
+import { createTestOutbox, type TestOutbox } from '../../test/outbox';
 import { ROUTES, type RouteId } from '../adapters/http/routes';
 import { startServer, type RunningServer } from '../server';
 import { ENDPOINTS } from './endpoints';
@@ -28,11 +33,23 @@ const PASSWORD = 'a long enough passphrase';
 const NOT_IN_CLIENT: Partial<Record<RouteId, string>> = { openApi: 'a document for tools, not a call an app makes' };
 
 let server: RunningServer;
+/** A second server that keeps its data on disk, so its outbox writes each mail as an .eml file. */
+let mailServer: RunningServer;
+let outbox: TestOutbox;
+let dataDir: string;
 beforeAll(async () => {
   server = await startServer(SERVER_ENV);
+  // The server writes DATA_DIR/outbox; test/outbox.ts reads a folder of its own: a link makes them one.
+  outbox = createTestOutbox();
+  dataDir = mkdtempSync(join(tmpdir(), 'client-data-'));
+  symlinkSync(outbox.folder, join(dataDir, 'outbox'));
+  // Every request comes from 127.0.0.1: the per-client mail ceiling would stop this file halfway.
+  mailServer = await startServer({ ...SERVER_ENV, DATA_DIR: dataDir, THROTTLE_IP_MAILS: '1000' });
 });
 afterAll(async () => {
   await server?.close();
+  await mailServer?.close();
+  for (const dir of [dataDir, outbox?.folder]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
 type Seen = { method: string; path: string; status: number };
@@ -401,5 +418,134 @@ describe('typed client: keeping the access token fresh', () => {
     expect(heldAfterDrop).toEqual(before);
     expect(me.user.username).toBe(before.user.username);
     expect(client.session!.token).not.toBe(before.token);
+  });
+});
+
+describe('typed client: email addresses and password reset', () => {
+  let mailUsers = 0;
+  /** A new account with an address (unverified) on the mail server, and a client for it, not logged in. */
+  const withAddress = async () => {
+    const n = ++mailUsers;
+    const username = `mail-user-${n}`;
+    const email = `mail-user-${n}@example.com`;
+    const client = createLoginClient({ baseUrl: mailServer.url, fetch: checkedFetch });
+    await client.register({ name: 'Mail Test', username, password: PASSWORD, email });
+    return { client, username, email };
+  };
+
+  it('registers with an email, verifies it by the mailed token, and then logs in by that address', async () => {
+    const { client, username, email } = await withAddress();
+    const byEmailBefore = await failure(client.login({ email, password: PASSWORD }));
+    await client.login({ username, password: PASSWORD });
+    const before = await client.me();
+
+    const verified = await client.verifyEmail({ token: await outbox.tokenFor(email, 'verify-email') });
+    const after = await client.me();
+    const other = createLoginClient({ baseUrl: mailServer.url, fetch: checkedFetch });
+    const pair = await other.login({ email: email.toUpperCase(), password: PASSWORD });
+
+    // An unverified address does not log in, and says nothing more than a wrong password does.
+    expect(byEmailBefore).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(before.user).toMatchObject({ email, emailVerified: false, pendingEmail: null });
+    expect(verified).toEqual({ username, email, emailVerified: true });
+    expect(after.user).toMatchObject({ email, emailVerified: true, pendingEmail: null });
+    expect(pair.user.username).toBe(username);
+    expect(other.session).toEqual(pair);
+  });
+
+  it('resends a verification link: the earlier one stops working, the new one verifies', async () => {
+    const { client, username, email } = await withAddress();
+    const first = await outbox.tokenFor(email, 'verify-email');
+    await client.login({ username, password: PASSWORD });
+
+    const resent = await client.resendVerification();
+    const second = await outbox.tokenFor(email, 'verify-email');
+    const stale = await failure(client.verifyEmail({ token: first }));
+    const verified = await client.verifyEmail({ token: second });
+
+    expect(typeof resent.message).toBe('string');
+    expect(second).not.toBe(first);
+    expect(stale).toMatchObject({ status: 400, code: 'invalid_verification_token' });
+    expect(verified.emailVerified).toBe(true);
+  });
+
+  it('changes the address: a wrong password is refused, the new one waits as pendingEmail until its link is opened', async () => {
+    const { client, username, email } = await withAddress();
+    await client.verifyEmail({ token: await outbox.tokenFor(email, 'verify-email') });
+    await client.login({ username, password: PASSWORD });
+    const newEmail = `changed-${email}`;
+
+    const wrong = await failure(client.changeEmail({ email: newEmail, password: 'not the password' }));
+    const accepted = await client.changeEmail({ email: newEmail, password: PASSWORD });
+    const pending = await client.me();
+    await client.verifyEmail({ token: await outbox.tokenFor(newEmail, 'verify-email') });
+    const changed = await client.me();
+
+    expect(wrong).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(typeof accepted.message).toBe('string');
+    expect(pending.user).toMatchObject({ email, emailVerified: true, pendingEmail: newEmail });
+    expect(changed.user).toMatchObject({ email: newEmail, emailVerified: true, pendingEmail: null });
+  });
+
+  it('throws email_taken when another account verified the address first', async () => {
+    const first = await withAddress();
+    const second = createLoginClient({ baseUrl: mailServer.url, fetch: checkedFetch });
+    await second.register({ name: 'Second', username: `${first.username}-again`, password: PASSWORD, email: first.email });
+    const [firstToken, secondToken] = (await outbox.to(first.email))
+      .flatMap((mail) => mail.links)
+      .filter((link) => link.includes('/verify-email#token='))
+      .map((link) => decodeURIComponent(link.slice(link.indexOf('#token=') + '#token='.length)));
+
+    await first.client.verifyEmail({ token: firstToken! });
+    const taken = await failure(second.verifyEmail({ token: secondToken! }));
+
+    expect(taken).toMatchObject({ status: 409, code: 'email_taken' });
+  });
+
+  it('resets a forgotten password by the mailed token: every session ends, the new password logs in, the token works once', async () => {
+    const { client, username, email } = await withAddress();
+    await client.verifyEmail({ token: await outbox.tokenFor(email, 'verify-email') });
+    await client.login({ username, password: PASSWORD });
+    const anonymous = createLoginClient({ baseUrl: mailServer.url, fetch: checkedFetch });
+
+    const byName = await anonymous.forgotPassword({ username });
+    const byEmail = await anonymous.forgotPassword({ email });
+    const unknown = await anonymous.forgotPassword({ username: 'nobody-has-this-name' });
+    const token = await outbox.tokenFor(email, 'reset-password');
+    const weak = await failure(anonymous.resetPassword({ token, newPassword: 'short' }));
+    const reset = await anonymous.resetPassword({ token, newPassword: 'a brand new passphrase' });
+    const again = await failure(anonymous.resetPassword({ token, newPassword: 'yet another passphrase' }));
+    const oldSession = await failure(client.me());
+    const oldPassword = await failure(anonymous.login({ username, password: PASSWORD }));
+    const pair = await anonymous.login({ email, password: 'a brand new passphrase' });
+
+    // The same answer whether or not the account exists.
+    expect(byEmail).toEqual(byName);
+    expect(unknown).toEqual(byName);
+    expect(weak).toMatchObject({ status: 400, code: 'weak_password' });
+    expect(reset).toBeUndefined();
+    expect(again).toMatchObject({ status: 400, code: 'invalid_reset_token' });
+    expect(oldSession).toMatchObject({ status: 401 });
+    expect(oldPassword.code).toBe('invalid_credentials');
+    expect(pair.user.username).toBe(username);
+  });
+
+  it('throws invalid_verification_token and invalid_reset_token for tokens no link carried', async () => {
+    const client = createLoginClient({ baseUrl: mailServer.url, fetch: checkedFetch });
+
+    const verify = await failure(client.verifyEmail({ token: 'not-a-token-the-service-made' }));
+    const reset = await failure(client.resetPassword({ token: 'not-a-token-the-service-made', newPassword: PASSWORD }));
+
+    expect(verify).toMatchObject({ status: 400, code: 'invalid_verification_token' });
+    expect(reset).toMatchObject({ status: 400, code: 'invalid_reset_token' });
+  });
+
+  it('refuses a login with both a username and an email, in its types and at the server', async () => {
+    const client = createLoginClient({ baseUrl: mailServer.url, fetch: checkedFetch });
+
+    // @ts-expect-error one of the two, never both
+    const both = await failure(client.login({ username: 'someone', email: 'someone@example.com', password: PASSWORD }));
+
+    expect(both).toMatchObject({ status: 400, code: 'invalid_request' });
   });
 });

@@ -17,8 +17,20 @@ type ResultOf<K extends EndpointId> = Route<K>['success'] extends { body: infer 
   ? v.InferOutput<S>
   : undefined;
 
+/** `email` is optional: the account keeps it unverified and a verification link goes to it. */
 export type RegisterInput = BodyOf<'register'>;
-export type LoginInput = BodyOf<'logIn'>;
+/**
+ * By username, or by a verified email address: one of the two, never both (the server answers that with
+ * invalid_request).
+ */
+export type LoginInput =
+  | (Pick<BodyOf<'logIn'>, 'password'> & { username: string; email?: never })
+  | (Pick<BodyOf<'logIn'>, 'password'> & { email: string; username?: never });
+export type VerifyEmailInput = BodyOf<'verifyEmail'>;
+export type ChangeEmailInput = BodyOf<'changeEmail'>;
+/** The account by its username or by its verified email address: one of the two. */
+export type ForgotPasswordInput = { username: string; email?: never } | { email: string; username?: never };
+export type ResetPasswordInput = BodyOf<'resetPassword'>;
 /** No token: the session's access token is checked (as a bearer token). */
 export type VerifyInput = Pick<BodyOf<'verify'>, 'token' | 'username'>;
 export type ChangePasswordInput = BodyOf<'changePassword'>;
@@ -26,7 +38,11 @@ export type DeleteAccountInput = BodyOf<'deleteAccount'>;
 export type TokenPair = ResultOf<'logIn'>;
 export type RegisterResult = ResultOf<'register'>;
 export type VerifyResult = ResultOf<'verify'>;
+/** `user.email` (null when none), `user.emailVerified`, `user.pendingEmail` (a change waiting for its link). */
 export type MeResult = ResultOf<'getMe'>;
+export type VerifyEmailResult = ResultOf<'verifyEmail'>;
+/** A mail was asked for: `message` says what happens next, never whether the account exists. */
+export type AcceptedResult = ResultOf<'forgotPassword'>;
 export type JwksResult = ResultOf<'jwks'>;
 export type HealthResult = ResultOf<'health'>;
 
@@ -184,6 +200,26 @@ export const createLoginClient = (options: LoginClientOptions) => {
     logoutAll: async (): Promise<void> => {
       await withSession('logOutAll');
       held = null;
+    },
+
+    /** Public: the token of a verification link (`/verify-email#token=...`) marks its address verified. */
+    verifyEmail: (input: VerifyEmailInput): Promise<VerifyEmailResult> => send('verifyEmail', { body: input }),
+
+    /** A fresh verification link for the account's unverified or pending address; earlier links stop working. */
+    resendVerification: (): Promise<AcceptedResult> => withSession('resendVerification'),
+
+    /** Needs the password; the verified address stays in force until the new one's link is opened. */
+    changeEmail: (input: ChangeEmailInput): Promise<AcceptedResult> => withSession('changeEmail', input),
+
+    /** The same answer for every account, known or not; a link goes only to a verified address. */
+    forgotPassword: (input: ForgotPasswordInput): Promise<AcceptedResult> => send('forgotPassword', { body: input }),
+
+    /**
+     * Public: the token of a reset link and the new password. Every session of the account ends and none starts:
+     * log in with the new password (a session this client holds for that account no longer works).
+     */
+    resetPassword: async (input: ResetPasswordInput): Promise<void> => {
+      await send('resetPassword', { body: input });
     },
 
     /** The session stays held if the request fails (a wrong password, say). */
