@@ -3,9 +3,19 @@
 // all, and a condition that fails writes nothing. Every request yields to the event loop before it applies, so
 // concurrent use cases interleave as they would against a real store and the races in the tests are real races.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { createRefreshSecrets } from '../src/adapters/crypto/refresh-secrets';
+import { createRefreshSecrets, oneTimeTokens } from '../src/adapters/crypto/refresh-secrets';
 import { AppError } from '../src/domain/errors';
 import type { PasswordPolicy } from '../src/domain/credentials';
+import type { EmailSettings } from '../src/domain/email-verification';
+import type { MailKind, MailRequest, Notifier } from '../src/domain/mail';
+import type {
+  EmailClaim,
+  EmailClaimStore,
+  OneTimeToken,
+  OneTimeTokenPurpose,
+  OneTimeTokens,
+  OneTimeTokenStore,
+} from '../src/domain/mail-ports';
 import { createPacer as createTimingPacer, type Pacer } from '../src/domain/pace';
 import type {
   AccessClaims,
@@ -33,9 +43,13 @@ import type { SessionSettings } from '../src/domain/sessions';
 import type { ThrottleSettings } from '../src/domain/throttle';
 
 // ---------------------------------------------------------------------------------------------------------------
-// Requests, hooks and faults, shared by the three stores.
+// Requests, hooks and faults, shared by the stores.
 
-export type StoreRequest = { store: 'users' | 'sessions' | 'throttle'; op: string; write: boolean };
+export type StoreRequest = {
+  store: 'users' | 'sessions' | 'throttle' | 'oneTimeTokens' | 'emailClaims';
+  op: string;
+  write: boolean;
+};
 
 /** Every request the fake stores received, in order (an UpdateItem whose condition failed is still a write). */
 export type RequestLog = {
@@ -123,10 +137,16 @@ type UserOp =
   | 'recordFailure'
   | 'recordSuccess'
   | 'changePassword'
-  | 'remove';
+  | 'remove'
+  | 'requestEmail'
+  | 'confirmEmail'
+  | 'resetPassword';
 
 const USER_WRITES: readonly UserOp[] = [
   'create',
+  'requestEmail',
+  'confirmEmail',
+  'resetPassword',
   'replacePasswordHash',
   'openAttempt',
   'closeAttempt',
@@ -177,7 +197,37 @@ export const createUserStore = (
     create: (user) =>
       request('create', user.username, () => {
         if (rows.has(user.username)) throw new AppError('username_taken', 'the username is taken');
-        rows.set(user.username, { user: { ...user }, failures: 0, lastFailureAt: undefined, leases: {} });
+        // A new account's address is never verified yet: verification claims it.
+        const stored: UserRecord = { ...user, email: user.email ?? null, emailVerified: false, pendingEmail: null };
+        rows.set(user.username, { user: stored, failures: 0, lastFailureAt: undefined, leases: {} });
+      }),
+    // As on DynamoDB: `pending` only while the address is verified, a replacement only while it is not.
+    requestEmail: (username, uid, email, pending) =>
+      request('requestEmail', username, () => {
+        const row = rows.get(username);
+        if (row === undefined || row.user.uid !== uid || row.user.emailVerified !== pending) return false;
+        row.user = pending
+          ? { ...row.user, pendingEmail: email }
+          : { ...row.user, email, emailVerified: false, pendingEmail: null };
+        return true;
+      }),
+    confirmEmail: (username, uid, email) =>
+      request('confirmEmail', username, () => {
+        const row = rows.get(username);
+        if (row === undefined || row.user.uid !== uid) return false;
+        const before = row.user;
+        if (before.email !== email && before.pendingEmail !== email) return false;
+        row.user = { ...before, email, emailVerified: true, pendingEmail: null };
+        return { replaced: before.emailVerified && before.email !== email ? before.email : null };
+      }),
+    // Conditional on the account alone (the token is the authority); the name's failures are forgotten.
+    resetPassword: (username, uid, newHash) =>
+      request('resetPassword', username, () => {
+        const row = rows.get(username);
+        if (row === undefined || row.user.uid !== uid) return false;
+        row.user = { ...row.user, passwordHash: newHash, credentialVersion: row.user.credentialVersion + 1 };
+        row.failures = 0;
+        return true;
       }),
     find: (username) =>
       request('find', username, () => {
@@ -270,6 +320,9 @@ export const storedUser = (overrides: Partial<UserRecord> = {}): UserRecord => (
   createdAt: '2024-01-01T00:00:00.000Z',
   uid: 'uid-alice',
   credentialVersion: 0,
+  email: null,
+  emailVerified: false,
+  pendingEmail: null,
   ...overrides,
 });
 
@@ -437,6 +490,160 @@ export const createThrottleStore = (log: RequestLog = createRequestLog()): FakeT
     },
   };
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// One-time tokens, verified addresses, mail
+
+type TokenOp = 'issue' | 'consume' | 'peek' | 'revoke';
+
+export type FakeOneTimeTokenStore = OneTimeTokenStore &
+  StoreControls<TokenOp> & {
+    /** Every token ever issued, in order (copies), whether or not it still works. */
+    readonly issued: OneTimeToken[];
+  };
+
+/**
+ * A OneTimeTokenStore in memory with the DynamoDB adapter's rules: a digest's record is found by purpose and digest,
+ * and works only while it is its account's newest of that purpose (issuing supersedes), unused, and not expired at
+ * `now` (kept in whole seconds, rounded down, as the table does). Consuming marks it used in one atomic step.
+ */
+export const createOneTimeTokenStore = (log: RequestLog = createRequestLog()): FakeOneTimeTokenStore => {
+  const byDigest = new Map<string, OneTimeToken>();
+  const latest = new Map<string, { digest: string; used: boolean }>();
+  const issued: OneTimeToken[] = [];
+  const { controls, request } = createControls<TokenOp>('oneTimeTokens', ['issue', 'consume', 'revoke'], log);
+  const tokenKey = (purpose: OneTimeTokenPurpose, digest: string) => `${purpose}#${digest}`;
+  const latestKey = (purpose: OneTimeTokenPurpose, uid: string) => `${purpose}#${uid}`;
+  /** The record if it works at `now`, with its account's `latest` entry; null otherwise. */
+  const usable = (digest: string, purpose: OneTimeTokenPurpose, now: number) => {
+    const token = byDigest.get(tokenKey(purpose, digest));
+    if (token === undefined || now >= Math.floor(token.expiresAt / 1000) * 1000) return null;
+    const newest = latest.get(latestKey(purpose, token.uid));
+    return newest === undefined || newest.digest !== digest || newest.used ? null : { token, newest };
+  };
+  return {
+    ...controls,
+    issued,
+    issue: (token) =>
+      request('issue', token.uid, () => {
+        byDigest.set(tokenKey(token.purpose, token.digest), { ...token });
+        latest.set(latestKey(token.purpose, token.uid), { digest: token.digest, used: false });
+        issued.push({ ...token });
+      }),
+    consume: (digest, purpose, now) =>
+      request('consume', digest, () => {
+        const found = usable(digest, purpose, now);
+        if (found === null) return null;
+        found.newest.used = true;
+        return { ...found.token };
+      }),
+    peek: (digest, purpose, now) =>
+      request('peek', digest, () => {
+        const found = usable(digest, purpose, now);
+        return found === null ? null : { ...found.token };
+      }),
+    revoke: (uid, purpose) =>
+      request('revoke', uid, () => {
+        latest.delete(latestKey(purpose, uid));
+      }),
+  };
+};
+
+type ClaimOp = 'claim' | 'find' | 'release';
+
+export type FakeEmailClaimStore = EmailClaimStore &
+  StoreControls<ClaimOp> & {
+    /** Direct look at who holds an address, bypassing the port (a copy). */
+    holder(email: string): EmailClaim | undefined;
+    /** Sets a claim directly, bypassing the port (another account verified it, or a claim left behind). */
+    put(claim: EmailClaim): void;
+  };
+
+/** An EmailClaimStore in memory: a claim is a conditional put (free, or this uid's already), a release conditional on uid. */
+export const createEmailClaimStore = (
+  initial: readonly EmailClaim[] = [],
+  log: RequestLog = createRequestLog(),
+): FakeEmailClaimStore => {
+  const claims = new Map<string, EmailClaim>(initial.map((claim) => [claim.email, { ...claim }]));
+  const { controls, request } = createControls<ClaimOp>('emailClaims', ['claim', 'release'], log);
+  return {
+    ...controls,
+    claim: (claim) =>
+      request('claim', claim.email, () => {
+        const held = claims.get(claim.email);
+        if (held !== undefined && held.uid !== claim.uid) return 'taken' as const;
+        claims.set(claim.email, { ...claim });
+        return 'claimed' as const;
+      }),
+    find: (email) =>
+      request('find', email, () => {
+        const held = claims.get(email);
+        return held === undefined ? null : { ...held };
+      }),
+    release: (email, uid) =>
+      request('release', email, () => {
+        if (claims.get(email)?.uid !== uid) return false;
+        claims.delete(email);
+        return true;
+      }),
+    holder: (email) => {
+      const held = claims.get(email);
+      return held === undefined ? undefined : { ...held };
+    },
+    put: (claim) => {
+      claims.set(claim.email, { ...claim });
+    },
+  };
+};
+
+export type FakeNotifier = Notifier & {
+  /** Every mail sent, in order (copies); a failed send is not here. */
+  readonly sent: MailRequest[];
+  /** How many sends were tried, failed ones included. */
+  readonly attempts: { count: number };
+  /** Makes sends throw `error` (the mailer down); undefined clears it. */
+  fail(error: Error | undefined, options?: { times?: number }): void;
+  /** The mails sent to `to`, optionally of one kind. */
+  to(to: string, kind?: MailKind): MailRequest[];
+  /** The token of the last link of `kind` sent to `to` (throws when there is none). */
+  tokenFor(to: string, kind: 'verify_email' | 'reset_password'): string;
+};
+
+/** A Notifier that remembers what it was asked to send; a send yields to the event loop, as a real one does. */
+export const createNotifier = (): FakeNotifier => {
+  const sent: MailRequest[] = [];
+  const attempts = { count: 0 };
+  let fault: { error: Error; left: number } | undefined;
+  const to = (address: string, kind?: MailKind) =>
+    sent.filter((mail) => mail.to === address && (kind === undefined || mail.kind === kind));
+  return {
+    sent,
+    attempts,
+    fail(error, options = {}) {
+      fault = error === undefined ? undefined : { error, left: options.times ?? Infinity };
+    },
+    to,
+    tokenFor(address, kind) {
+      const mail = to(address, kind).at(-1);
+      if (mail === undefined || !('token' in mail)) throw new Error(`no ${kind} mail to ${address}`);
+      return mail.token;
+    },
+    async send(mail) {
+      attempts.count += 1;
+      await nextTurn();
+      if (fault !== undefined) {
+        const { error } = fault;
+        fault.left -= 1;
+        if (fault.left <= 0) fault = undefined;
+        throw error;
+      }
+      sent.push({ ...mail });
+    },
+  };
+};
+
+/** The real link tokens (random, SHA-256 digests): fast, and what the stores see in production. */
+export const createTokenMaker = (): OneTimeTokens => oneTimeTokens;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Crypto, ids, time
@@ -621,6 +828,14 @@ export const THROTTLE_DEFAULTS: ThrottleSettings = {
   windowSeconds: 900,
   ipFailures: 100,
   ipRegistrations: 20,
+  ipMails: 20,
+};
+
+/** The service defaults (VERIFY_TTL_SECONDS, RESET_TTL_SECONDS, MAILS_PER_ACCOUNT_PER_HOUR). */
+export const EMAIL_DEFAULTS: EmailSettings = {
+  verifyTtlSeconds: 86400,
+  resetTtlSeconds: 1800,
+  mailsPerAccountPerHour: 5,
 };
 
 /** REQUEST_TIMEOUT_MS's default: a request's deadline is this long after it arrives. */
@@ -688,12 +903,29 @@ export const createWorld = (
     checkMs?: number;
     /** Pass pacing on to the real pacer (on the fake clock and timer) instead of only recording it. */
     realPacer?: boolean;
+    emailSettings?: Partial<EmailSettings>;
+    /** Verified addresses on record (accounts given with a verified email are claimed by default). */
+    claims?: readonly EmailClaim[];
   } = {},
 ) => {
   const requests = createRequestLog();
-  const users = createUserStore(options.users ?? [storedUser()], requests);
+  const initialUsers = options.users ?? [storedUser()];
+  const users = createUserStore(initialUsers, requests);
   const sessions = createSessionStore(requests);
   const throttle = createThrottleStore(requests);
+  const oneTimeTokenStore = createOneTimeTokenStore(requests);
+  // A verified address is claimed in its own table: accounts given verified start out holding their claim.
+  const emailClaims = createEmailClaimStore(
+    options.claims ??
+      initialUsers.flatMap((user) =>
+        user.emailVerified && user.email !== null && user.uid !== null
+          ? [{ email: user.email, uid: user.uid, username: user.username }]
+          : [],
+      ),
+    requests,
+  );
+  const tokenMaker = createTokenMaker();
+  const mail = createNotifier();
   const tokens = createTokenService(ACCESS_TTL);
   const secrets = createSecrets();
   const ids = createIds(options.idPrefix);
@@ -703,6 +935,8 @@ export const createWorld = (
   const log = createEventLog();
   const audit = createAuditLog();
   const pacer = createPacer(options.realPacer === true ? createTimingPacer(clock, timer) : undefined);
+  const forgotPacer = createPacer(options.realPacer === true ? createTimingPacer(clock, timer) : undefined);
+  const emailSettings: EmailSettings = { ...EMAIL_DEFAULTS, ...options.emailSettings };
   const common = createCommonPasswords(options.commonPasswords);
   const settings: SessionSettings = {
     refreshTtlSeconds: REFRESH_TTL,
@@ -726,6 +960,11 @@ export const createWorld = (
     pacer,
     common,
     requests,
+    oneTimeTokens: oneTimeTokenStore,
+    emailClaims,
+    tokenMaker,
+    mail,
+    forgotPacer,
     /** A request arriving now: CONTEXT's origin (or the given one), its deadline REQUEST_TIMEOUT_MS from now. */
     context: (overrides: Partial<RequestContext> = {}): RequestContext => ({
       ...CONTEXT,
@@ -748,6 +987,12 @@ export const createWorld = (
       audit,
       pacer,
       passwordPolicy,
+      oneTimeTokens: oneTimeTokenStore,
+      emailClaims,
+      tokenMaker,
+      mail,
+      emailSettings,
+      forgotPacer,
     },
   };
 };

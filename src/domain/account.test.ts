@@ -31,7 +31,7 @@ const setup = () => {
 };
 
 describe('getMe', () => {
-  it('returns the username, name and creation time of the token\'s account', async () => {
+  it('returns the username, name, creation time and address state of the token\'s account', async () => {
     // Prepare
     const { deps, logInAlice } = setup();
     const { claims } = await logInAlice();
@@ -40,7 +40,14 @@ describe('getMe', () => {
     const me = await getMe(deps, claims);
 
     // Assess
-    expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: '2024-01-01T00:00:00.000Z' });
+    expect(me).toEqual({
+      username: 'alice',
+      name: 'Alice',
+      createdAt: '2024-01-01T00:00:00.000Z',
+      email: null,
+      emailVerified: false,
+      pendingEmail: null,
+    });
   });
 
   it('returns createdAt null for a tutorial-era user', async () => {
@@ -52,7 +59,7 @@ describe('getMe', () => {
     const me = await getMe(world.deps, claims);
 
     // Assess
-    expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: null });
+    expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: null, email: null, emailVerified: false, pendingEmail: null });
   });
 
   it('returns invalid_token when the account no longer exists', async () => {

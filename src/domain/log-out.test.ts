@@ -5,8 +5,8 @@ import { CONTEXT, createWorld, storedUser } from '../../test/fakes';
 import { logOut, logOutAll } from './log-out';
 import { authenticate, refreshSession, startSession } from './sessions';
 
-const ALICE = { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0 };
-const BOB = { username: 'bob', name: 'Bob', uid: 'uid-bob', credentialVersion: 0 };
+const ALICE = { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0, email: null, emailVerified: false };
+const BOB = { username: 'bob', name: 'Bob', uid: 'uid-bob', credentialVersion: 0, email: null, emailVerified: false };
 
 const setup = () => {
   const world = createWorld({

@@ -9,7 +9,7 @@ const setup = (options: Parameters<typeof createWorld>[0] = {}) => createWorld({
 const valid = { name: 'Alice Smith', username: 'alice', password: 'correct horse' };
 
 describe('register', () => {
-  it('stores the normalized username, trimmed name, hashed password, creation time, a new uid and version 0', async () => {
+  it('stores the normalized username, trimmed name, hashed password, creation time, a new uid, version 0 and no address', async () => {
     // Prepare
     const { deps, users } = setup();
 
@@ -25,6 +25,9 @@ describe('register', () => {
       createdAt: '2024-05-01T12:00:00.000Z',
       uid: 'uid-1',
       credentialVersion: 0,
+      email: null,
+      emailVerified: false,
+      pendingEmail: null,
     });
   });
 
@@ -210,5 +213,77 @@ describe('register audit', () => {
     // Assess
     await expect(attempt).rejects.toMatchObject({ code });
     expect(audit.entries.map((entry) => entry.event)).toEqual(['user.registered']);
+  });
+});
+
+describe('register with an email address', () => {
+  it('stores the address lower-cased and unverified, and mails a verification link to it', async () => {
+    // Prepare
+    const { deps, users, mail, oneTimeTokens, tokenMaker } = setup();
+
+    // Act
+    await register(deps, { ...valid, email: '  Alice@Example.COM ' }, CONTEXT);
+
+    // Assess
+    expect(users.peek('alice')).toMatchObject({ email: 'alice@example.com', emailVerified: false, pendingEmail: null });
+    expect(mail.sent).toEqual([
+      { kind: 'verify_email', to: 'alice@example.com', token: expect.any(String), expiresInSeconds: 86400 },
+    ]);
+    const token = mail.tokenFor('alice@example.com', 'verify_email');
+    expect(oneTimeTokens.issued).toEqual([
+      expect.objectContaining({ digest: tokenMaker.digest(token), purpose: 'verify_email', uid: 'uid-1', email: 'alice@example.com' }),
+    ]);
+  });
+
+  it('records user.registered and email.verification_sent', async () => {
+    // Prepare
+    const { deps, audit } = setup();
+
+    // Act
+    await register(deps, { ...valid, email: 'alice@example.com' }, CONTEXT);
+
+    // Assess
+    expect(audit.entries.map((entry) => entry.event)).toEqual(['user.registered', 'email.verification_sent']);
+  });
+
+  it('registers an address another account has verified, without looking at the claims (it reveals nothing)', async () => {
+    // Prepare
+    const { deps, users, emailClaims } = setup({ claims: [{ email: 'alice@example.com', uid: 'uid-bob', username: 'bob' }] });
+
+    // Act
+    const result = await register(deps, { ...valid, email: 'alice@example.com' }, CONTEXT);
+
+    // Assess
+    expect(result).toEqual({ username: 'alice' });
+    expect(users.peek('alice')?.email).toBe('alice@example.com');
+    expect(emailClaims.calls).toEqual({});
+  });
+
+  it('still creates the account when the verification mail cannot be sent', async () => {
+    // Prepare
+    const { deps, users, mail, log } = setup();
+    mail.fail(new Error('smtp down'));
+
+    // Act
+    const result = await register(deps, { ...valid, email: 'alice@example.com' }, CONTEXT);
+
+    // Assess
+    expect(result).toEqual({ username: 'alice' });
+    expect(users.peek('alice')?.email).toBe('alice@example.com');
+    expect(mail.sent).toEqual([]);
+    expect(log.warnings).toEqual([{ message: 'mail not sent', fields: { kind: 'verify_email', error: 'smtp down' } }]);
+  });
+
+  it('rejects a malformed address as invalid_request naming email, and creates nothing', async () => {
+    // Prepare
+    const { deps, users, mail } = setup();
+
+    // Act
+    const attempt = register(deps, { ...valid, email: 'not an address' }, CONTEXT);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'email' } });
+    expect(users.peek('alice')).toBeUndefined();
+    expect(mail.sent).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CONTEXT, createWorld, REFRESH_GRACE, REFRESH_TTL } from '../../test/fakes';
 import { authenticate, parseRefreshToken, refreshSession, startSession } from './sessions';
 
-const ALICE = { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0 };
+const ALICE = { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0, email: null, emailVerified: false };
 
 const setup = () => {
   const world = createWorld();

@@ -7,7 +7,7 @@ import { verifyToken } from './verify-token';
 
 const setup = async () => {
   const world = createWorld();
-  const { token } = await startSession(world.deps, { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0 });
+  const { token } = await startSession(world.deps, { username: 'alice', name: 'Alice', uid: 'uid-alice', credentialVersion: 0, email: null, emailVerified: false });
   return { ...world, token };
 };
 
