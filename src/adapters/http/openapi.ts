@@ -99,6 +99,7 @@ const convert = (node: SchemaNode): JsonSchema => {
 const REASONS: Record<number, string> = {
   200: 'OK',
   201: 'Created',
+  202: 'Accepted',
   204: 'No Content',
   400: 'Bad Request',
   401: 'Unauthorized',

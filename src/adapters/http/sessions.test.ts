@@ -141,7 +141,14 @@ describe('account self-service', () => {
 
     expect(response.status).toBe(200);
     expect(await json(response)).toEqual({
-      user: { username: 'selfie', name: 'Self Ie', createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      user: {
+        username: 'selfie',
+        name: 'Self Ie',
+        createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        email: null,
+        emailVerified: false,
+        pendingEmail: null,
+      },
     });
   });
 
