@@ -23,6 +23,9 @@ const user = (username: string, passwordHash = '$argon2id$v=19$m=19456,t=2,p=1$c
   credentialVersion: 0,
 });
 
+/** What `find` adds for an account that has no address. */
+const NO_EMAIL = { email: null, emailVerified: false, pendingEmail: null };
+
 for (const target of STORE_TARGETS) {
   describe.skipIf(!target.enabled)(`DynamoDB user store on ${target.name}`, () => {
     let store: TestStore;
@@ -47,7 +50,7 @@ for (const target of STORE_TARGETS) {
 
       const found = await users.find('ada');
 
-      expect(found).toEqual(user('ada'));
+      expect(found).toEqual({ ...user('ada'), ...NO_EMAIL });
     });
 
     it('refuses a second create of a taken username and keeps the first user', async () => {
@@ -89,6 +92,7 @@ for (const target of STORE_TARGETS) {
         createdAt: null,
         uid: null,
         credentialVersion: 0,
+        ...NO_EMAIL,
       });
     });
 
@@ -119,6 +123,7 @@ for (const target of STORE_TARGETS) {
 
       expect(opened).toEqual({
         ...user('opener'),
+        ...NO_EMAIL,
         login: { failures: 0, lastFailureAt: 0, leases: { a1: NOW + 5000 } },
       });
     });
@@ -318,7 +323,7 @@ for (const target of STORE_TARGETS) {
       await users.create(user('plain'));
       await users.openAttempt('plain', lease('p1'));
 
-      expect(await users.find('plain')).toEqual(user('plain'));
+      expect(await users.find('plain')).toEqual({ ...user('plain'), ...NO_EMAIL });
     });
 
     it('takes the attempt\u2019s own lease among the expired ones (its deadline passed during the check) without a store error (fails today: removeLeases names it twice, DynamoDB refuses overlapping paths, a 500)', async () => {
@@ -367,6 +372,185 @@ for (const target of STORE_TARGETS) {
       expect(kept).not.toBeNull();
       expect(removed).toBe(true);
       expect(await users.find('leaver')).toBeNull();
+    });
+
+    it('stores the address of a user created with one, unverified and with no change pending', async () => {
+      await users.create({ ...user('mailer'), email: 'mailer@example.com' });
+
+      expect(await users.find('mailer')).toEqual({
+        ...user('mailer'),
+        email: 'mailer@example.com',
+        emailVerified: false,
+        pendingEmail: null,
+      });
+      expect(await rawItem('mailer')).toMatchObject({ email: 'mailer@example.com', emailVerified: false });
+    });
+
+    it('stores no address attributes for a user created without one (email null)', async () => {
+      await users.create({ ...user('nomail'), email: null });
+
+      expect(await users.find('nomail')).toEqual({ ...user('nomail'), ...NO_EMAIL });
+      expect(Object.keys((await rawItem('nomail')) ?? {})).not.toContain('emailVerified');
+    });
+
+    /** A user whose address is verified (created with it, then confirmed). */
+    const verifiedUser = async (username: string, email = `${username}@example.com`) => {
+      await users.create({ ...user(username), email });
+      expect(await users.confirmEmail(username, `uid-of-${username}`, email)).toEqual({ replaced: null });
+    };
+
+    it('records a pending address (pending=true) only while the address is verified, which stays in force', async () => {
+      await users.create({ ...user('unsure'), email: 'unsure@example.com' });
+      await verifiedUser('sure');
+
+      const onUnverified = await users.requestEmail('unsure', 'uid-of-unsure', 'next@example.com', true);
+      const onVerified = await users.requestEmail('sure', 'uid-of-sure', 'next@example.com', true);
+
+      expect([onUnverified, onVerified]).toEqual([false, true]);
+      expect(await users.find('unsure')).toMatchObject({ email: 'unsure@example.com', emailVerified: false, pendingEmail: null });
+      expect(await users.find('sure')).toMatchObject({
+        email: 'sure@example.com',
+        emailVerified: true,
+        pendingEmail: 'next@example.com',
+      });
+    });
+
+    it('replaces an unverified address (pending=false) and drops a pending one, but never a verified address', async () => {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          // An unverified address with a change pending: a state only an older write or a race leaves behind.
+          Item: {
+            username: 'swapper',
+            name: 'Swapper',
+            password: 'hash-s',
+            uid: 'uid-of-swapper',
+            email: 'old@example.com',
+            emailVerified: false,
+            pendingEmail: 'stale@example.com',
+          },
+        }),
+      );
+      await users.create(user('bare'));
+      await verifiedUser('keeper');
+
+      const replaced = await users.requestEmail('swapper', 'uid-of-swapper', 'new@example.com', false);
+      const added = await users.requestEmail('bare', 'uid-of-bare', 'bare@example.com', false);
+      const onVerified = await users.requestEmail('keeper', 'uid-of-keeper', 'other@example.com', false);
+
+      expect([replaced, added, onVerified]).toEqual([true, true, false]);
+      expect(await users.find('swapper')).toMatchObject({ email: 'new@example.com', emailVerified: false, pendingEmail: null });
+      expect(await users.find('bare')).toMatchObject({ email: 'bare@example.com', emailVerified: false, pendingEmail: null });
+      expect(await users.find('keeper')).toMatchObject({ email: 'keeper@example.com', emailVerified: true, pendingEmail: null });
+    });
+
+    it('refuses requestEmail for another account under the name (another uid) and for an unknown user', async () => {
+      await users.create({ ...user('other'), email: 'other@example.com' });
+      await verifiedUser('otherv');
+
+      const results = [
+        await users.requestEmail('other', 'uid-of-someone-else', 'x@example.com', false),
+        await users.requestEmail('otherv', 'uid-of-someone-else', 'x@example.com', true),
+        await users.requestEmail('nobody-here', 'uid-of-nobody-here', 'x@example.com', false),
+        await users.requestEmail('nobody-here', 'uid-of-nobody-here', 'x@example.com', true),
+      ];
+
+      expect(results).toEqual([false, false, false, false]);
+      expect(await users.find('other')).toMatchObject({ email: 'other@example.com', pendingEmail: null });
+      expect(await users.find('otherv')).toMatchObject({ email: 'otherv@example.com', pendingEmail: null });
+      expect(await rawItem('nobody-here')).toBeUndefined();
+    });
+
+    it('confirms an unverified address: verified, nothing replaced', async () => {
+      await users.create({ ...user('confirmer'), email: 'confirmer@example.com' });
+
+      const confirmed = await users.confirmEmail('confirmer', 'uid-of-confirmer', 'confirmer@example.com');
+
+      expect(confirmed).toEqual({ replaced: null });
+      expect(await users.find('confirmer')).toMatchObject({
+        email: 'confirmer@example.com',
+        emailVerified: true,
+        pendingEmail: null,
+      });
+    });
+
+    it('confirms a pending address: it becomes the address, and the verified one it replaced is returned', async () => {
+      await verifiedUser('mover', 'first@example.com');
+      await users.requestEmail('mover', 'uid-of-mover', 'second@example.com', true);
+
+      const confirmed = await users.confirmEmail('mover', 'uid-of-mover', 'second@example.com');
+
+      expect(confirmed).toEqual({ replaced: 'first@example.com' });
+      expect(await users.find('mover')).toMatchObject({
+        email: 'second@example.com',
+        emailVerified: true,
+        pendingEmail: null,
+      });
+    });
+
+    it('confirms the verified address again with nothing replaced, and drops a pending change', async () => {
+      await verifiedUser('again', 'again@example.com');
+      await users.requestEmail('again', 'uid-of-again', 'later@example.com', true);
+
+      const confirmed = await users.confirmEmail('again', 'uid-of-again', 'again@example.com');
+
+      expect(confirmed).toEqual({ replaced: null });
+      expect(await users.find('again')).toMatchObject({ email: 'again@example.com', emailVerified: true, pendingEmail: null });
+    });
+
+    it('refuses confirmEmail for an address that is neither the address nor the pending one, another uid, or an unknown user', async () => {
+      await verifiedUser('strict', 'strict@example.com');
+      await users.requestEmail('strict', 'uid-of-strict', 'pending@example.com', true);
+
+      const results = [
+        await users.confirmEmail('strict', 'uid-of-strict', 'neither@example.com'),
+        await users.confirmEmail('strict', 'uid-of-someone-else', 'pending@example.com'),
+        await users.confirmEmail('strict', 'uid-of-someone-else', 'strict@example.com'),
+        await users.confirmEmail('ghost-mail', 'uid-of-ghost-mail', 'ghost@example.com'),
+      ];
+
+      expect(results).toEqual([false, false, false, false]);
+      expect(await users.find('strict')).toMatchObject({
+        email: 'strict@example.com',
+        emailVerified: true,
+        pendingEmail: 'pending@example.com',
+      });
+      expect(await rawItem('ghost-mail')).toBeUndefined();
+    });
+
+    it('resets a password: the new hash, the credential version bumped, the failures forgotten', async () => {
+      await users.create(user('forgetful', 'hash-0'));
+      for (const id of ['r1', 'r2', 'r3']) {
+        await users.openAttempt('forgetful', lease(id));
+        await users.recordFailure('forgetful', id, { at: NOW + 10, expired: [] });
+      }
+
+      const reset = await users.resetPassword('forgetful', 'uid-of-forgetful', 'hash-reset');
+
+      expect(reset).toBe(true);
+      expect(await users.find('forgetful')).toMatchObject({ passwordHash: 'hash-reset', credentialVersion: 1 });
+      const state = await users.openAttempt('forgetful', lease('after'));
+      expect(state?.login.failures).toBe(0);
+    });
+
+    it('resets a tutorial-era item without credentialVersion to version 1', async () => {
+      await client.send(
+        new PutCommand({ TableName: tableName, Item: { username: 'oldreset', name: 'Old', password: 'old', uid: 'uid-old' } }),
+      );
+
+      expect(await users.resetPassword('oldreset', 'uid-old', 'new')).toBe(true);
+      expect(await users.find('oldreset')).toMatchObject({ passwordHash: 'new', credentialVersion: 1 });
+    });
+
+    it('refuses resetPassword for another account under the name (another uid) and for an unknown user', async () => {
+      await users.create(user('guarded', 'hash-g'));
+
+      const otherUid = await users.resetPassword('guarded', 'uid-of-the-old-account', 'hash-x');
+      const unknown = await users.resetPassword('ghost-reset', 'uid-of-ghost-reset', 'hash-x');
+
+      expect([otherUid, unknown]).toEqual([false, false]);
+      expect(await users.find('guarded')).toMatchObject({ passwordHash: 'hash-g', credentialVersion: 0 });
+      expect(await rawItem('ghost-reset')).toBeUndefined();
     });
 
     it('reports a missing table as an internal error, not as an unknown user', async () => {
