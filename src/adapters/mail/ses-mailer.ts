@@ -15,6 +15,7 @@ export type SesOptions = {
 };
 
 export const createSesMailer = (options: SesOptions): Mailer => {
+  const from = sesAddress(options.from);
   let client: Promise<(message: MailMessage) => Promise<unknown>> | undefined;
 
   const connect = () =>
@@ -30,7 +31,7 @@ export const createSesMailer = (options: SesOptions): Mailer => {
         const utf8 = (data: string) => ({ Data: data, Charset: 'UTF-8' });
         return ses.send(
           new SendEmailCommand({
-            FromEmailAddress: options.from,
+            FromEmailAddress: from,
             Destination: { ToAddresses: [asciiDomain(message.to)] },
             Content: {
               Simple: {
@@ -55,6 +56,20 @@ export const createSesMailer = (options: SesOptions): Mailer => {
       }
     },
   };
+};
+
+/**
+ * MAIL_FROM as SES takes it: SES speaks no SMTPUTF8, so the address must be 7-bit ASCII (the domain in punycode) and
+ * a display name outside ASCII an RFC 2047 encoded word; else SES refuses every mail. nodemailer does this for SMTP.
+ */
+const sesAddress = (mailbox: string): string => {
+  const named = /^(.*?)\s*<([^<>]+)>$/.exec(mailbox);
+  if (named === null) return asciiDomain(mailbox);
+  const [, name = '', address = ''] = named;
+  if (/^[\x20-\x7e]*$/.test(name)) return `${name === '' ? '' : `${name} `}<${asciiDomain(address)}>`;
+  // An encoded word stands alone, never inside quotes: the quoted form's quotes and escapes come off first.
+  const bare = name.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1');
+  return `=?UTF-8?B?${Buffer.from(bare, 'utf8').toString('base64')}?= <${asciiDomain(address)}>`;
 };
 
 /**
