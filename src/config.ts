@@ -296,6 +296,13 @@ export type Config = Readonly<
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Every variable the settings read, in declaration order (the README's settings table is checked against it). */
+export const settingVariables = (): string[] => {
+  const of = (group: Group): string[] =>
+    Object.values(group).flatMap((entry) => (isSetting(entry) ? [entry.variable] : of(entry)));
+  return [...of(SETTINGS), ...of(STORE_SETTINGS)];
+};
+
 /** Every setting of the group parsed, nested groups frozen; a setting that fails adds a problem naming it. */
 const parseGroup = <G extends Group>(group: G, env: Env, problems: string[]): Values<G> => {
   const values: Record<string, unknown> = {};
