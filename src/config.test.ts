@@ -503,12 +503,11 @@ describe('loadConfig: mail settings (issue 10)', () => {
     const error = configError({ APP_URL: value });
 
     // Assess
-    expect(error.message).toContain('APP_URL must be an http(s) URL without a query or fragment');
+    expect(error.message).toContain('APP_URL must be an http(s) URL without a user, password, query or fragment');
   });
 
-  // Bug in src/config.ts (appUrl accepts a user or password): messages.ts refuses such a base at every send, so every
-  // mail would fail (503 where the user waits) instead of start-up naming APP_URL. Turn `it.fails` into `it` once fixed.
-  it.fails('refuses APP_URL with a user or password in it, as the mail templates do', () => {
+  // messages.ts refuses such a base at every send: start-up must name APP_URL instead of every mail failing.
+  it('refuses APP_URL with a user or password in it, as the mail templates do', () => {
     const error = configError({ APP_URL: 'https://admin:hunter2@app.example.com' });
 
     expect(error.message).toContain('APP_URL');

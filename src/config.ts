@@ -129,8 +129,9 @@ const appUrl = v.optional(
     v.check((s) => {
       if (!/^https?:\/\/[^\s]+$/.test(s) || !URL.canParse(s)) return false;
       const url = new URL(s);
-      return url.search === '' && url.hash === '' && !s.includes('?') && !s.includes('#');
-    }, 'must be an http(s) URL without a query or fragment, such as https://app.example.com'),
+      const bare = url.search === '' && url.hash === '' && !s.includes('?') && !s.includes('#');
+      return bare && url.username === '' && url.password === '';
+    }, 'must be an http(s) URL without a user, password, query or fragment, such as https://app.example.com'),
     v.transform((s) => s.replace(/\/+$/, '')),
   ),
 );
