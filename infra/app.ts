@@ -1,5 +1,5 @@
-// The CDK app: `npm run synth` / `npm run deploy` (`-c api=http`: an HTTP API; `-c pages=docs,demo`: the web pages);
-// account and region come at deploy time.
+// The CDK app: `npm run synth` / `npm run deploy` (`-c api=http`: an HTTP API; `-c pages=docs,demo`: the web pages;
+// `-c mailFrom=... -c sesIdentityArn=... -c appUrl=...`: mail through SES); account and region come at deploy time.
 import { App } from 'aws-cdk-lib';
 import { StatefulStack } from './stateful-stack';
 import { parsePages } from './pages';
@@ -9,6 +9,7 @@ import { JWT_ALGORITHMS, type JwtAlgorithm } from '../src/settings-types';
 const app = new App();
 const context = (key: string): string | undefined => app.node.tryGetContext(key) ?? undefined;
 const numberContext = (key: string) => (context(key) === undefined ? undefined : Number(context(key)));
+const listContext = (key: string) => context(key)?.split(',').map((item) => item.trim()).filter((item) => item !== '');
 
 const jwtAlgorithm = (context('jwtAlg') ?? 'HS256') as JwtAlgorithm;
 if (!JWT_ALGORITHMS.includes(jwtAlgorithm)) throw new Error(`jwtAlg must be one of ${JWT_ALGORITHMS.join(', ')}`);
@@ -20,13 +21,15 @@ if (api !== 'rest' && api !== 'http') throw new Error('api must be rest or http'
 const state = new StatefulStack(app, 'LoginServiceState', {
   existingUsersTableName: context('existingUsersTable'),
   jwtAlgorithm,
-  description: 'login-service: users, sessions and throttle tables, and the signing and refresh secrets',
+  description: 'login-service: users, sessions, throttle, one-time token and email tables, and the signing and refresh secrets',
 });
 
 new StatelessStack(app, 'LoginServiceApi', {
   usersTable: state.usersTable,
   sessionsTable: state.sessionsTable,
   throttleTable: state.throttleTable,
+  oneTimeTokensTable: state.oneTimeTokensTable,
+  emailsTable: state.emailsTable,
   jwtSecret: state.jwtSecret,
   refreshTokenSecret: state.refreshTokenSecret,
   jwtPrivateJwks: state.jwtPrivateJwks,
@@ -42,6 +45,12 @@ new StatelessStack(app, 'LoginServiceApi', {
   throttlingBurstLimit: numberContext('throttlingBurstLimit'),
   pages: parsePages(context('pages')),
   corsOrigins: context('corsOrigins')?.split(',').map((origin) => origin.trim()),
+  mailFrom: context('mailFrom'),
+  sesIdentityArn: context('sesIdentityArn'),
+  appUrl: context('appUrl'),
+  sesConfigurationSet: context('sesConfigurationSet'),
+  mailProductName: context('mailProductName'),
+  sesSandboxRecipientArns: listContext('sesSandboxRecipientArns'),
   enableSourceMaps: context('enableSourceMaps') === 'true',
   apiGatewayCloudWatchRole: context('apiGatewayCloudWatchRole') !== 'false',
   description: `login-service: function and ${api === 'http' ? 'HTTP' : 'REST'} API`,

@@ -1,7 +1,8 @@
 // Template assertions on the synthesized stacks, and the argon2 binary inside each function asset.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Token } from 'aws-cdk-lib';
+import { App, Token, type CfnElement } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nativeFiles, stageArgon2 } from '../scripts/stage-argon2.mjs';
@@ -20,7 +21,14 @@ type Options = {
   state?: StatefulStackProps;
   api?: Omit<
     StatelessStackProps,
-    'usersTable' | 'sessionsTable' | 'throttleTable' | 'jwtSecret' | 'refreshTokenSecret' | 'jwtPrivateJwks'
+    | 'usersTable'
+    | 'sessionsTable'
+    | 'throttleTable'
+    | 'oneTimeTokensTable'
+    | 'emailsTable'
+    | 'jwtSecret'
+    | 'refreshTokenSecret'
+    | 'jwtPrivateJwks'
   >;
 };
 
@@ -33,6 +41,8 @@ const synth = ({ state = {}, api = {} }: Options = {}) => {
     usersTable: stateful.usersTable,
     sessionsTable: stateful.sessionsTable,
     throttleTable: stateful.throttleTable,
+    oneTimeTokensTable: stateful.oneTimeTokensTable,
+    emailsTable: stateful.emailsTable,
     jwtSecret: stateful.jwtSecret,
     refreshTokenSecret: stateful.refreshTokenSecret,
     jwtPrivateJwks: stateful.jwtPrivateJwks,
@@ -73,6 +83,29 @@ const statementsOf = (template: Template): Statement[] =>
     (policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
   );
 const actionsOf = (statement: Statement) => [statement.Action].flat();
+const resourcesOf = (statement: Statement) => [statement.Resource].flat();
+
+/** A table's logical ID in the stateful stack, and its resource in the template. */
+const tableOf = (t: ReturnType<typeof synth>, table: ITable) => {
+  const id = t.stateful.getLogicalId(table.node.defaultChild as CfnElement);
+  return { id, resource: t.state.toJSON().Resources[id] as { Properties: Record<string, unknown>; DeletionPolicy?: string } };
+};
+/** Whether a value of the stateless template is the table's name (`Ref`) or its ARN, read across the stacks. */
+const isTableName = (value: unknown, id: string) => JSON.stringify(value).includes(`"PublishOutputRef${id}`);
+const isTableArn = (value: unknown, id: string) => JSON.stringify(value).includes(`"PublishOutputFnGetAtt${id}Arn`);
+/** Every action any statement grants on the table's ARN. */
+const actionsOnTable = (template: Template, id: string) =>
+  [...new Set(statementsOf(template).filter((s) => resourcesOf(s).some((r) => isTableArn(r, id))).flatMap(actionsOf))].sort();
+const functionEnvironment = (template: Template): Record<string, unknown> => {
+  const [fn] = Object.values(template.findResources('AWS::Lambda::Function')) as {
+    Properties: { Environment: { Variables: Record<string, unknown> } };
+  }[];
+  return fn?.Properties.Environment.Variables ?? {};
+};
+
+const IDENTITY = 'arn:aws:ses:eu-west-1:123456789012:identity/acme.com';
+const MAIL = { mailFrom: 'Acme <no-reply@acme.com>', sesIdentityArn: IDENTITY, appUrl: 'https://app.acme.com' } as const;
+const sesStatements = (template: Template) => statementsOf(template).filter((s) => actionsOf(s).some((a) => a.startsWith('ses:')));
 
 beforeAll(() => {
   stageArgon2();
@@ -149,6 +182,43 @@ describe('stateful stack', () => {
     t.api.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ THROTTLE_TABLE_NAME: Match.anyValue() }) },
     });
+  });
+
+  it('creates the one-time tokens table keyed by key (a string), on demand, with the TTL attribute, retained', () => {
+    const { id, resource } = tableOf(t, t.stateful.oneTimeTokensTable);
+
+    expect(resource.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    expect(resource.Properties.TableName).toBeUndefined();
+    expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(isTableName(functionEnvironment(t.api).ONE_TIME_TOKENS_TABLE_NAME, id)).toBe(true);
+  });
+
+  it('creates the emails table keyed by email (a string), on demand, with the TTL attribute and PITR, retained', () => {
+    const { id, resource } = tableOf(t, t.stateful.emailsTable);
+
+    expect(resource.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'email', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'email', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    expect(resource.Properties.TableName).toBeUndefined();
+    expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(isTableName(functionEnvironment(t.api).EMAILS_TABLE_NAME, id)).toBe(true);
+  });
+
+  it('keeps creating both new tables when the users table is adopted', () => {
+    const adopted = synth({ state: { existingUsersTableName: 'user-table' } });
+
+    for (const table of [adopted.stateful.oneTimeTokensTable, adopted.stateful.emailsTable]) {
+      expect(tableOf(adopted, table).resource).toMatchObject({ Type: 'AWS::DynamoDB::Table', DeletionPolicy: 'Retain' });
+    }
   });
 
   it('keeps the refresh-token key in Secrets Manager, and a private JWK set only for asymmetric signing', () => {
@@ -344,6 +414,20 @@ describe('stateless stack', () => {
     }
   });
 
+  it('grants the tokens table GetItem, PutItem, UpdateItem and DeleteItem, and the emails table GetItem, PutItem and DeleteItem', () => {
+    const tokens = tableOf(t, t.stateful.oneTimeTokensTable).id;
+    const emails = tableOf(t, t.stateful.emailsTable).id;
+
+    expect(actionsOnTable(t.api, tokens)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(actionsOnTable(t.api, emails)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    // On the tables themselves: no index ARN, nothing built around the table ARN.
+    for (const statement of statementsOf(t.api)) {
+      for (const resource of resourcesOf(statement).filter((r) => isTableArn(r, tokens) || isTableArn(r, emails))) {
+        expect(Object.keys(resource as object)).toEqual(['Fn::GetStackOutput']);
+      }
+    }
+  });
+
   it('gives the function role no managed policies; only the API Gateway account CloudWatch role has one', () => {
     const roles = t.api.findResources('AWS::IAM::Role');
     const withManaged = Object.entries(roles).filter(([, role]) => (role as { Properties: { ManagedPolicyArns?: unknown } }).Properties.ManagedPolicyArns);
@@ -351,6 +435,82 @@ describe('stateless stack', () => {
     expect(withManaged.map(([id]) => id)).toEqual([expect.stringMatching(/^ApiCloudWatchRole/)]);
     const noAccountRole = synth({ api: { apiGatewayCloudWatchRole: false } });
     noAccountRole.api.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
+
+describe('stateless stack with mail through SES (-c mailFrom, sesIdentityArn, appUrl)', () => {
+  let mail: ReturnType<typeof synth>;
+  let full: ReturnType<typeof synth>;
+  beforeAll(() => {
+    mail = synth({ api: MAIL });
+    full = synth({
+      api: {
+        ...MAIL,
+        sesConfigurationSet: 'login-events',
+        mailProductName: 'Acme',
+        sesSandboxRecipientArns: ['arn:aws:ses:eu-west-1:123456789012:identity/tester@example.org'],
+      },
+    });
+  });
+
+  it('sets MAIL_FROM and APP_URL, and nothing for the options not given', () => {
+    expect(functionEnvironment(mail.api)).toMatchObject({ MAIL_FROM: 'Acme <no-reply@acme.com>', APP_URL: 'https://app.acme.com' });
+    expect(functionEnvironment(mail.api)).not.toHaveProperty('SES_CONFIGURATION_SET');
+    expect(functionEnvironment(mail.api)).not.toHaveProperty('MAIL_PRODUCT_NAME');
+  });
+
+  it('grants ses:SendEmail on the identity alone, in one statement, and no other SES action anywhere', () => {
+    const [statement, ...others] = sesStatements(mail.api);
+
+    expect(others).toEqual([]);
+    expect(statement).toEqual({ Effect: 'Allow', Action: 'ses:SendEmail', Resource: IDENTITY });
+    // Not in a policy, not in a managed policy, not anywhere in the template.
+    expect(JSON.stringify(mail.api.toJSON()).match(/"ses:/g)).toHaveLength(1);
+  });
+
+  it('adds the configuration set (its ARN in the stack account and region), the product name and sandbox recipients', () => {
+    const [statement, ...others] = sesStatements(full.api);
+
+    expect(functionEnvironment(full.api)).toMatchObject({ SES_CONFIGURATION_SET: 'login-events', MAIL_PRODUCT_NAME: 'Acme' });
+    expect(others).toEqual([]);
+    expect(statement).toMatchObject({ Effect: 'Allow', Action: 'ses:SendEmail' });
+    expect(resourcesOf(statement as Statement)).toHaveLength(3);
+    expect(resourcesOf(statement as Statement)).toEqual(
+      expect.arrayContaining([
+        IDENTITY,
+        {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':configuration-set/login-events'],
+          ],
+        },
+        'arn:aws:ses:eu-west-1:123456789012:identity/tester@example.org',
+      ]),
+    );
+    expect(JSON.stringify(full.api.toJSON()).match(/"ses:/g)).toHaveLength(1);
+  });
+
+  it('sends no mail without mailFrom: no mail settings, and no SES action anywhere', () => {
+    const none = synth();
+
+    for (const key of ['MAIL_FROM', 'APP_URL', 'SES_CONFIGURATION_SET', 'MAIL_PRODUCT_NAME']) {
+      expect(functionEnvironment(none.api)).not.toHaveProperty(key);
+    }
+    expect(JSON.stringify(none.api.toJSON())).not.toContain('ses:');
+  });
+
+  it.each([
+    ['sesIdentityArn', { mailFrom: MAIL.mailFrom, appUrl: MAIL.appUrl }, /mailFrom needs sesIdentityArn: pass -c sesIdentityArn=/],
+    ['appUrl', { mailFrom: MAIL.mailFrom, sesIdentityArn: IDENTITY }, /mailFrom needs appUrl: pass -c appUrl=/],
+  ])('fails synth naming %s when mailFrom comes without it', (_key, api, message) => {
+    expect(() => synth({ api })).toThrow(message);
+  });
+
+  it('fails synth for a mail option without mailFrom, and for an appUrl with a query', () => {
+    expect(() => synth({ api: { sesIdentityArn: IDENTITY, appUrl: MAIL.appUrl } })).toThrow(
+      'sesIdentityArn, appUrl given without mailFrom',
+    );
+    expect(() => synth({ api: { ...MAIL, appUrl: 'https://app.acme.com/?from=mail' } })).toThrow(/appUrl must have no query/);
   });
 });
 

@@ -19,6 +19,8 @@ export class StatefulStack extends Stack {
   readonly usersTable: ITable;
   readonly sessionsTable: ITable;
   readonly throttleTable: ITable;
+  readonly oneTimeTokensTable: ITable;
+  readonly emailsTable: ITable;
   readonly jwtSecret: ISecret;
   readonly refreshTokenSecret: ISecret;
   /** Only with an asymmetric jwtAlgorithm. */
@@ -55,6 +57,27 @@ export class StatefulStack extends Stack {
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'expiresAt',
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // One-time tokens (email verification, password reset): digests only, each a day at most. TTL cleans up,
+    // the code checks expiry itself. Losing it only voids links in flight, but it is written to on every
+    // reset: retained like the sessions, so a stack replacement never takes it down mid-reset.
+    this.oneTimeTokensTable = new Table(this, 'OneTimeTokens', {
+      partitionKey: { name: 'key', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Verified-address claims: the conditional write that keeps a verified address to one account, and the way
+    // in for a login by email. They go with the users table, so they get its point-in-time recovery. Claims
+    // never expire (nothing writes expiresAt); the TTL attribute is there as the tables all have it.
+    this.emailsTable = new Table(this, 'Emails', {
+      partitionKey: { name: 'email', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     // A secret is state: replacing it would invalidate every token in circulation.

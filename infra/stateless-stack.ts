@@ -16,15 +16,18 @@ import { nativeFiles, stagedDir } from '../scripts/stage-argon2.mjs';
 import { createHttpApi } from './http-api';
 import { pageEnvironment } from './pages';
 import { createRestApi } from './rest-api';
+import { sesMail, type SesMailProps } from './ses-mail';
 import type { PageId } from '../src/adapters/http/pages';
 import type { JwtAlgorithm } from '../src/settings-types';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
-export type StatelessStackProps = StackProps & {
+export type StatelessStackProps = StackProps & SesMailProps & {
   usersTable: ITable;
   sessionsTable: ITable;
   throttleTable: ITable;
+  oneTimeTokensTable: ITable;
+  emailsTable: ITable;
   jwtSecret: ISecret;
   refreshTokenSecret: ISecret;
   /** Required with an asymmetric jwtAlgorithm. */
@@ -84,11 +87,12 @@ export class StatelessStack extends Stack {
     const signingSecret = jwtAlgorithm === 'HS256' ? props.jwtSecret : (props.jwtPrivateJwks as ISecret);
     const corsOrigins = props.corsOrigins ?? ['*'];
     const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const mail = sesMail(this, props);
 
     const functionLogs = new LogGroup(this, 'FunctionLogs', { retention });
     const role = new Role(this, 'FunctionRole', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'login-service function: its tables, its secrets, its log group; nothing else',
+      description: 'login-service function: its tables, its secrets, its log group, its SES identity if any; nothing else',
     });
     role.addToPolicy(
       new PolicyStatement({
@@ -115,6 +119,21 @@ export class StatelessStack extends Stack {
         resources: [props.throttleTable.tableArn],
       }),
     );
+    // Tokens: written, superseded by an overwrite, consumed by a conditional update or delete; never listed.
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [props.oneTimeTokensTable.tableArn],
+      }),
+    );
+    // Address claims: claimed by a conditional put, found by key, released by a conditional delete; never listed.
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [props.emailsTable.tableArn],
+      }),
+    );
+    if (mail.statement !== undefined) role.addToPolicy(mail.statement);
     role.addToPolicy(
       new PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
@@ -143,6 +162,9 @@ export class StatelessStack extends Stack {
         TABLE_NAME: props.usersTable.tableName,
         SESSIONS_TABLE_NAME: props.sessionsTable.tableName,
         THROTTLE_TABLE_NAME: props.throttleTable.tableName,
+        ONE_TIME_TOKENS_TABLE_NAME: props.oneTimeTokensTable.tableName,
+        EMAILS_TABLE_NAME: props.emailsTable.tableName,
+        ...mail.environment,
         JWT_ALG: jwtAlgorithm,
         ...(jwtAlgorithm === 'HS256'
           ? { JWT_SECRET_ARN: signingSecret.secretArn }
