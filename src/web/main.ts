@@ -1,6 +1,8 @@
 // The demo page's entry (bundled by esbuild into web/main.js): one client, one page, and the features mounted on it.
 import { createLoginClient } from '../client/index';
 import { mountAccount } from './features/account';
+import { mountEmail } from './features/email';
+import { mountPasswordReset } from './features/password-reset';
 import { mountSession } from './features/session';
 import { mountSignIn } from './features/sign-in';
 import { createDemo } from './page';
@@ -14,6 +16,6 @@ const baseUrl = new URL('.', document.baseURI).href;
 // front end that must survive reloads keeps the refresh token in an HttpOnly cookie set by its own back end.
 const demo = createDemo(createLoginClient({ baseUrl }));
 
-// Each feature wires its own section of index.html; the next issues add theirs here (email links, second
-// factors, passkeys).
-for (const mount of [mountSignIn, mountSession, mountAccount]) mount(demo);
+// Each feature wires its own section of index.html; the next issues add theirs here (second factors, passkeys).
+// The mailed links last: the page is wired before a link's action runs.
+for (const mount of [mountSignIn, mountSession, mountEmail, mountAccount, mountPasswordReset]) mount(demo);

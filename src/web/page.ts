@@ -63,6 +63,11 @@ export const createDemo = (client: LoginClient): Demo => {
     element('me-name').textContent = me.name;
     // The day is enough for a person (the full time is in the API's answer).
     element('me-created').textContent = me.createdAt?.slice(0, 10) ?? 'before this service (a tutorial-era account)';
+    element('me-email').textContent =
+      me.email === null ? 'none' : `${me.email} (${me.emailVerified ? 'verified' : 'not verified'})`;
+    element('me-pending-email').textContent = me.pendingEmail ?? 'none';
+    // Something awaits a link: the unverified address, or the new one of a change.
+    element('resend-actions').hidden = !((me.email !== null && !me.emailVerified) || me.pendingEmail !== null);
     userLine.textContent = `Signed in as ${me.username}`;
     for (const form of signedIn.querySelectorAll('form')) field(form, 'username').value = me.username;
   };

@@ -1,12 +1,13 @@
 // Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) for the page tests, and a watch on a
 // page that collects everything that must not happen: console errors (CSP violations among them), uncaught
 // exceptions, failed or refused requests, and any request to another origin (which is also stopped).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server';
+import { createTestOutbox, type TestOutbox } from '../outbox';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -102,18 +103,32 @@ const isExpectedFailure = (text: string, url: string | undefined, expected: Read
 };
 
 /**
- * A real local server (in memory) and a fresh browser for the test file, started before its tests and stopped
- * after; read `server` and `browser` inside the tests.
+ * A real local server and a fresh browser for the test file, started before its tests and stopped after; read
+ * `server`, `browser` and `outbox` inside the tests. The server keeps its data in a temporary DATA_DIR, so its
+ * outbox writes every mail as an .eml file there (DATA_DIR/outbox), which `outbox` reads back.
  */
 export const useServerAndBrowser = () => {
-  const running = {} as { server: RunningServer; browser: TestBrowser };
+  const running = {} as { server: RunningServer; browser: TestBrowser; outbox: TestOutbox };
+  let dataDir: string | undefined;
   beforeAll(async () => {
-    running.server = await startServer({ DATA_DIR: ':memory:', PORT: '0', LOG_LEVEL: 'SILENT' });
+    running.outbox = createTestOutbox();
+    dataDir = mkdtempSync(join(tmpdir(), 'browser-data-'));
+    // test/outbox.ts reads a folder of its own: a link makes it the server's DATA_DIR/outbox.
+    symlinkSync(running.outbox.folder, join(dataDir, 'outbox'));
+    running.server = await startServer({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'SILENT' });
     running.browser = await launchBrowser();
   });
   afterAll(async () => {
     await running.browser?.close();
     await running.server?.close();
+    for (const dir of [dataDir, running.outbox?.folder]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
   return running;
+};
+
+/** The newest link to `page` (verify-email, reset-password) mailed to `address`, whole, as a person clicks it. */
+export const newestLink = async (outbox: TestOutbox, address: string, page: 'verify-email' | 'reset-password') => {
+  const link = (await outbox.to(address)).flatMap((mail) => mail.links).filter((url) => url.includes(`/${page}#token=`)).at(-1);
+  if (link === undefined) throw new Error(`no ${page} link was mailed to ${address}`);
+  return link;
 };

@@ -1,12 +1,13 @@
-// The demo page in headless Chromium against a real local server: a person's whole walk through the account,
-// controls found by role and accessible name, part of it by keyboard alone, under the page's strict CSP.
+// The demo page in headless Chromium against a real local server: a person's whole walk through the account, and
+// one through the mailed links (read from the server's outbox on disk), controls found by role and accessible
+// name, part of it by keyboard alone, under the page's strict CSP.
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { PAGES } from '../../src/adapters/http/pages';
-import { useServerAndBrowser, watchPage } from './browser';
+import { newestLink, useServerAndBrowser, watchPage } from './browser';
 
 // The README's picture is rewritten only when asked (`UPDATE_SCREENSHOT=1 npx vitest run test/browser`): the page
 // shows the day, so writing it on every run would leave every later checkout changed.
@@ -22,6 +23,18 @@ const statusSays = async (page: Page, text: string) => {
   const status = page.getByRole('status');
   await status.filter({ hasText: text }).waitFor({ timeout: 30_000 });
   return status.innerText();
+};
+
+/**
+ * The visible controls (text boxes, buttons, links) whose role and accessible name some other visible control
+ * shares: a person, or a test finding controls by name, could not tell them apart.
+ */
+const ambiguousControls = async (page: Page) => {
+  const snapshot = await page.locator('body').ariaSnapshot();
+  const controls = [...snapshot.matchAll(/- (textbox|button|link) "([^"]*)"/g)].map(([, role, name]) => `${role} "${name}"`);
+  // Every state of the page has a button: none found means the snapshot's format changed, not a clean page.
+  if (!controls.some((control) => control.startsWith('button '))) throw new Error(`no control in the snapshot:\n${snapshot}`);
+  return controls.filter((control, index) => controls.indexOf(control) !== index);
 };
 
 const focusedName = (page: Page) =>
@@ -139,6 +152,117 @@ describe('demo page in Chromium', () => {
     expect(watch.requests.every((url) => new URL(url).origin === new URL(running.server.url).origin)).toBe(true);
     await page.close();
     // About 15 argon2id hashes and 40 requests: generous for a loaded 2-core machine; nothing here is timed.
+  }, 120_000);
+
+  it('registers with an email, follows the mailed links to verify it and to reset a forgotten password, then logs in by username and by email', async () => {
+    const page = await running.browser.context.newPage();
+    const watch = await watchPage(page, running.server.url);
+    const home = `${running.server.url}/`;
+    const account = page.getByRole('region', { name: 'Your account' });
+    await page.goto(home);
+    await statusSays(page, 'Not signed in');
+
+    // Register with an address: the account keeps it unverified, and a link goes to it.
+    await textbox(page, 'Name').fill('Grace Hopper');
+    await textbox(page, 'Username').fill('Grace');
+    await textbox(page, 'Password').fill('compiler pioneer');
+    await textbox(page, 'Email').fill('grace@example.com');
+    await button(page, 'Register').click();
+    expect(await statusSays(page, 'Registered grace')).toContain('a verification link went to grace@example.com');
+
+    // Until it is verified the address does not log in.
+    watch.expectStatus(401, 'POST', '/login');
+    await button(page, 'Log in with email').click();
+    expect(await statusSays(page, 'invalid_credentials')).toContain('Not signed in');
+
+    // The mailed link opens this page at /verify-email#token=...: it verifies at once, and the token leaves the URL.
+    const verifyLink = await newestLink(running.outbox, 'grace@example.com', 'verify-email');
+    expect(new URL(verifyLink).origin).toBe(new URL(home).origin);
+    const linkPage = await page.goto(verifyLink);
+    expect(linkPage?.headers()['content-security-policy']).toBe(PAGES.demo.csp);
+    expect(await statusSays(page, 'Email verified')).toContain('grace@example.com is now the address of grace');
+    expect(page.url()).toBe(home);
+
+    // Forgot password: the form opens with the focus in its box; an address is looked up as one.
+    await button(page, 'Forgot password').click();
+    expect(await focusedName(page)).toBe('Username or email');
+    expect(await ambiguousControls(page)).toEqual([]);
+    await page.keyboard.type('grace@example.com');
+    await page.keyboard.press('Enter');
+    expect(await statusSays(page, 'Reset link requested')).toContain('a reset link is on its way');
+
+    // The reset link: a form with New password in place of the sign-in form, the token gone from the URL.
+    await page.goto(await newestLink(running.outbox, 'grace@example.com', 'reset-password'));
+    await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
+    expect(page.url()).toBe(home);
+    expect(await focusedName(page)).toBe('New password');
+    expect(await textbox(page, 'Username').count()).toBe(0);
+    expect(await ambiguousControls(page)).toEqual([]);
+    watch.expectStatus(400, 'POST', '/password/reset');
+    await textbox(page, 'New password').fill('grace');
+    await button(page, 'Reset password').click();
+    expect(await statusSays(page, 'weak_password')).toMatch(/reasons: .*too_short/);
+    // The token stays usable after a weak password: the good one goes through, by keyboard.
+    await textbox(page, 'New password').fill('nanoseconds of wire');
+    await textbox(page, 'New password').press('Enter');
+    expect(await statusSays(page, 'Password reset')).toContain('Not signed in');
+    expect(await focusedName(page)).toBe('Username');
+
+    // The old password no longer logs in; the new one does, by username.
+    await textbox(page, 'Username').fill('grace');
+    await textbox(page, 'Password').fill('compiler pioneer');
+    await button(page, 'Log in').click();
+    expect(await statusSays(page, 'invalid_credentials')).toContain('Not signed in');
+    await textbox(page, 'Password').fill('nanoseconds of wire');
+    await button(page, 'Log in').click();
+    await statusSays(page, 'Signed in as grace');
+    await account.getByText('grace@example.com (verified)', { exact: true }).waitFor();
+    expect(await button(page, 'Resend verification').count()).toBe(0);
+    expect(await ambiguousControls(page)).toEqual([]);
+
+    // A change of address waits for its link (the verified one stays), and its link can be sent again.
+    await textbox(page, 'New email').fill('grace@navy.example');
+    await textbox(page, 'Password for the change').fill('nanoseconds of wire');
+    await button(page, 'Change email').click();
+    expect(await statusSays(page, 'Verification link sent to grace@navy.example')).toContain('Signed in as grace');
+    await account.getByText('grace@navy.example', { exact: true }).waitFor();
+    await expect(account.getByText('grace@example.com (verified)', { exact: true }).isVisible()).resolves.toBe(true);
+    const firstChangeLink = await newestLink(running.outbox, 'grace@navy.example', 'verify-email');
+    await button(page, 'Resend verification').click();
+    expect(await statusSays(page, 'Verification link sent again')).toContain('Signed in as grace');
+    const changeLink = await newestLink(running.outbox, 'grace@navy.example', 'verify-email');
+    expect(changeLink).not.toBe(firstChangeLink);
+
+    // The new address's link (opening it reloads the page, which logs out: the session lived in its memory).
+    await page.goto(changeLink);
+    expect(await statusSays(page, 'Email verified')).toContain('grace@navy.example is now the address of grace');
+
+    // Log in by the new address: Enter in the Email box with Username left empty.
+    await textbox(page, 'Email').fill('grace@navy.example');
+    await textbox(page, 'Password').fill('nanoseconds of wire');
+    await textbox(page, 'Email').press('Enter');
+    expect(await statusSays(page, 'Signed in as grace')).toContain('Logged in as grace');
+    await account.getByText('grace@navy.example (verified)', { exact: true }).waitFor();
+    await button(page, 'Log out').click();
+    await statusSays(page, 'Logged out');
+
+    // And with the Log in with email button.
+    await textbox(page, 'Email').fill('grace@navy.example');
+    await textbox(page, 'Password').fill('nanoseconds of wire');
+    await button(page, 'Log in with email').click();
+    expect(await statusSays(page, 'Signed in as grace')).toContain('Logged in as grace');
+
+    // A link whose token the service never made (or a used one): its error code in the status region.
+    watch.expectStatus(400, 'POST', '/email/verify');
+    await page.goto(`${running.server.url}/verify-email#token=not-a-token-of-this-service`);
+    expect(await statusSays(page, 'invalid_verification_token')).toMatch(/HTTP 400/);
+    expect(page.url()).toBe(home);
+    await page.goto(changeLink);
+    expect(await statusSays(page, 'invalid_verification_token')).toMatch(/HTTP 400/);
+
+    expect(watch.problems).toEqual([]);
+    expect(watch.requests.every((url) => new URL(url).origin === new URL(home).origin)).toBe(true);
+    await page.close();
   }, 120_000);
 
   it('runs under a CSP that refuses inline script, and the watch sees the violation as a console error', async () => {

@@ -28,6 +28,10 @@ export const PAGES = {
     csp: `${BASE_POLICY}; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'`,
     files: [
       { path: '/', file: 'index.html', type: HTML },
+      // The mailed links (APP_URL/verify-email#token=..., APP_URL/reset-password#token=...) open the same page,
+      // which reads the token from the fragment; the server never sees it.
+      { path: '/verify-email', file: 'index.html', type: HTML },
+      { path: '/reset-password', file: 'index.html', type: HTML },
       { path: '/web/main.js', file: 'main.js', type: JS },
       { path: '/web/styles.css', file: 'styles.css', type: CSS },
       { path: '/web/icon.svg', file: 'icon.svg', type: 'image/svg+xml' },

@@ -1,4 +1,5 @@
-// Register and log in: one form, two submit buttons (Log in first, so Enter in a field logs in).
+// Register and log in: one form, three submit buttons (Log in first, so Enter in a field logs in), by username
+// or by a verified email address.
 import { element, field, type Demo } from '../page';
 
 export const mountSignIn = (demo: Demo) => {
@@ -7,16 +8,25 @@ export const mountSignIn = (demo: Demo) => {
     event.preventDefault();
     const submitter = event.submitter as HTMLButtonElement | null;
     const username = field(form, 'username').value;
+    const email = field(form, 'email').value.trim();
     const password = field(form, 'password').value;
     if (submitter?.value === 'register') {
       void demo.run(async () => {
-        const registered = await demo.client.register({ name: field(form, 'name').value, username, password });
-        return `Registered ${registered.username}: log in with the same password`;
+        const registered = await demo.client.register({
+          name: field(form, 'name').value,
+          username,
+          password,
+          ...(email === '' ? {} : { email }),
+        });
+        const mailed = email === '' ? '' : `; a verification link went to ${email}`;
+        return `Registered ${registered.username}: log in with the same password${mailed}`;
       });
       return;
     }
+    // Log in with email, or Enter with Username left empty and an address typed: the address logs in.
+    const byEmail = submitter?.value === 'log-in-email' || (username === '' && email !== '');
     void demo.run(async () => {
-      const pair = await demo.client.login({ username, password });
+      const pair = await demo.client.login(byEmail ? { email, password } : { username, password });
       // The password leaves the page's memory with the form; the tokens stay only in the client's memory.
       form.reset();
       await demo.showSignedIn();
