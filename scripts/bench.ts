@@ -11,6 +11,7 @@ import { join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GetCommand, PutCommand } from '../src/adapters/dynamodb/client';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import sesLocal from 'aws-ses-v2-local';
 import bcrypt from 'bcryptjs';
 import { jwtVerify } from 'jose';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
@@ -19,6 +20,8 @@ import { startServer } from '../src/server';
 import { secretArn, startSecretsManager } from '../test/secrets-manager';
 import { benchImport } from './bench-import';
 
+// A CommonJS module marked __esModule: Node's own loader hands over its exports object, whose `default` is the function.
+const startSesLocal = (sesLocal as unknown as { default?: typeof sesLocal }).default ?? sesLocal;
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BUNDLE_DIR = join(ROOT, 'dist/lambda');
 const BUNDLE = join(BUNDLE_DIR, 'index.mjs');
@@ -30,6 +33,11 @@ const PASSWORD = 'correct horse battery staple';
 const ROUNDS = 3;
 const CONCURRENCY = 8;
 const COLD_RUNS = 12;
+const FORGOT_WARMUP = 20;
+const FORGOT_SAMPLES = 60;
+const COLD_MAIL_RUNS = 6;
+// The Lambda's mail settings as on AWS (SES); the endpoint is added where a send is measured.
+const LAMBDA_MAIL_ENV = { MAIL_FROM: 'Bench <no-reply@bench.test>', APP_URL: 'https://bench.example' };
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
 // ---------- the table: each row a figure, its reference, and the target it is held to ----------
@@ -97,6 +105,60 @@ const postJson = async (url: string, body: unknown, headers: Record<string, stri
   if (response.status >= 500 || response.status === 429) throw new Error(`${url}: ${response.status} ${text}`);
   return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 };
+
+/**
+ * The outbox's console lines (one per mail, its links and so its tokens) taken out of the bench's output and kept,
+ * so the bench follows links as a user would and the table is not buried under them.
+ */
+const captureMailLines = () => {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    const text = String(chunk);
+    if (!text.startsWith('mail to ')) return write(chunk, ...rest);
+    lines.push(text);
+    return true;
+  }) as typeof process.stdout.write;
+  const linksTo = (address: string, page: string) =>
+    lines.filter((line) => line.startsWith(`mail to ${address}:`)).flatMap((line) => line.match(new RegExp(`/${page}#token=[^\\s]+`, 'g')) ?? []);
+  return {
+    /** The token of the newest link to `page` mailed to `address`. */
+    tokenFor: (address: string, page: string) => {
+      const link = linksTo(address, page).at(-1);
+      if (link === undefined) throw new Error(`no ${page} link was mailed to ${address}`);
+      return decodeURIComponent(link.slice(link.indexOf('#token=') + '#token='.length));
+    },
+    count: (address: string, page: string) => linksTo(address, page).length,
+    stop: () => void (process.stdout.write = write),
+  };
+};
+
+/** How many mails the local SES holds (its own HTTP API). */
+const sesStored = async (endpoint: string) =>
+  ((await (await fetch(`${endpoint}/store`)).json()) as { emails: unknown[] }).emails.length;
+
+/** A real-format API Gateway HTTP API (v2) event: a POST of `body` as JSON to `path`. */
+const httpEvent = (path: string, body: unknown) => ({
+  version: '2.0',
+  routeKey: '$default',
+  rawPath: path,
+  rawQueryString: '',
+  headers: { host: 'bench.local', 'content-type': 'application/json' },
+  requestContext: {
+    accountId: '123456789012',
+    apiId: 'bench',
+    domainName: 'bench.local',
+    domainPrefix: 'bench',
+    http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+    requestId: 'cold',
+    routeKey: '$default',
+    stage: '$default',
+    time: '',
+    timeEpoch: 0,
+  },
+  body: JSON.stringify(body),
+  isBase64Encoded: false,
+});
 
 // ---------- DynamoDB requests per operation, counted on the wire by a proxy in front of the store ----------
 
@@ -398,27 +460,7 @@ const main = async () => {
   console.log('cold starts ...');
   const dir = mkdtempSync(join(tmpdir(), 'bench-cold-'));
   const bundleUrl = JSON.stringify(pathToFileURL(BUNDLE).href);
-  const loginEvent = {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/login',
-    rawQueryString: '',
-    headers: { host: 'bench.local', 'content-type': 'application/json' },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'bench',
-      domainName: 'bench.local',
-      domainPrefix: 'bench',
-      http: { method: 'POST', path: '/login', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
-      requestId: 'cold',
-      routeKey: '$default',
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-    },
-    body: JSON.stringify({ username: 'bench', password: PASSWORD }),
-    isBase64Encoded: false,
-  };
+  const loginEvent = httpEvent('/login', { username: 'bench', password: PASSWORD });
   writeFileSync(join(dir, 'empty.mjs'), '');
   writeFileSync(join(dir, 'import.mjs'), `await import(${bundleUrl});\n`);
   writeFileSync(
@@ -610,6 +652,18 @@ const main = async () => {
     target: '< 500 KB',
     pass: loadedFromSecrets.bytes < 500 * 1024,
   });
+  // With mail configured as on AWS (SES from MAIL_FROM, links to APP_URL): a login sends nothing, so it must load
+  // nothing more; the mail clients sit in chunks only a first send imports.
+  const loadedWithMail = await loadedBytes({ ...env, ...LAMBDA_MAIL_ENV });
+  const mailDelta = loadedWithMail.bytes - loadedFromEnv.bytes;
+  add({
+    what: 'bundle loaded by a cold start and a password login, mail configured (SES: MAIL_FROM and APP_URL set)',
+    value: kb(loadedWithMail.bytes),
+    reference: `${kb(loadedFromEnv.bytes)}: no mail configured`,
+    note: `${loadedWithMail.files} files; ${mailDelta === 0 ? 'the same bytes' : `${mailDelta > 0 ? '+' : ''}${kb(mailDelta)}`}: no mail client loads before a send`,
+    target: '< 500 KB',
+    pass: loadedWithMail.bytes < 500 * 1024,
+  });
   await secretsManager.close();
   rmSync(dir, { recursive: true, force: true });
 
@@ -650,6 +704,139 @@ const main = async () => {
     note: `spread ${(spread * 100).toFixed(0)}%`,
     target: 'within 10%',
     pass: spread <= 0.1,
+  });
+
+  // ---------- account recovery: every forgot-password answer takes the same time, whatever the account ----------
+  console.log('forgot-password timings ...');
+  const mailDir = mkdtempSync(join(tmpdir(), 'bench-mail-'));
+  const mailLines = captureMailLines();
+  const forgotServer = await startServer({
+    ...serverEnv(store.endpoint),
+    // A real outbox (an .eml file per mail, as `npm start` writes): a sent link costs here what it costs locally.
+    DATA_DIR: mailDir,
+    THROTTLE_IP_MAILS: '999999999',
+    // The most it takes: an account past its hourly mails sends nothing, another path than the one measured.
+    MAILS_PER_ACCOUNT_PER_HOUR: '1000',
+  });
+  const forgotAt = (path: string) => `${forgotServer.url}${path}`;
+  const VERIFIED = 'verified@bench.test';
+  // The verified account set up as a user does: register with an address, follow the mailed link.
+  await postJson(forgotAt('/register'), { name: 'Verified', username: 'forgot-verified', password: PASSWORD, email: VERIFIED });
+  const verified = await postJson(forgotAt('/email/verify'), { token: mailLines.tokenFor(VERIFIED, 'verify-email') });
+  if (verified.status !== 200) throw new Error(`email verification: ${verified.status}`);
+  await postJson(forgotAt('/register'), { name: 'Unverified', username: 'forgot-unverified', password: PASSWORD, email: 'unverified@bench.test' });
+  const timedForgot = async (body: Record<string, string>) => {
+    const started = performance.now();
+    const response = await fetch(forgotAt('/password/forgot'), {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    await response.arrayBuffer();
+    if (response.status !== 202) throw new Error(`forgot-password: ${response.status}`);
+    return performance.now() - started;
+  };
+  const forgotCases: ((i: number) => Record<string, string>)[] = [
+    (i) => ({ username: `forgot-nobody${i}` }),
+    () => ({ username: 'forgot-unverified' }),
+    () => ({ username: 'forgot-verified' }),
+    () => ({ email: VERIFIED }),
+    (i) => ({ email: `nobody${i}@bench.test` }),
+  ];
+  const forgotSamples = forgotCases.map(() => [] as number[]);
+  // The warm-up also lets the pacer learn what a warm send takes.
+  for (let i = 0; i < FORGOT_WARMUP + FORGOT_SAMPLES; i += 1) {
+    for (let j = 0; j < forgotCases.length; j += 1) {
+      // Interleaved, the order turning each round: no case always follows a send.
+      const k = (i + j) % forgotCases.length;
+      const took = await timedForgot(forgotCases[k]!(i));
+      if (i >= FORGOT_WARMUP) forgotSamples[k]!.push(took);
+    }
+  }
+  await forgotServer.close();
+  // Every verified request must have sent its link: a capped account would be timed on the path that sends nothing.
+  const resetLinks = mailLines.count(VERIFIED, 'reset-password');
+  const expectedLinks = 2 * (FORGOT_WARMUP + FORGOT_SAMPLES);
+  if (resetLinks !== expectedLinks) throw new Error(`forgot-password: ${resetLinks} reset links mailed, expected ${expectedLinks}`);
+  const forgotMedians = forgotSamples.map(median);
+  const spreadOf = (medians: number[]) => Math.max(...medians) / Math.min(...medians) - 1;
+  const byName = forgotMedians.slice(0, 3);
+  const byEmail = forgotMedians.slice(3);
+  add({
+    what: `forgot-password p50: unknown name / account with no verified address / verified address, link sent (${FORGOT_SAMPLES} each, interleaved)`,
+    value: byName.map(ms).join(' / '),
+    reference: '',
+    note: `spread ${(spreadOf(byName) * 100).toFixed(0)}%; p90 ${[0, 1, 2].map((k) => ms(percentile(forgotSamples[k]!, 90))).join(' / ')}; ${resetLinks} reset links mailed (outbox)`,
+    target: 'within 10%',
+    pass: spreadOf(byName) <= 0.1,
+  });
+  add({
+    what: `forgot-password p50 by email: verified address, link sent / unknown address (${FORGOT_SAMPLES} each, same rounds)`,
+    value: byEmail.map(ms).join(' / '),
+    reference: '',
+    note: `spread ${(spreadOf(byEmail) * 100).toFixed(0)}%; p90 ${[3, 4].map((k) => ms(percentile(forgotSamples[k]!, 90))).join(' / ')}`,
+    target: 'within 10%',
+    pass: spreadOf(byEmail) <= 0.1,
+  });
+
+  // ---------- the first send on a cold process: the mail client is imported then, by the Lambda bundle ----------
+  console.log('first send on a cold process ...');
+  const ses = await startSesLocal({ host: '127.0.0.1', port: 0 });
+  const sesEndpoint = `http://127.0.0.1:${(ses.address() as AddressInfo).port}`;
+  const sentBefore = await sesStored(sesEndpoint);
+  const coldMailDir = mkdtempSync(join(tmpdir(), 'bench-cold-mail-'));
+  writeFileSync(
+    join(coldMailDir, 'forgot.mjs'),
+    [
+      `const { handler } = await import(${bundleUrl});`,
+      `const event = ${JSON.stringify(httpEvent('/password/forgot', {}))};`,
+      'event.body = process.argv[2];',
+      'const imported = performance.now();',
+      "const first = await handler(event, { awsRequestId: 'cold' });",
+      'const firstMs = performance.now() - imported;',
+      'const started = performance.now();',
+      "const second = await handler(event, { awsRequestId: 'warm' });",
+      'const warmMs = performance.now() - started;',
+      "if (first.statusCode !== 202 || second.statusCode !== 202) { console.error(first.statusCode, second.statusCode); process.exit(1); }",
+      'console.log(JSON.stringify({ firstMs, warmMs }));',
+      'process.exit(0);',
+    ].join('\n'),
+  );
+  const coldMailEnv = {
+    ...env,
+    ...LAMBDA_MAIL_ENV,
+    AWS_ENDPOINT_URL_SESV2: sesEndpoint,
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    THROTTLE_IP_MAILS: '999999999',
+    MAILS_PER_ACCOUNT_PER_HOUR: '1000',
+  };
+  const coldForgot = async (username: string) =>
+    lastJsonLine<{ firstMs: number; warmMs: number }>(
+      (await runNode([join(coldMailDir, 'forgot.mjs'), JSON.stringify({ username })], coldMailEnv)).stdout,
+    );
+  await coldForgot('forgot-verified');
+  await coldForgot('forgot-cold-nobody');
+  const coldSend = { real: [] as { firstMs: number; warmMs: number }[], unknown: [] as { firstMs: number; warmMs: number }[] };
+  for (let i = 0; i < COLD_MAIL_RUNS; i += 1) {
+    coldSend.real.push(await coldForgot('forgot-verified'));
+    coldSend.unknown.push(await coldForgot('forgot-cold-nobody'));
+  }
+  const sesSent = (await sesStored(sesEndpoint)) - sentBefore;
+  await new Promise((done) => ses.close(done));
+  rmSync(coldMailDir, { recursive: true, force: true });
+  rmSync(mailDir, { recursive: true, force: true });
+  mailLines.stop();
+  // Two per verified run (the cold one and the warm one), the warm-up's included.
+  if (sesSent !== 2 * (COLD_MAIL_RUNS + 1)) throw new Error(`cold forgot-password: ${sesSent} mails reached SES, expected ${2 * (COLD_MAIL_RUNS + 1)}`);
+  const firstOf = (runs: { firstMs: number }[]) => median(runs.map((run) => run.firstMs));
+  const warmOf = (runs: { warmMs: number }[]) => median(runs.map((run) => run.warmMs));
+  add({
+    what: `first forgot-password on a cold process (fresh node, bundle, SES to a local aws-ses-v2-local): verified address, link sent / unknown name (${COLD_MAIL_RUNS} each)`,
+    value: `${ms(firstOf(coldSend.real))} / ${ms(firstOf(coldSend.unknown))}`,
+    reference: `${ms(warmOf(coldSend.real))} / ${ms(warmOf(coldSend.unknown))}: the second request, same process`,
+    note: `the first send imports the SES client; until a send has been timed the pacer pads to its start value; spread of the first answers ${(spreadOf([firstOf(coldSend.real), firstOf(coldSend.unknown)]) * 100).toFixed(0)}%`,
+    target: '',
   });
 
   // ---------- user import: generated users through the users:import code, into fresh tables ----------
