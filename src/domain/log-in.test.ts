@@ -617,3 +617,118 @@ describe('logIn store requests', () => {
     expect(knownRequests).toBe(unknownRequests);
   });
 });
+
+describe('logIn by email address', () => {
+  const ALICE_MAIL = 'alice@example.com';
+  const withAddress = (emailVerified: boolean) =>
+    createWorld({ users: [storedUser({ email: ALICE_MAIL, emailVerified })] });
+
+  it('starts a session for the right password of a verified address, with the email claims in the token', async () => {
+    // Prepare
+    const { deps, tokens, sessions, audit } = withAddress(true);
+
+    // Act
+    const result = await logIn(deps, { email: ' Alice@Example.COM ', password: PASSWORD }, CONTEXT);
+
+    // Assess
+    expect(result.user).toEqual({ username: 'alice', name: 'Alice' });
+    expect(tokens.issued).toEqual([
+      { username: 'alice', name: 'Alice', uid: 'uid-alice', sid: expect.any(String), email: ALICE_MAIL, emailVerified: true },
+    ]);
+    expect(sessions.sessionsOf('uid-alice')).toHaveLength(1);
+    expect(audit.entries.map(({ event, username }) => ({ event, username }))).toEqual([
+      { event: 'login.succeeded', username: 'alice' },
+    ]);
+  });
+
+  it('answers invalid_credentials for the right password of an unverified address, and starts no session', async () => {
+    // Prepare
+    const { deps, sessions } = withAddress(false);
+
+    // Act
+    const error = await rejection(logIn(deps, { email: ALICE_MAIL, password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(error.code).toBe('invalid_credentials');
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+  });
+
+  it('answers an unknown address like an unknown username: invalid_credentials, after the same dummy check', async () => {
+    // Prepare
+    const { deps, hasher, sessions } = withAddress(true);
+
+    // Act
+    const byEmail = await rejection(logIn(deps, { email: 'nobody@example.com', password: PASSWORD }, CONTEXT));
+    const byName = await rejection(logIn(deps, { username: 'nobody', password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(byEmail).toEqual(byName);
+    expect(byEmail.code).toBe('invalid_credentials');
+    expect(hasher.calls).toMatchObject({ verify: 0, verifyDummy: 2 });
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+  });
+
+  it('answers invalid_credentials for a wrong password of a verified address', async () => {
+    // Prepare
+    const { deps } = withAddress(true);
+
+    // Act
+    const error = await rejection(logIn(deps, { email: ALICE_MAIL, password: 'wrong password' }, CONTEXT));
+
+    // Assess
+    expect(error.code).toBe('invalid_credentials');
+  });
+
+  it('counts failures by address on the account\u2019s own record: the two ways in share one throttle', async () => {
+    // Prepare
+    const { deps, users } = withAddress(true);
+    for (let i = 0; i < 3; i += 1) await logIn(deps, { email: ALICE_MAIL, password: `guess ${i}` }, CONTEXT).catch(() => undefined);
+    for (let i = 0; i < 2; i += 1) await logIn(deps, { username: 'alice', password: `guess ${i}` }, CONTEXT).catch(() => undefined);
+
+    // Act
+    const byName = await rejection(logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT));
+    const byEmail = await rejection(logIn(deps, { email: ALICE_MAIL, password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(users.peekLogin('alice')?.failures).toBe(5);
+    expect(byName.code).toBe('too_many_attempts');
+    expect(byEmail.code).toBe('too_many_attempts');
+  });
+
+  it('answers invalid_request for a body with both a username and an email, checking nothing', async () => {
+    // Prepare
+    const { deps, hasher } = withAddress(true);
+
+    // Act
+    const error = await rejection(logIn(deps, { username: 'alice', email: ALICE_MAIL, password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(error.code).toBe('invalid_request');
+    expect(hasher.calls).toMatchObject({ verify: 0, verifyDummy: 0 });
+  });
+
+  it('answers invalid_request naming email for a malformed address', async () => {
+    // Prepare
+    const { deps } = withAddress(true);
+
+    // Act
+    const attempt = logIn(deps, { email: 'alice at example', password: PASSWORD }, CONTEXT);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'email' } });
+  });
+
+  it('starts no session for a claim left behind by an account that no longer holds the address', async () => {
+    // Prepare
+    const { deps, emailClaims, users, sessions } = withAddress(true);
+    users.patch('alice', { email: 'alice@new.example' });
+    expect(emailClaims.holder(ALICE_MAIL)?.uid).toBe('uid-alice');
+
+    // Act
+    const error = await rejection(logIn(deps, { email: ALICE_MAIL, password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(error.code).toBe('invalid_credentials');
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+  });
+});

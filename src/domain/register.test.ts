@@ -274,6 +274,20 @@ describe('register with an email address', () => {
     expect(log.warnings).toEqual([{ message: 'mail not sent', fields: { kind: 'verify_email', error: 'smtp down' } }]);
   });
 
+  // Known bug (src/domain/email-verification.ts, sendVerification, line 87-88): sendQuietly answers false instead of
+  // throwing, so the audit says a mail went that did not. Flip `it.fails` to `it` once fixed.
+  it.fails('records no email.verification_sent when the verification mail could not go', async () => {
+    // Prepare
+    const { deps, mail, audit } = setup();
+    mail.fail(new Error('smtp down'));
+
+    // Act
+    await register(deps, { ...valid, email: 'alice@example.com' }, CONTEXT);
+
+    // Assess
+    expect(audit.entries.map((entry) => entry.event)).toEqual(['user.registered']);
+  });
+
   it('rejects a malformed address as invalid_request naming email, and creates nothing', async () => {
     // Prepare
     const { deps, users, mail } = setup();
