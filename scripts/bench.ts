@@ -746,9 +746,9 @@ const main = async () => {
   const forgotSamples = forgotCases.map(() => [] as number[]);
   // The warm-up also lets the pacer learn what a warm send takes.
   for (let i = 0; i < FORGOT_WARMUP + FORGOT_SAMPLES; i += 1) {
-    for (let j = 0; j < forgotCases.length; j += 1) {
-      // Interleaved, the order turning each round: no case always follows a send.
-      const k = (i + j) % forgotCases.length;
+    // Interleaved, in a fresh random order each round: no case always follows a send, or always leads.
+    const order = forgotCases.map((_, k) => k).sort(() => Math.random() - 0.5);
+    for (const k of order) {
       const took = await timedForgot(forgotCases[k]!(i));
       if (i >= FORGOT_WARMUP) forgotSamples[k]!.push(took);
     }

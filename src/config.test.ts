@@ -390,7 +390,7 @@ describe('loadConfig: mail settings (issue 10)', () => {
 
   it.each([
     ['VERIFY_TTL_SECONDS', '300', 'verifyTtlSeconds'],
-    ['VERIFY_TTL_SECONDS', '2592000', 'verifyTtlSeconds'],
+    ['VERIFY_TTL_SECONDS', '86400', 'verifyTtlSeconds'],
     ['RESET_TTL_SECONDS', '300', 'resetTtlSeconds'],
     ['RESET_TTL_SECONDS', '86400', 'resetTtlSeconds'],
     ['MAILS_PER_ACCOUNT_PER_HOUR', '1', 'mailsPerAccountPerHour'],
@@ -405,7 +405,7 @@ describe('loadConfig: mail settings (issue 10)', () => {
 
   it.each([
     ['VERIFY_TTL_SECONDS', '299', 'must be at least 300'],
-    ['VERIFY_TTL_SECONDS', '2592001', 'must be at most 2592000'],
+    ['VERIFY_TTL_SECONDS', '86401', 'must be at most 86400'],
     ['RESET_TTL_SECONDS', '299', 'must be at least 300'],
     ['RESET_TTL_SECONDS', '86401', 'must be at most 86400'],
     ['RESET_TTL_SECONDS', '30m', 'must be a whole number'],

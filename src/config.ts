@@ -188,7 +188,8 @@ const SETTINGS = {
   oneTimeTokensTableName: setting('ONE_TIME_TOKENS_TABLE_NAME', tableName('user-one-time-tokens')),
   emailsTableName: setting('EMAILS_TABLE_NAME', tableName('user-emails')),
   email: {
-    verifyTtlSeconds: setting('VERIFY_TTL_SECONDS', wholeNumber(86_400, 300, 30 * 86_400)),
+    // At most a day: NIST SP 800-63B rev. 4 (4.2.1.2) bounds codes sent by email to 24 hours.
+    verifyTtlSeconds: setting('VERIFY_TTL_SECONDS', wholeNumber(86_400, 300, 86_400)),
     resetTtlSeconds: setting('RESET_TTL_SECONDS', wholeNumber(1800, 300, 86_400)),
     mailsPerAccountPerHour: setting('MAILS_PER_ACCOUNT_PER_HOUR', wholeNumber(5, 1, 1000)),
   } satisfies SettingsOf<EmailSettings>,

@@ -383,6 +383,33 @@ describe('reset password', () => {
     expect(changed.status).toBe(200);
     expect(await mailsTo(t, 'chpw@example.com', 'Your password was changed')).toBe(1);
   });
+
+  it('a reset link mailed before a password change stops working', async () => {
+    const session = await verifiedAccount(t, 'chpw2', 'chpw2@example.com');
+    await t.post('/password/forgot', { username: 'chpw2' });
+    const token = await resetTokenFor(t, 'chpw2@example.com');
+
+    const changed = await t.post('/me/password', { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, t.bearer(session.token));
+    const reset = await t.post('/password/reset', { token, newPassword: 'a third fine passphrase' });
+
+    expect(changed.status).toBe(200);
+    expect(reset.status).toBe(400);
+    expect(await json(reset)).toMatchObject({ code: 'invalid_reset_token' });
+  });
+
+  it('a reset link mailed to the old address stops working once a new address is verified', async () => {
+    const session = await verifiedAccount(t, 'chaddr', 'chaddr-old@example.com');
+    await t.post('/password/forgot', { email: 'chaddr-old@example.com' });
+    const token = await resetTokenFor(t, 'chaddr-old@example.com');
+    await t.post('/me/email', { email: 'chaddr-new@example.com', password: PASSWORD }, t.bearer(session.token));
+
+    const verified = await verifyByMail(t, 'chaddr-new@example.com');
+    const reset = await t.post('/password/reset', { token, newPassword: 'a third fine passphrase' });
+
+    expect(verified.status).toBe(200);
+    expect(reset.status).toBe(400);
+    expect(await json(reset)).toMatchObject({ code: 'invalid_reset_token' });
+  });
 });
 
 describe('login by email', () => {

@@ -70,6 +70,8 @@ export const changePassword = async (
   }
   await endAllSessions(deps, claims.uid);
   deps.audit.record('password.changed', { username: user.username, known: true, context });
+  // A reset link mailed before must not undo the change: it stops working.
+  await deps.oneTimeTokens.revoke(claims.uid, 'reset_password').catch(() => undefined);
   const pair = await startSession(deps, { ...user, credentialVersion: user.credentialVersion + 1 });
   await notifyPasswordChanged(deps, user);
   return pair;

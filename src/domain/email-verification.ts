@@ -84,7 +84,8 @@ const sendVerification = async (
 ): Promise<void> => {
   const ttl = deps.emailSettings.verifyTtlSeconds;
   const token = await issueToken(deps, 'verify_email', user, email, ttl);
-  await send(deps, { kind: 'verify_email', to: email, token, expiresInSeconds: ttl });
+  // A mail that could not go is not recorded as sent (sendQuietly answers false instead of throwing).
+  if ((await send(deps, { kind: 'verify_email', to: email, token, expiresInSeconds: ttl })) === false) return;
   deps.audit.record('email.verification_sent', { username: user.username, known: true, context });
 };
 
@@ -139,6 +140,8 @@ export const verifyEmail = async (
   deps.audit.record('email.verified', { username, known: true, context });
   if (confirmed.replaced !== null) {
     await releaseClaim(deps, confirmed.replaced, uid);
+    // A reset link went to the old address, which is no longer the account's: it stops working.
+    await deps.oneTimeTokens.revoke(uid, 'reset_password').catch(() => undefined);
     deps.audit.record('email.changed', { username, known: true, context });
     await sendQuietly(deps, { kind: 'email_changed', to: confirmed.replaced, username });
   }

@@ -13,13 +13,18 @@ const RECENT = 63;
 // A timer fires late by about this much; aiming a little early lands on the median.
 const TIMER_SLACK_MS = 1;
 
-export const createPacer = (clock: Clock, timer: Timer, initialMs = 20): Pacer => {
+/**
+ * `quantile` of the recent durations is the time every padded answer waits for: the median (0.5) matches a failed
+ * login's typical time; a higher one makes even most of the recorded kind wait (the work they do varies), so every
+ * kind's typical time is that one figure.
+ */
+export const createPacer = (clock: Clock, timer: Timer, initialMs = 20, quantile = 0.5): Pacer => {
   const recent: number[] = [];
   let next = 0;
   const typicalMs = () => {
     if (recent.length === 0) return initialMs;
     const sorted = [...recent].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] as number;
+    return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * quantile))] as number;
   };
   return {
     record(startedAt) {
