@@ -470,11 +470,13 @@ export const createThrottleStore = (log: RequestLog = createRequestLog()): FakeT
       });
     },
     windowCount: (key) => request('windowCount', key, () => windows.get(key)?.events.size ?? 0),
-    addToWindow: (key, id, expiresAt) =>
+    addToWindow: (key, id, expiresAt, cap) =>
       request('addToWindow', key, () => {
         const window = windows.get(key) ?? { events: new Set<string>(), expiresAt };
+        if (window.events.size >= cap && !window.events.has(id)) return false;
         window.events.add(id);
         windows.set(key, { events: window.events, expiresAt });
+        return true;
       }),
     removeFromWindow: (key, id) =>
       request('removeFromWindow', key, () => {
@@ -549,7 +551,7 @@ export const createOneTimeTokenStore = (log: RequestLog = createRequestLog()): F
   };
 };
 
-type ClaimOp = 'claim' | 'find' | 'release';
+type ClaimOp = 'claim' | 'find' | 'replace' | 'release';
 
 export type FakeEmailClaimStore = EmailClaimStore &
   StoreControls<ClaimOp> & {
@@ -565,7 +567,7 @@ export const createEmailClaimStore = (
   log: RequestLog = createRequestLog(),
 ): FakeEmailClaimStore => {
   const claims = new Map<string, EmailClaim>(initial.map((claim) => [claim.email, { ...claim }]));
-  const { controls, request } = createControls<ClaimOp>('emailClaims', ['claim', 'release'], log);
+  const { controls, request } = createControls<ClaimOp>('emailClaims', ['claim', 'replace', 'release'], log);
   return {
     ...controls,
     claim: (claim) =>
@@ -579,6 +581,12 @@ export const createEmailClaimStore = (
       request('find', email, () => {
         const held = claims.get(email);
         return held === undefined ? null : { ...held };
+      }),
+    replace: (email, staleUid, claim) =>
+      request('replace', email, () => {
+        if (claims.get(email)?.uid !== staleUid) return false;
+        claims.set(email, { ...claim, email });
+        return true;
       }),
     release: (email, uid) =>
       request('release', email, () => {

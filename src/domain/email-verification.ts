@@ -4,7 +4,7 @@ import { assertLoginPassword } from './credentials';
 import { normalizeEmail } from './email';
 import { AppError, invalidField } from './errors';
 import type { MailRequest, Notifier } from './mail';
-import type { EmailClaimStore, OneTimeTokenPurpose, OneTimeTokens, OneTimeTokenStore } from './mail-ports';
+import type { EmailClaim, EmailClaimStore, OneTimeTokenPurpose, OneTimeTokens, OneTimeTokenStore } from './mail-ports';
 import type { AccessClaims, AuditLog, EventLog, Ids, RequestContext, UserRecord, UserStore } from './ports';
 import { AGAIN, ATTEMPTS, retry } from './retry';
 import { clientWindow, takeAccountMail, type ThrottleDeps } from './throttle';
@@ -44,6 +44,7 @@ export const issueToken = async (
   user: { uid: string; username: string },
   email: string | null,
   ttlSeconds: number,
+  credentialVersion?: number,
 ): Promise<string> => {
   const token = deps.tokenMaker.newToken();
   await deps.oneTimeTokens.issue({
@@ -52,6 +53,7 @@ export const issueToken = async (
     uid: user.uid,
     username: user.username,
     email,
+    ...(credentialVersion === undefined ? {} : { credentialVersion }),
     expiresAt: deps.clock.now().getTime() + ttlSeconds * 1000,
   });
   return token;
@@ -128,7 +130,7 @@ export const verifyEmail = async (
   const { email, uid, username } = record;
   const user = await deps.users.find(username);
   if (user === null || user.uid !== uid || (user.email !== email && user.pendingEmail !== email)) return refuse();
-  if ((await deps.emailClaims.claim({ email, uid, username })) === 'taken') {
+  if (!(await claimAddress(deps, { email, uid, username }))) {
     throw new AppError('email_taken', 'another account has verified this email address');
   }
   const confirmed = await deps.users.confirmEmail(username, uid, email);
@@ -148,6 +150,22 @@ export const verifyEmail = async (
   return { username, email, emailVerified: true };
 };
 
+/**
+ * Claims an address for an account: true when it was free, is this account's, or was held by a claim left behind
+ * (its account deleted, or using another address now: a release that failed must not keep the address from its
+ * next owner for good). An account that holds it, or is verifying it right now, keeps it.
+ */
+const claimAddress = async (deps: MailDeps, claim: EmailClaim): Promise<boolean> => {
+  if ((await deps.emailClaims.claim(claim)) === 'claimed') return true;
+  const holder = await deps.emailClaims.find(claim.email);
+  if (holder === null) return (await deps.emailClaims.claim(claim)) === 'claimed';
+  if (holder.uid === claim.uid) return true;
+  const owner = await deps.users.find(holder.username);
+  const stillUses =
+    owner !== null && owner.uid === holder.uid && (owner.email === claim.email || owner.pendingEmail === claim.email);
+  return !stillUses && (await deps.emailClaims.replace(claim.email, holder.uid, claim));
+};
+
 /** Gives up a verified address; tried again, as a claim left behind would keep the address from its next owner. */
 export const releaseClaim = (deps: Pick<MailDeps, 'emailClaims'>, email: string, uid: string) =>
   retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.emailClaims.release(email, uid)).catch(
@@ -165,12 +183,9 @@ const currentAccount = async (deps: MailDeps, claims: AccessClaims): Promise<Use
 export const awaitingVerification = (user: Pick<UserRecord, 'email' | 'emailVerified' | 'pendingEmail'>) =>
   user.pendingEmail ?? (user.email !== null && !user.emailVerified ? user.email : null);
 
-/** A mail asked for by a client: within its ceiling (429 past it), and counted. */
-const countClientMail = async (deps: MailDeps, context: RequestContext) => {
-  const mails = clientWindow(deps, 'mail', context.ip);
-  mails.assertOpen(await mails.count());
-  await mails.add(deps.ids.newId());
-};
+/** A mail asked for by a client, counted in one conditional write: 429 past its ceiling, even in a burst. */
+export const countClientMail = (deps: ThrottleDeps & { ids: Ids }, context: RequestContext) =>
+  clientWindow(deps, 'mail', context.ip).take(deps.ids.newId());
 
 /** A fresh verification link for the address waiting to be verified (older links stop working). */
 export const resendVerification = async (deps: MailDeps, claims: AccessClaims, context: RequestContext): Promise<void> => {
@@ -200,10 +215,8 @@ export const changeEmail = async (
   const email = normalizeEmail(input.email);
   assertLoginPassword(input.password);
   // The client's ceiling before the password check: a refused request costs no hash.
-  const mails = clientWindow(deps, 'mail', context.ip);
-  mails.assertOpen(await mails.count());
+  await countClientMail(deps, context);
   let user = await checkPassword(input.password);
-  await mails.add(deps.ids.newId());
   const requested = await retry({ attempts: ATTEMPTS.compareAndSwap }, async (turn) => {
     if (turn > 1) user = await currentAccount(deps, claims);
     if (user.emailVerified && user.email === email) {

@@ -11,6 +11,12 @@ export const MAX_DOMAIN_LABEL_LENGTH = 63;
 // no line break that could split a mail header.
 const WHITESPACE = /[\s\p{White_Space}]/u;
 
+// The local part: dot-atoms only (RFC 5322 3.2.3), with any non-ASCII character that is no control, format or
+// separator character (RFC 6531). No quoted strings, commas, brackets or parentheses: a mail library or relay would
+// read `a,attacker@evil.test` or `x<y>@d` as other recipients than the one stored, and send the link there.
+const ATOM_CHAR = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\\x00-\\x7f\\p{C}\\p{Z}]";
+const LOCAL_PART = new RegExp(`^(?:${ATOM_CHAR})+(?:\\.(?:${ATOM_CHAR})+)*$`, 'u');
+
 // A domain label: letters (any script), ASCII digits and hyphens, neither starting nor ending with a hyphen.
 const LABEL = /^[\p{L}0-9](?:[\p{L}0-9-]*[\p{L}0-9])?$/u;
 
@@ -35,6 +41,11 @@ export const normalizeEmail = (raw: string): string => {
   const localLength = codePointLength(local);
   if (localLength < 1 || localLength > MAX_LOCAL_PART_LENGTH) {
     throw invalidEmail(`the part of email before the @ must be 1 to ${MAX_LOCAL_PART_LENGTH} characters`);
+  }
+  if (!LOCAL_PART.test(local)) {
+    throw invalidEmail(
+      "the part of email before the @ must be letters, digits and ! # $ % & ' * + - / = ? ^ _ ` { | } ~, with single dots between them",
+    );
   }
   const labels = domain.split('.');
   if (labels.length < 2) throw invalidEmail('the domain of email must have at least two parts, like example.com');

@@ -48,14 +48,20 @@ export const attemptPassword = async (
   context: RequestContext,
   /** Older keys the account may be stored under (see legacyUsernameKeys): tried together with `username`. */
   olderKeys: readonly string[] = [],
+  /**
+   * Answer a name that must wait as a failed login (padded alike), not 429: by email, the account's wait would tell
+   * which address is whose (lock a known name, then see which address answers 429).
+   */
+  hideNameThrottle = false,
 ): Promise<CheckedPassword> => {
   const startedAt = deps.clock.now().getTime();
   const client = clientWindow(deps, 'login', context.ip);
-  const throttled = async (error: unknown, known: boolean) => {
+  const throttled = async (error: unknown, known: boolean, byName = false): Promise<never> => {
     if (error instanceof AppError && error.code === 'too_many_attempts') {
       // A name that is no account may be anything a person typed: logged as a digest.
       deps.audit.record('login.throttled', { username, known, context });
       await deps.pacer.pad(startedAt);
+      if (byName && hideNameThrottle) throw invalidCredentials();
     }
     throw error;
   };
@@ -98,9 +104,9 @@ export const attemptPassword = async (
     const refused = slots === 0 || (turn > 0 && failures >= deps.throttleSettings.userFailures);
     if (!refused && live.length <= slots) break;
     await deps.users.closeAttempt(user.username, lease.id, expired);
-    if (refused) return throttled(tooManyAttempts((waitEnds - now) / 1000), true);
+    if (refused) return throttled(tooManyAttempts((waitEnds - now) / 1000), true, true);
     const pause = pauseMs(turn);
-    if (now + pause + CHECK_RESERVE_MS > context.deadline) return throttled(tooManyAttempts(1), true);
+    if (now + pause + CHECK_RESERVE_MS > context.deadline) return throttled(tooManyAttempts(1), true, true);
     await deps.timer.sleep(pause);
     lease = newLease();
     user = await deps.users.openAttempt(user.username, lease);
@@ -108,7 +114,7 @@ export const attemptPassword = async (
 
   if (user === null) {
     // No such account: counted as a failure of the name (it can only fail) before the equal work of a check.
-    await countUnknownName(deps, username, lease.id).catch((error: unknown) => throttled(error, false));
+    await countUnknownName(deps, username, lease.id).catch((error: unknown) => throttled(error, false, true));
     const [, added] = await Promise.allSettled([deps.hasher.verifyDummy(password), client.add(lease.id)]);
     if (added.status === 'rejected') return giveBack(added.reason);
     deps.audit.record('login.failed', { username, known: false, context });
@@ -212,7 +218,8 @@ const logInByEmail = async (
   assertLoginPassword(password);
   const claim = await deps.emailClaims.find(email);
   // `mailto:` cannot begin a username (no colon is allowed), so an unknown address is never some account's name.
-  const { settle, ...user } = await attemptPassword(deps, claim?.username ?? `mailto:${email}`, password, context);
+  const key = claim?.username ?? `mailto:${email}`;
+  const { settle, ...user } = await attemptPassword(deps, key, password, context, [], true);
   // The right password of an account that no longer holds the address (a claim left behind by a change whose
   // release failed), or of a tutorial-era name that happens to read `mailto:...`: no session; the lease ends at
   // its deadline.

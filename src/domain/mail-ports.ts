@@ -12,8 +12,10 @@ export type OneTimeToken = {
   uid: string;
   /** The account's username, where the users table finds it. */
   username: string;
-  /** For `verify_email`: the address the token verifies (the newest one asked for); null for `reset_password`. */
+  /** The address the link went to: for `verify_email` the one it verifies; for `reset_password` the verified one. */
   email: string | null;
+  /** For `reset_password`: the account's credentialVersion when the link was sent (a password change voids it). */
+  credentialVersion?: number;
   /** Epoch ms. The store keeps whole seconds (rounded down), so a token never lasts longer than asked. */
   expiresAt: number;
 };
@@ -54,6 +56,11 @@ export type EmailClaimStore = {
   claim(claim: EmailClaim): Promise<'claimed' | 'taken'>;
   /** Who holds a verified address (strongly consistent): login by email and forgot-password look it up. */
   find(email: string): Promise<EmailClaim | null>;
+  /**
+   * Hands a claim left behind (its account gone, or no longer using the address) to `claim`'s account, only if
+   * `staleUid` still holds it: true when taken over.
+   */
+  replace(email: string, staleUid: string, claim: EmailClaim): Promise<boolean>;
   /** Gives the address up, only if `uid` holds it: true when released, false when another account or none did. */
   release(email: string, uid: string): Promise<boolean>;
 };

@@ -52,7 +52,7 @@ describe('forgotPassword', () => {
       { kind: 'reset_password', to: ALICE_MAIL, username: 'alice', token: expect.any(String), expiresInSeconds: RESET_TTL },
     ]);
     expect(oneTimeTokens.issued).toEqual([
-      expect.objectContaining({ digest: tokenMaker.digest(mail.tokenFor(ALICE_MAIL, 'reset_password')), purpose: 'reset_password', uid: 'uid-alice', email: null }),
+      expect.objectContaining({ digest: tokenMaker.digest(mail.tokenFor(ALICE_MAIL, 'reset_password')), purpose: 'reset_password', uid: 'uid-alice', email: ALICE_MAIL, credentialVersion: 0 }),
     ]);
   });
 

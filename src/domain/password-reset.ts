@@ -2,7 +2,7 @@
 // resetting the password with it; and the notice that a password changed.
 import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
 import { normalizeEmail, notBoth } from './email';
-import { issueToken, sendQuietly, tokenDigest, type MailDeps } from './email-verification';
+import { countClientMail, issueToken, sendQuietly, tokenDigest, type MailDeps } from './email-verification';
 import { AppError } from './errors';
 import type { Pacer } from './pace';
 import type { PasswordHasher, RequestContext, SessionStore, UserRecord } from './ports';
@@ -39,9 +39,7 @@ export const forgotPassword = async (
   const byEmail = input.email !== undefined;
   const target = byEmail ? normalizeEmail(input.email as string) : loginUsername(input.username as string);
   const startedAt = deps.clock.now().getTime();
-  const mails = clientWindow(deps, 'mail', context.ip);
-  mails.assertOpen(await mails.count());
-  await mails.add(deps.ids.newId());
+  await countClientMail(deps, context);
   const user = byEmail ? await findByEmail(deps, target) : await deps.users.find(target);
   deps.audit.record('password.reset_requested', { username: user?.username ?? target, known: user !== null, context });
   if (user !== null && user.uid !== null && user.emailVerified && user.email !== null) {
@@ -49,7 +47,9 @@ export const forgotPassword = async (
     try {
       if (await takeAccountMail(deps, account.uid, deps.emailSettings.mailsPerAccountPerHour)) {
         const ttl = deps.emailSettings.resetTtlSeconds;
-        const token = await issueToken(deps, 'reset_password', account, null, ttl);
+        // Bound to the address it goes to and the password it replaces: a new verified address or a password
+        // change voids it, even where revoking it failed.
+        const token = await issueToken(deps, 'reset_password', account, account.email, ttl, account.credentialVersion);
         await sendQuietly(deps, { kind: 'reset_password', to: account.email, username: account.username, token, expiresInSeconds: ttl });
         deps.forgotPacer.record(startedAt);
       }
@@ -97,6 +97,10 @@ export const resetPassword = async (
   if (found === null) return refuse();
   const user = await deps.users.find(found.username);
   if (user === null || user.uid !== found.uid) return refuse();
+  const stillTheAccounts =
+    (found.email === null || (found.email === user.email && user.emailVerified)) &&
+    (found.credentialVersion === undefined || found.credentialVersion === user.credentialVersion);
+  if (!stillTheAccounts) return refuse();
   await assertAcceptablePassword(deps.passwordPolicy, input.newPassword, user);
   const newHash = await deps.hasher.hash(input.newPassword);
   // The one write that decides: of two resets with one token exactly one passes it.

@@ -205,7 +205,7 @@ export type ThrottleStore = {
    * Adds event `id` to the window `key`, unless it holds `cap` events already; adding the same id again changes
    * nothing (a retried call counts once).
    */
-  addToWindow(key: string, id: string, expiresAt: number, cap: number): Promise<void>;
+  addToWindow(key: string, id: string, expiresAt: number, cap: number): Promise<boolean>;
   /** Takes event `id` back out of the window `key` (idempotent). */
   removeFromWindow(key: string, id: string): Promise<void>;
 };

@@ -484,8 +484,9 @@ describe('logIn throttling per client', () => {
 
     // Assess
     expect(answers.filter((a) => a.code === 'invalid_credentials').length).toBeGreaterThanOrEqual(3);
+    // The window holds each failure once, up to the ceiling (a full window takes no more).
     expect(await clientWindow(world.deps, 'login', A.ip).count()).toBe(
-      answers.filter((a) => a.code === 'invalid_credentials').length,
+      Math.min(3, answers.filter((a) => a.code === 'invalid_credentials').length),
     );
     expect(next).toEqual(throttled(THROTTLE_DEFAULTS.windowSeconds));
   });

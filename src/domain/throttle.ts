@@ -103,7 +103,14 @@ export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register' | 'm
       }
     },
     count: () => throttle.windowCount(key),
+    /** Counts event `id`: false when the window was full (then the client is past its ceiling). */
     add: (id: string) => throttle.addToWindow(key, id, start + windowMs, Math.min(limit, WINDOW_CAP)),
+    /** 429 unless event `id` fits in the window: a hard ceiling, for what must not slip past it in a burst. */
+    async take(id: string): Promise<void> {
+      if (!(await throttle.addToWindow(key, id, start + windowMs, Math.min(limit, WINDOW_CAP)))) {
+        throw tooManyAttempts((start + windowMs - clock.now().getTime()) / 1000);
+      }
+    },
     remove: (id: string) => throttle.removeFromWindow(key, id),
   };
 };
@@ -138,7 +145,7 @@ const HOUR_MS = 3_600_000;
 
 /**
  * Takes one of the account's mails for this hour (forgot-password, resends, changes of address): false, and nothing
- * is counted, once `perHour` were taken. A soft cap like the client windows: requests at once may all pass.
+ * is counted, once `perHour` were taken. One conditional write decides, so a burst at once gets no more.
  */
 export const takeAccountMail = async (
   deps: ThrottleDeps & { ids: { newId(): string } },
@@ -147,8 +154,5 @@ export const takeAccountMail = async (
 ): Promise<boolean> => {
   const now = deps.clock.now().getTime();
   const start = now - (now % HOUR_MS);
-  const key = `mails#${uid}#${start}`;
-  if ((await deps.throttle.windowCount(key)) >= perHour) return false;
-  await deps.throttle.addToWindow(key, deps.ids.newId(), start + HOUR_MS, Math.min(perHour, WINDOW_CAP));
-  return true;
+  return deps.throttle.addToWindow(`mails#${uid}#${start}`, deps.ids.newId(), start + HOUR_MS, Math.min(perHour, WINDOW_CAP));
 };

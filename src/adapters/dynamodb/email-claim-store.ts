@@ -32,6 +32,19 @@ export const createDynamoEmailClaimStore = (options: DynamoEmailClaimStoreOption
         ? 'claimed'
         : 'taken',
 
+    replace: (email, staleUid, claim) =>
+      conditionalWrite(() =>
+        client.send(
+          new PutCommand({
+            TableName,
+            Item: { email, uid: claim.uid, username: claim.username },
+            ConditionExpression: 'uid = :stale',
+            ExpressionAttributeValues: { ':stale': staleUid },
+          }),
+          bounded(),
+        ),
+      ),
+
     find: (email) =>
       !isAddress(email)
         ? Promise.resolve(null)

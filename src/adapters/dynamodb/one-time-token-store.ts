@@ -76,6 +76,7 @@ export const createDynamoOneTimeTokenStore = (options: DynamoOneTimeTokenStoreOp
               uid: token.uid,
               username: token.username,
               ...(token.email === null ? {} : { email: token.email }),
+              ...(token.credentialVersion === undefined ? {} : { credentialVersion: token.credentialVersion }),
               expiresAt,
             },
           }),
@@ -143,5 +144,6 @@ const toToken = (purpose: OneTimeTokenPurpose, item: Record<string, unknown>): O
   uid: String(item.uid),
   username: String(item.username),
   email: typeof item.email === 'string' ? item.email : null,
+  ...(typeof item.credentialVersion === 'number' ? { credentialVersion: item.credentialVersion } : {}),
   expiresAt: Number(item.expiresAt) * 1000,
 });

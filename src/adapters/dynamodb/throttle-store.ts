@@ -96,18 +96,18 @@ export const createDynamoThrottleStore = (options: DynamoThrottleStoreOptions): 
       return item?.events instanceof Set ? item.events.size : 0;
     },
 
-    async addToWindow(key, id, expiresAt, cap) {
-      // A string set: adding an id twice (an SDK retry of this same call) counts it once. A full window stays as
-      // it is (the condition fails): it cannot grow towards DynamoDB's item size limit.
-      await conditionalWrite(() =>
+    addToWindow(key, id, expiresAt, cap) {
+      // A string set: adding an id twice (an SDK retry of this same call) counts it once, and is still added. A
+      // full window stays as it is (the condition fails, false): it cannot grow towards DynamoDB's item size limit.
+      return conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { key: windowKey(key) },
             UpdateExpression: 'ADD #events :event SET #expires = :expires',
-            ConditionExpression: 'attribute_not_exists(#events) OR size(#events) < :cap',
+            ConditionExpression: 'attribute_not_exists(#events) OR size(#events) < :cap OR contains(#events, :id)',
             ExpressionAttributeNames: { '#events': 'events', '#expires': 'expiresAt' },
-            ExpressionAttributeValues: { ':event': new Set([id]), ':expires': seconds(expiresAt), ':cap': cap },
+            ExpressionAttributeValues: { ':event': new Set([id]), ':id': id, ':expires': seconds(expiresAt), ':cap': cap },
           }),
           bounded(),
         ),

@@ -48,6 +48,9 @@ for (const target of STORE_TARGETS) {
         createdAt: '2020-01-01T00:00:00.000Z',
         uid: 'uid-ada',
         credentialVersion: 0,
+        email: null,
+        emailVerified: false,
+        pendingEmail: null,
       });
     });
 

@@ -35,7 +35,8 @@ export const createOutboxMailer = (options: OutboxOptions): Mailer => {
       // CRLF line ends, as RFC 5322 has them and mail programs expect in an .eml file.
       const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
       return async (message, date) => {
-        const info = await transport.sendMail({ from: options.from, ...message, date });
+        // The recipient as an address object, as the SMTP sender gives it: never parsed as a list.
+        const info = await transport.sendMail({ from: options.from, ...message, to: { name: '', address: message.to }, date });
         return info.message as Buffer;
       };
     }));

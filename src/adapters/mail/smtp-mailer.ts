@@ -58,7 +58,8 @@ export const createSmtpMailer = (options: SmtpOptions): Mailer => {
         debug: false,
       });
       // nodemailer puts an internationalised domain in its ASCII form itself, in the envelope and the headers.
-      return (message) => mailer.sendMail({ from: options.from, ...message });
+      // The recipient as an address object: nodemailer then never parses it as a list of addresses.
+      return (message) => mailer.sendMail({ from: options.from, ...message, to: { name: '', address: message.to } });
     }));
 
   return {
