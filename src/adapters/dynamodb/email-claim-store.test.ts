@@ -47,6 +47,20 @@ for (const target of STORE_TARGETS) {
       expect(await claims.find('ada@example.com')).toEqual({ email: 'ada@example.com', ...owner('u1') });
     });
 
+    it('hands a claim over only while the stale holder still holds it', async () => {
+      // Prepare
+      await claims.claim({ email: 'stale@example.com', ...owner('gone') });
+
+      // Act
+      const wrongHolder = await claims.replace('stale@example.com', 'someone-else', { email: 'stale@example.com', ...owner('next') });
+      const taken = await claims.replace('stale@example.com', 'gone', { email: 'stale@example.com', ...owner('next') });
+      const again = await claims.replace('stale@example.com', 'gone', { email: 'stale@example.com', ...owner('third') });
+
+      // Assess
+      expect([wrongHolder, taken, again]).toEqual([false, true, false]);
+      expect(await claims.find('stale@example.com')).toEqual({ email: 'stale@example.com', ...owner('next') });
+    });
+
     it('answers claimed again for the account that holds it (a retried claim)', async () => {
       // Prepare
       await claims.claim({ email: 'again@example.com', ...owner('u2') });

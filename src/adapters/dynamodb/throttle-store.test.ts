@@ -125,10 +125,24 @@ for (const target of STORE_TARGETS) {
       expect(await throttle.readFailures('retried')).toEqual({ failures: 1, lastFailureAt: NOW, version: 1, lastAttempt: 'attempt-1' });
     });
 
-    it('adds no more events to a window that holds its cap', async () => {
-      for (const id of ['e1', 'e2', 'e3']) await throttle.addToWindow('login#capped', id, NOW + WINDOW, 2);
+    it('adds no more events to a window that holds its cap, and says so', async () => {
+      const added: boolean[] = [];
+      for (const id of ['e1', 'e2', 'e3']) added.push(await throttle.addToWindow('login#capped', id, NOW + WINDOW, 2));
+      // An id already in the full window (a retried add) is added, not refused.
+      const retried = await throttle.addToWindow('login#capped', 'e2', NOW + WINDOW, 2);
 
+      expect(added).toEqual([true, true, false]);
+      expect(retried).toBe(true);
       expect(await throttle.windowCount('login#capped')).toBe(2);
+    });
+
+    it('lets exactly the cap in when many add at once', async () => {
+      const added = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => throttle.addToWindow('mails#burst', `b${i}`, NOW + WINDOW, 5)),
+      );
+
+      expect(added.filter(Boolean)).toHaveLength(5);
+      expect(await throttle.windowCount('mails#burst')).toBe(5);
     });
 
     it('counts 0 events in a window that is not there', async () => {
