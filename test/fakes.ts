@@ -801,9 +801,9 @@ export const createPacer = (real?: Pacer): FakePacer => {
   const calls = { record: [] as number[], pad: [] as number[] };
   return {
     calls,
-    record: (startedAt) => {
+    record: (startedAt, endedAt) => {
       calls.record.push(startedAt);
-      real?.record(startedAt);
+      real?.record(startedAt, endedAt);
     },
     pad: async (startedAt) => {
       calls.pad.push(startedAt);

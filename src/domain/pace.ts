@@ -2,8 +2,8 @@
 import type { Clock, Timer } from './ports';
 
 export type Pacer = {
-  /** Learns how long a failed login took. */
-  record(startedAt: number): void;
+  /** Learns how long the recorded kind of work took (from `startedAt` to `endedAt`, by default now). */
+  record(startedAt: number, endedAt?: number): void;
   /** Waits until a typical failed login started at `startedAt` would have answered. */
   pad(startedAt: number): Promise<void>;
 };
@@ -27,8 +27,8 @@ export const createPacer = (clock: Clock, timer: Timer, initialMs = 20, quantile
     return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * quantile))] as number;
   };
   return {
-    record(startedAt) {
-      recent[next] = clock.now().getTime() - startedAt;
+    record(startedAt, endedAt = clock.now().getTime()) {
+      recent[next] = endedAt - startedAt;
       next = (next + 1) % RECENT;
     },
     async pad(startedAt) {

@@ -150,6 +150,19 @@ describe('forgotPassword', () => {
     expect(forgotPacer.calls.pad).toHaveLength(2);
   });
 
+  it("pads a process's first send like the answers before it, then learns its time", async () => {
+    // Prepare: the real pacer (start value 20 ms) on the fake clock; sending takes 0 ms of that clock here
+    const { forgot, timer } = setup(verified, { realPacer: true });
+
+    // Act
+    await forgot({ username: 'nobody' });
+    await forgot({ username: 'alice' });
+    await forgot({ username: 'nobody' });
+
+    // Assess: the first send waited like the unknown name before it; then the learnt 0 ms means no wait
+    expect(timer.sleeps).toEqual([19, 19]);
+  });
+
   it.each<[string, ForgotPasswordInput]>([
     ['both a username and an email', { username: 'alice', email: ALICE_MAIL }],
     ['neither', {}],
