@@ -1,4 +1,6 @@
 // Builds the real app (compose) against a fresh table on a real local store, with a movable clock.
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll } from 'vitest';
 import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
@@ -105,6 +107,27 @@ export const createTestApp = async (
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   return { app, client, clock, tableName, sessionsTableName, config, post, registerAndLogIn, bearer, outbox };
+};
+
+export type ServedTestApp = TestApp & { url: string; close(): Promise<void> };
+
+/** The real composed app on a real socket (127.0.0.1, a free port): for tests that need real HTTP. */
+export const serveTestApp = async (endpoint: string, env: Record<string, string> = {}): Promise<ServedTestApp> => {
+  const t = await createTestApp(endpoint, env);
+  const server: ServerType = await new Promise((resolve) => {
+    const running = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(running));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...t,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+        t.client.destroy();
+      }),
+  };
 };
 
 /** A JSON response body, for assertions. */

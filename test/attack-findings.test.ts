@@ -1,35 +1,15 @@
 // Defects an attack on the service found (issue 8, item 9), each reproduced through real HTTP on a socket, with a
 // slow or failing store played by a proxy in front of a real one (dynalite).
-import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { PutCommand } from '../src/adapters/dynamodb/client';
 import bcrypt from 'bcryptjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestApp, type LoginAnswer, type TestApp } from './app-harness';
+import { serveTestApp, type LoginAnswer, type ServedTestApp } from './app-harness';
 import { startStoreProxy, type StoreProxy } from './store-proxy';
 import { startDynalite, type TestStore } from './stores';
 
-type Served = TestApp & { url: string; close(): Promise<void> };
+type Served = ServedTestApp;
 
-/** The real composed app on a real socket, its store behind the proxy, with the test's movable clock. */
-const serveTestApp = async (endpoint: string, env: Record<string, string> = {}): Promise<Served> => {
-  const t = await createTestApp(endpoint, env);
-  const server: ServerType = await new Promise((resolve) => {
-    const running = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(running));
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    ...t,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        server.close(() => resolve());
-        t.client.destroy();
-      }),
-  };
-};
 
 const post = (s: Served, path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${s.url}${path}`, {

@@ -108,6 +108,23 @@ const invalidVerificationToken = () =>
 export type VerifiedEmail = { username: string; email: string; emailVerified: true };
 
 /**
+ * Bad link tokens count toward the client's failed-login ceiling, as guessing a link is guessing a password: 429
+ * past it before any work; otherwise the `refuse` that counts one and throws `invalid()`.
+ */
+export const linkGuard = async (
+  deps: ThrottleDeps & { ids: Ids },
+  context: RequestContext,
+  invalid: () => AppError,
+): Promise<() => Promise<never>> => {
+  const guard = clientWindow(deps, 'login', context.ip);
+  guard.assertOpen(await guard.count());
+  return async () => {
+    await guard.add(deps.ids.newId()).catch(() => undefined);
+    throw invalid();
+  };
+};
+
+/**
  * Verifies the address a link was sent to. The address is claimed by one conditional write in the verified-address
  * table, so of two accounts verifying one address exactly one gets it (the other: 409 email_taken). A change of
  * address takes effect here: the old address is released and told.
@@ -117,13 +134,7 @@ export const verifyEmail = async (
   input: { token: string },
   context: RequestContext,
 ): Promise<VerifiedEmail> => {
-  // Bad tokens count toward the client's failure ceiling, as failed logins do: guessing links is guessing.
-  const guard = clientWindow(deps, 'login', context.ip);
-  guard.assertOpen(await guard.count());
-  const refuse = async (): Promise<never> => {
-    await guard.add(deps.ids.newId()).catch(() => undefined);
-    throw invalidVerificationToken();
-  };
+  const refuse = await linkGuard(deps, context, invalidVerificationToken);
   const digest = tokenDigest(deps, input.token);
   const record = digest === null ? null : await deps.oneTimeTokens.consume(digest, 'verify_email', deps.clock.now().getTime());
   if (record === null || record.email === null) return refuse();

@@ -2,12 +2,12 @@
 // resetting the password with it; and the notice that a password changed.
 import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
 import { normalizeEmail, notBoth } from './email';
-import { countClientMail, issueToken, sendQuietly, tokenDigest, type MailDeps } from './email-verification';
+import { countClientMail, issueToken, linkGuard, sendQuietly, tokenDigest, type MailDeps } from './email-verification';
 import { AppError } from './errors';
 import type { Pacer } from './pace';
 import type { PasswordHasher, RequestContext, SessionStore, UserRecord } from './ports';
 import { ATTEMPTS, retry } from './retry';
-import { clientWindow, takeAccountMail } from './throttle';
+import { takeAccountMail } from './throttle';
 import { loginUsername } from './username';
 
 export type PasswordResetDeps = MailDeps & {
@@ -88,12 +88,7 @@ export const resetPassword = async (
   input: ResetPasswordInput,
   context: RequestContext,
 ): Promise<void> => {
-  const guard = clientWindow(deps, 'login', context.ip);
-  guard.assertOpen(await guard.count());
-  const refuse = async (): Promise<never> => {
-    await guard.add(deps.ids.newId()).catch(() => undefined);
-    throw invalidResetToken();
-  };
+  const refuse = await linkGuard(deps, context, invalidResetToken);
   const digest = tokenDigest(deps, input.token);
   if (digest === null) return refuse();
   // Looked at first, used only once the new password passes the policy: a refused password leaves the link working.

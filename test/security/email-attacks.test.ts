@@ -3,37 +3,18 @@
 // finding (the file stays green while it stands) and names its fix.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type LoginAnswer, type TestApp } from '../app-harness';
+import { serveTestApp, type LoginAnswer, type ServedTestApp } from '../app-harness';
 import { startStoreProxy, type StoreProxy } from '../store-proxy';
 import { startDynalite, type TestStore } from '../stores';
 
-type Served = TestApp & { url: string; close(): Promise<void> };
+type Served = ServedTestApp;
 
 const PASSWORD = 'correct horse battery';
 const NEW_PASSWORD = 'quiet meadow lantern 42';
 const PEER = '198.51.100.60';
 
-/** The real composed app on a real socket, its store behind the proxy. */
-const serveTestApp = async (endpoint: string, env: Record<string, string> = {}): Promise<Served> => {
-  const t = await createTestApp(endpoint, env);
-  const server: ServerType = await new Promise((resolve) => {
-    const running = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(running));
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    ...t,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        server.close(() => resolve());
-        t.client.destroy();
-      }),
-  };
-};
 
 const send = (s: Served, method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${s.url}${path}`, {
