@@ -80,3 +80,32 @@ export const ensureOneTimeTokensTable = (client: DynamoClient, tableName: string
   ensureTable(client, tableName, ONE_TIME_TOKENS_KEY);
 
 export const ensureEmailsTable = (client: DynamoClient, tableName: string) => ensureTable(client, tableName, EMAILS_KEY);
+
+/**
+ * Passkeys: partition key `id` (the credential id: a login's one strongly consistent GetItem), and the global
+ * secondary index `by-uid` (partition `uid`, sort `createdAt`: an account's list, oldest first, in one Query;
+ * PASSKEYS_BY_UID_INDEX in passkey-store.ts names it). The index is created with the table, so it is ACTIVE with it.
+ */
+export const ensurePasskeysTable = (client: DynamoClient, tableName: string) => {
+  const key: KeySchema & Pick<CreateTableCommandInput, 'GlobalSecondaryIndexes'> = {
+    AttributeDefinitions: [
+      { AttributeName: 'id', AttributeType: 'S' },
+      { AttributeName: 'uid', AttributeType: 'S' },
+      { AttributeName: 'createdAt', AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: 'by-uid',
+        KeySchema: [
+          { AttributeName: 'uid', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        // Everything: the list shows most of a record, and listFor gives whole records.
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+  // ensureTable spreads the whole object into CreateTable, the index included.
+  return ensureTable(client, tableName, key);
+};

@@ -1,0 +1,79 @@
+// The passkey (WebAuthn credential) record and the store the passkey use cases need (types only).
+
+/** How a browser may reach an authenticator; the same names as WebAuthn's `AuthenticatorTransport` (Level 3). */
+export type PasskeyTransport = 'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb';
+
+/**
+ * One registered passkey. Bytes are kept as base64url text (no padding), as WebAuthn's JSON carries them, so a
+ * record goes to the library and back without conversions and reads the same in the table.
+ */
+export type Passkey = {
+  /** The credential id (base64url): unique across all accounts, the key a login looks the passkey up by. */
+  id: string;
+  /** The owning account's stable id. */
+  uid: string;
+  /**
+   * The account's WebAuthn user handle (base64url of 16 to 64 random bytes), the same for all of its passkeys.
+   * An assertion's `userHandle` must equal it: a credential presented for another account is refused.
+   */
+  userHandle: string;
+  /** The credential's public key as the authenticator gave it: a COSE key, base64url. */
+  publicKey: string;
+  /** The signature counter last seen (0 for authenticators that do not count, as most synced passkeys). */
+  counter: number;
+  /** Where the browser may find it again (for `excludeCredentials` and `allowCredentials` hints). */
+  transports: readonly PasskeyTransport[];
+  /** `multiDevice` when the credential may be synced (backup eligible), else `singleDevice`. */
+  deviceType: 'singleDevice' | 'multiDevice';
+  /** True when the authenticator said the credential is backed up (synced) at its last use. */
+  backedUp: boolean;
+  /** A label the user chose, or one we made ("Passkey"). */
+  name: string;
+  /** ISO 8601 time of registration. */
+  createdAt: string;
+  /** ISO 8601 time of the last login with it; null before the first. */
+  lastUsedAt: string | null;
+};
+
+/** What a login with a passkey changes on its record. */
+export type PasskeyUse = {
+  /** The counter the new assertion carries. */
+  counter: number;
+  /** ISO 8601 time of this login. */
+  lastUsedAt: string;
+  /** The backed-up flag of this assertion (it can change: a passkey gets synced later). */
+  backedUp?: boolean;
+  /** The counter the caller read (and verified the assertion against): the write happens only if it is still so. */
+  expectedCounter: number;
+};
+
+export type PasskeyStore = {
+  /**
+   * Stores a new passkey, only if no passkey (of any account) has this credential id; returns false, writing
+   * nothing, when the id is taken (WebAuthn: a credential id registered already must be refused).
+   */
+  add(passkey: Passkey): Promise<boolean>;
+  /** One strongly consistent read by credential id: a passkey removed a moment ago is not found. Null if unknown. */
+  find(id: string): Promise<Passkey | null>;
+  /**
+   * The account's passkeys, oldest first, in one query. Eventually consistent (an index): a passkey added or
+   * removed a moment ago may be missing from, or still in, the list. Fine for listing and `excludeCredentials`;
+   * never use it to decide a login (use `find`).
+   */
+  listFor(uid: string): Promise<Passkey[]>;
+  /**
+   * Records a login: the new counter and time, only while the passkey is still `uid`'s and its counter is still
+   * `expectedCounter`. Of concurrent uses verified against the same counter (a replayed or cloned assertion
+   * racing the real one) at most one wins; the others get false. A retried call of our own (an answer lost on
+   * the way) still gets true. Counter-less passkeys (0 stays 0) never conflict: their replay guard is the
+   * challenge, spent once.
+   */
+  recordUse(id: string, uid: string, use: PasskeyUse): Promise<boolean>;
+  /** Removes the passkey if it is `uid`'s: true when it was; false for an unknown id or another account's. */
+  remove(id: string, uid: string): Promise<boolean>;
+  /**
+   * Removes every passkey of the account (account deletion). Found through the index, so a passkey added at the
+   * same moment may survive it; it can never log in again once its account is gone.
+   */
+  removeAllFor(uid: string): Promise<void>;
+};
