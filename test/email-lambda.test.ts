@@ -1,44 +1,21 @@
 // Issue 10's main flows through the real Lambda handler with complete API Gateway events: mail over SMTP to a real
 // smtp-server started here (a Lambda has no outbox), and a Lambda with no mailer answering resend with 503.
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from './app-harness';
 import { checkLambdaResult } from './contract';
 import { FORGOT_MESSAGE, NEW_PASSWORD, PASSWORD } from './email-helpers';
 import { httpApiEvent, lambdaContext, restEvent } from './events';
+import { startTestSmtpServer, type TestSmtpServer } from './smtp-server';
 import { createServiceTables, startDynalite, type TestStore } from './stores';
 
 type Handler = typeof import('../src/lambda').handler;
 type Result = APIGatewayProxyResult & APIGatewayProxyStructuredResultV2;
-type Received = { to: string; subject: string; text: string };
 
 const APP_URL = 'https://auth.example.com';
 
-/** A real SMTP server on loopback that keeps what it receives. */
-const startSmtp = async () => {
-  const received: Received[] = [];
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      simpleParser(stream).then((mail) => {
-        for (const to of session.envelope.rcptTo) received.push({ to: to.address, subject: mail.subject ?? '', text: mail.text ?? '' });
-        callback();
-      }, callback);
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  const { port } = server.server.address() as AddressInfo;
-  return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-};
-
 let store: TestStore;
-let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let smtp: TestSmtpServer;
 // Both Lambdas below share these tables: the one without a mailer sees the accounts the other verified.
 let tables: Record<string, string>;
 
@@ -60,7 +37,7 @@ const coldStart = async (env: Record<string, string>): Promise<Handler> => {
 
 beforeAll(async () => {
   store = await startDynalite();
-  smtp = await startSmtp();
+  smtp = await startTestSmtpServer();
   tables = await createServiceTables(store.endpoint);
 });
 
@@ -70,6 +47,10 @@ afterAll(async () => {
   await store?.stop();
 });
 
+/** What the SMTP server received, one entry per envelope recipient, oldest first. */
+const received = () =>
+  smtp.arrivals.flatMap(({ envelope, mail }) => envelope.to.map((to) => ({ to, subject: mail.subject ?? '', text: mail.text ?? '' })));
+
 const bodyOf = (result: Result) => JSON.parse(result.body ?? '') as Record<string, unknown>;
 const call = (handler: Handler) => async (event: Parameters<Handler>[0]) =>
   checkLambdaResult(event, (await handler(event, lambdaContext())) as Result);
@@ -77,7 +58,7 @@ const call = (handler: Handler) => async (event: Parameters<Handler>[0]) =>
 /** The token of the newest link to `page` the SMTP server received for `to`. */
 const tokenFor = (to: string, page: 'verify-email' | 'reset-password') => {
   const prefix = `${APP_URL}/${page}#token=`;
-  const links = smtp.received
+  const links = received()
     .filter((mail) => mail.to === to)
     .flatMap((mail) => mail.text.match(/https?:\/\/[^\s<>"]+/g) ?? [])
     .filter((link) => link.startsWith(prefix));
@@ -91,7 +72,7 @@ describe('a Lambda sending over SMTP', () => {
 
   beforeAll(async () => {
     invoke = call(
-      await coldStart({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: 'Login <no-reply@example.com>', APP_URL }),
+      await coldStart({ SMTP_URL: smtp.url, MAIL_FROM: 'Login <no-reply@example.com>', APP_URL }),
     );
   });
 
@@ -132,7 +113,7 @@ describe('a Lambda sending over SMTP', () => {
     expect(oldPassword.statusCode).toBe(401);
     expect(newPassword.statusCode).toBe(200);
     expect((bodyOf(newPassword).user as { username: string }).username).toBe('lamuser');
-    const subjects = smtp.received.filter((mail) => mail.to === 'lam@example.com').map((mail) => mail.subject);
+    const subjects = received().filter((mail) => mail.to === 'lam@example.com').map((mail) => mail.subject);
     expect(subjects).toEqual([
       expect.stringMatching(/^Verify your email address/),
       expect.stringMatching(/^Reset your password/),
@@ -172,7 +153,7 @@ describe('a Lambda without MAIL_FROM or SMTP_URL', () => {
     const { token } = bodyOf(
       await invoke(httpApiEvent({ method: 'POST', path: '/login', body: json({ username: 'lamresend', password: PASSWORD }) })),
     ) as { token: string };
-    const receivedBefore = smtp.received.length;
+    const receivedBefore = received().length;
 
     const resent = await invoke(
       restEvent({ method: 'POST', path: '/email/verify/resend', headers: { Authorization: `Bearer ${token}` } }),
@@ -188,6 +169,6 @@ describe('a Lambda without MAIL_FROM or SMTP_URL', () => {
     expect(bodyOf(forgot)).toEqual({ message: FORGOT_MESSAGE });
     // The registration stands though its mail could not go.
     expect(registered.statusCode).toBe(201);
-    expect(smtp.received.length).toBe(receivedBefore);
+    expect(received().length).toBe(receivedBefore);
   });
 });

@@ -1,6 +1,5 @@
 // The three mail senders end to end through the service: SES (the real Lambda handler against aws-ses-v2-local),
 // SMTP (the local server against a real smtp-server) and the outbox (the local server writing .eml files).
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -9,12 +8,12 @@ import { join } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import startSesLocal from 'aws-ses-v2-local';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer } from '../src/server';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from './app-harness';
 import { checkLambdaResult } from './contract';
 import { httpApiEvent, lambdaContext } from './events';
+import { startTestSmtpServer } from './smtp-server';
 import { createServiceTables, startDynalite, type TestStore } from './stores';
 
 const FORGOT_ANSWER = { message: 'if that account has a verified email address, a reset link is on its way' };
@@ -182,36 +181,8 @@ describe('SES: the Lambda handler sends through SES v2 (aws-ses-v2-local)', () =
   });
 });
 
-type Arrival = { to: string[]; user: unknown; mail: ParsedMail };
-
 /** A real SMTP server on loopback that takes mail from `user`/`pass` and keeps each one parsed. */
-const startSmtp = async () => {
-  const arrivals: Arrival[] = [];
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    logger: false,
-    onAuth(auth, _session, callback) {
-      if (auth.username === 'user' && auth.password === 'pass') callback(null, { user: auth.username });
-      else callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
-    },
-    onData(stream, session, callback) {
-      simpleParser(stream).then((mail) => {
-        arrivals.push({ to: session.envelope.rcptTo.map((r) => r.address), user: session.user, mail });
-        callback();
-      }, callback);
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  const { port } = server.server.address() as AddressInfo;
-  let closed: Promise<void> | undefined;
-  return {
-    url: `smtp://user:pass@127.0.0.1:${port}`,
-    arrivals,
-    close: () => (closed ??= new Promise<void>((resolve) => server.close(() => resolve()))),
-  };
-};
+const startSmtp = () => startTestSmtpServer({ auth: { user: 'user', pass: 'pass' } });
 
 /** A JSON request to the running server over real HTTP. */
 const call = async (server: RunningServer, path: string, body: unknown, headers: Record<string, string> = {}) => {
@@ -262,7 +233,7 @@ describe('SMTP: the local server sends through SMTP_URL', () => {
       expect(registered.status).toBe(201);
       expect(smtp.arrivals).toHaveLength(1);
       expect(arrival!.user).toBe('user');
-      expect(arrival!.to).toEqual(['sam@example.com']);
+      expect(arrival!.envelope.to).toEqual(['sam@example.com']);
       expect(arrival!.mail.from?.value).toEqual([{ address: 'login@acme.example', name: 'Acme Login' }]);
       expect(arrival!.mail.subject).toMatch(/^Verify your email address/);
       expect(verified).toMatchObject({ status: 200, body: { emailVerified: true } });

@@ -1,11 +1,9 @@
 // Attacks on issue 10's email verification and account recovery, over real HTTP on a socket, with the store behind
 // a proxy (test/store-proxy.ts) that can slow or fail chosen calls. `it` holds a defence; `it.fails` reproduces a
 // finding (the file stays green while it stands) and names its fix.
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serveTestApp, type LoginAnswer, type ServedTestApp } from '../app-harness';
+import { startTestSmtpServer } from '../smtp-server';
 import { startStoreProxy, type StoreProxy } from '../store-proxy';
 import { startDynalite, type TestStore } from '../stores';
 
@@ -394,7 +392,7 @@ describe('addresses the mailer reads as something else', () => {
   // time (and a registration stores an address no mail can reach). Fix: as above (the dot-atom rule makes it a
   // 400 invalid_request naming email).
   it('POST /me/email with an address no mailer can send to is a 4xx, not a 5xx', async () => {
-    const smtp = await startSmtp();
+    const smtp = await startTestSmtpServer();
     try {
       const viaSmtp = await start({ SMTP_URL: smtp.url, MAIL_FROM: 'login-service <no-reply@example.com>' });
       await register(viaSmtp, 'parenaddr');
@@ -404,7 +402,7 @@ describe('addresses the mailer reads as something else', () => {
       const response = await post(viaSmtp, '/me/email', { email: 'a(b@evil.test', password: PASSWORD }, bearer(session.token));
 
       expect(control.status).toBe(202);
-      expect(smtp.recipients).toEqual([['paren-ok@example.com']]);
+      expect(smtp.arrivals.map((arrival) => arrival.envelope.to)).toEqual([['paren-ok@example.com']]);
       expect(response.status).toBeLessThan(500);
     } finally {
       await smtp.close();
@@ -470,27 +468,3 @@ describe('malformed input on the new routes', () => {
     expect(failures).toEqual([]);
   });
 });
-
-/** A real SMTP server on loopback that takes every mail and keeps each one's envelope recipients. */
-const startSmtp = async () => {
-  const recipients: string[][] = [];
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      stream.resume();
-      stream.on('end', () => {
-        recipients.push(session.envelope.rcptTo.map((r) => r.address));
-        callback();
-      });
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    recipients,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-};

@@ -2,9 +2,9 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestSmtpServer, type TestSmtpServer } from '../../../test/smtp-server';
 import { capturedOutput } from './captured-output';
 import { createMessages } from './messages';
 import { createSmtpMailer, parseSmtpUrl } from './smtp-mailer';
@@ -21,56 +21,12 @@ const reset = createMessages({ appUrl: 'https://auth.example.com', productName: 
   expiresInSeconds: 1800,
 });
 
-type Arrival = { envelope: { from: string; to: string[] }; user: string | undefined; raw: string; mail: ParsedMail };
-
-const startSmtp = async (options: { refuseRecipient?: string } = {}) => {
-  const arrivals: Arrival[] = [];
-  const server = new SMTPServer({
-    // Plain SMTP with AUTH on loopback: a real exchange without certificates (STARTTLS is tried when offered).
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    authMethods: ['PLAIN', 'LOGIN'],
-    logger: false,
-    onAuth(auth, _session, callback) {
-      if (auth.username === USER && auth.password === PASSWORD) callback(null, { user: auth.username });
-      else callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
-    },
-    onRcptTo(address, _session, callback) {
-      if (address.address === options.refuseRecipient) {
-        callback(Object.assign(new Error('No such mailbox here'), { responseCode: 550 }));
-      } else callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      const ended = once(stream, 'end').then(() => Buffer.concat(chunks));
-      ended.then(async (raw) => {
-        const mail = await simpleParser(raw);
-        arrivals.push({
-          raw: raw.toString('latin1'),
-          envelope: {
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-          },
-          user: session.user as string | undefined,
-          mail,
-        });
-        callback();
-      }, callback);
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  const { port } = server.server.address() as AddressInfo;
-  return { port, arrivals, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-};
-
-let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let smtp: TestSmtpServer;
 const url = (user = USER, password = PASSWORD) =>
   `smtp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${smtp.port}`;
 
 beforeAll(async () => {
-  smtp = await startSmtp({ refuseRecipient: 'nobody@example.com' });
+  smtp = await startTestSmtpServer({ auth: { user: USER, pass: PASSWORD }, refuseRecipient: 'nobody@example.com' });
 });
 afterAll(() => smtp?.close());
 
@@ -149,7 +105,7 @@ describe('createSmtpMailer', () => {
 
   it('fails clearly when no server listens', async () => {
     // Prepare: a port that just had a server and now has none
-    const gone = await startSmtp();
+    const gone = await startTestSmtpServer();
     await gone.close();
     const mailer = createSmtpMailer({ url: `smtp://${USER}:secret-pw@127.0.0.1:${gone.port}`, from: FROM });
 
