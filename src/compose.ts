@@ -108,7 +108,8 @@ export const compose = (config: Config, options: ComposeOptions) => {
     oneTimeTokens: oneTimeTokenStore,
     emailClaims,
     tokenMaker: oneTimeTokens,
-    mail: createNotifier(mailer, appUrl, config.mail.productName),
+    // Half the request's budget: the rest is the store calls' and the answer's.
+    mail: createNotifier(mailer, appUrl, config.mail.productName, Math.floor(config.requestTimeoutMs / 2)),
     emailSettings: config.email,
     // Every answer waits as long as 9 in 10 recent sends took: sends vary (a mail server's answer, a file write), and
     // a median would leave the slower half of real sends longer than every padded answer. Until a send is timed, a

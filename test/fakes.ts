@@ -584,7 +584,8 @@ export const createEmailClaimStore = (
       }),
     replace: (email, staleUid, claim) =>
       request('replace', email, () => {
-        if (claims.get(email)?.uid !== staleUid) return false;
+        const holder = claims.get(email)?.uid;
+        if (holder !== staleUid && holder !== claim.uid) return false;
         claims.set(email, { ...claim, email });
         return true;
       }),

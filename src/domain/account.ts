@@ -3,19 +3,11 @@ import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
 import { AppError, incorrectPassword } from './errors';
 import { attemptPassword, type LogInDeps } from './log-in';
 import type { AccessClaims, RequestContext, UserRecord } from './ports';
-import { ATTEMPTS, retry } from './retry';
-import { startSession, type TokenPair } from './sessions';
+import { endAllSessions, startSession, type TokenPair } from './sessions';
 import { changeEmail as requestNewEmail, releaseClaim, type ChangeEmailInput, type MailDeps } from './email-verification';
 import { notifyPasswordChanged } from './password-reset';
 
 export type AccountDeps = LogInDeps & MailDeps & { passwordPolicy: PasswordPolicy };
-
-/**
- * Ends every session of an account whose user has just changed. Tried again on failure: the user is already
- * changed, so a session left behind would outlive its password or its account.
- */
-const endAllSessions = (deps: AccountDeps, uid: string) =>
-  retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.sessions.removeAll(uid));
 
 /**
  * The token's account, if this is its current password (under the login throttle). A wrong one is reported as

@@ -250,6 +250,21 @@ describe('changeEmail', () => {
     expect(world.audit.entries.map((entry) => entry.event)).toContain('email.changed');
   });
 
+  it('still releases and tells the old address when the confirming write was retried after it landed', async () => {
+    // Prepare: the store's retry of a landed write sees the new state as old, so the write reports nothing replaced
+    const world = setup(verified);
+    await world.change(NEW_MAIL);
+    const confirm = world.users.confirmEmail.bind(world.users);
+    world.users.confirmEmail = async (...args) => ((await confirm(...args)) === false ? false : { replaced: null });
+
+    // Act
+    await world.verify(world.linkTo(NEW_MAIL));
+
+    // Assess
+    expect(world.emailClaims.holder(ALICE_MAIL)).toBeUndefined();
+    expect(world.mail.to(ALICE_MAIL)).toEqual([{ kind: 'email_changed', to: ALICE_MAIL, username: 'alice' }]);
+  });
+
   it('replaces an unverified address outright (nothing pending), and the old address\u2019s link stops working', async () => {
     // Prepare
     const world = setup(unverified);

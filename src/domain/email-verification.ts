@@ -151,12 +151,15 @@ export const verifyEmail = async (
     return refuse();
   }
   deps.audit.record('email.verified', { username, known: true, context });
-  if (confirmed.replaced !== null) {
-    await releaseClaim(deps, confirmed.replaced, uid);
+  // From the write's old image, or from the read before it: a retried write (its first landed, its answer lost)
+  // sees the new state as old, and the change must still release and tell the old address.
+  const replaced = confirmed.replaced ?? (user.emailVerified && user.pendingEmail === email ? user.email : null);
+  if (replaced !== null && replaced !== email) {
+    await releaseClaim(deps, replaced, uid);
     // A reset link went to the old address, which is no longer the account's: it stops working.
     await deps.oneTimeTokens.revoke(uid, 'reset_password').catch(() => undefined);
     deps.audit.record('email.changed', { username, known: true, context });
-    await sendQuietly(deps, { kind: 'email_changed', to: confirmed.replaced, username });
+    await sendQuietly(deps, { kind: 'email_changed', to: replaced, username });
   }
   return { username, email, emailVerified: true };
 };
@@ -176,6 +179,12 @@ const claimAddress = async (deps: MailDeps, claim: EmailClaim): Promise<boolean>
     owner !== null && owner.uid === holder.uid && (owner.email === claim.email || owner.pendingEmail === claim.email);
   return !stillUses && (await deps.emailClaims.replace(claim.email, holder.uid, claim));
 };
+
+/** Whether the account is the claim's and has that address verified (a claim left behind is not). */
+export const holdsVerifiedAddress = (
+  user: Pick<UserRecord, 'uid' | 'email' | 'emailVerified'>,
+  claim: Pick<EmailClaim, 'uid' | 'email'>,
+): boolean => user.uid === claim.uid && user.email === claim.email && user.emailVerified;
 
 /** Gives up a verified address; tried again, as a claim left behind would keep the address from its next owner. */
 export const releaseClaim = (deps: Pick<MailDeps, 'emailClaims'>, email: string, uid: string) =>

@@ -3,6 +3,7 @@
 import { assertLoginPassword } from './credentials';
 import { normalizeEmail, notBoth } from './email';
 import { AppError, invalidCredentials, invalidField } from './errors';
+import { holdsVerifiedAddress } from './email-verification';
 import type { EmailClaimStore } from './mail-ports';
 import type { Pacer } from './pace';
 import type { AttemptedUser, AttemptLease, AuditLog, EventLog, Ids, PasswordHasher, RequestContext, Timer, UserRecord } from './ports';
@@ -223,7 +224,7 @@ const logInByEmail = async (
   // The right password of an account that no longer holds the address (a claim left behind by a change whose
   // release failed), or of a tutorial-era name that happens to read `mailto:...`: no session; the lease ends at
   // its deadline.
-  if (claim === null || user.uid !== claim.uid || user.email !== email || !user.emailVerified) {
+  if (claim === null || !holdsVerifiedAddress(user, claim)) {
     throw invalidCredentials();
   }
   const pair = await startSession(deps, user, settle);

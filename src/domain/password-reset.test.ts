@@ -150,6 +150,20 @@ describe('forgotPassword', () => {
     expect(forgotPacer.calls.pad).toHaveLength(2);
   });
 
+  it('learns nothing from a send that failed (a quick failure would pull the pad below a real send)', async () => {
+    // Prepare
+    const { forgot, forgotPacer, mail } = setup();
+    mail.fail(new Error('smtp down'));
+
+    // Act
+    const answer = await forgot({ username: 'alice' });
+
+    // Assess
+    expect(answer).toEqual({ message: FORGOT_PASSWORD_MESSAGE });
+    expect(forgotPacer.calls.record).toHaveLength(0);
+    expect(forgotPacer.calls.pad).toHaveLength(1);
+  });
+
   it("pads a process's first send like the answers before it, then learns its time", async () => {
     // Prepare: the real pacer (start value 20 ms) on the fake clock; sending takes 0 ms of that clock here
     const { forgot, timer } = setup(verified, { realPacer: true });

@@ -2,11 +2,19 @@
 // resetting the password with it; and the notice that a password changed.
 import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
 import { normalizeEmail, notBoth } from './email';
-import { countClientMail, issueToken, linkGuard, sendQuietly, tokenDigest, type MailDeps } from './email-verification';
+import {
+  countClientMail,
+  holdsVerifiedAddress,
+  issueToken,
+  linkGuard,
+  sendQuietly,
+  tokenDigest,
+  type MailDeps,
+} from './email-verification';
 import { AppError } from './errors';
 import type { Pacer } from './pace';
 import type { PasswordHasher, RequestContext, SessionStore, UserRecord } from './ports';
-import { ATTEMPTS, retry } from './retry';
+import { endAllSessions } from './sessions';
 import { takeAccountMail } from './throttle';
 import { loginUsername } from './username';
 
@@ -51,8 +59,9 @@ export const forgotPassword = async (
         // Bound to the address it goes to and the password it replaces: a new verified address or a password
         // change voids it, even where revoking it failed.
         const token = await issueToken(deps, 'reset_password', account, account.email, ttl, account.credentialVersion);
-        await sendQuietly(deps, { kind: 'reset_password', to: account.email, username: account.username, token, expiresInSeconds: ttl });
-        sentAt = deps.clock.now().getTime();
+        const sent = await sendQuietly(deps, { kind: 'reset_password', to: account.email, username: account.username, token, expiresInSeconds: ttl });
+        // Only sends that went teach the pad: quick failures would pull it below what a real send takes.
+        if (sent) sentAt = deps.clock.now().getTime();
       }
     } catch (error) {
       // The answer must not differ for a real account: a store fault here is logged, and the user may ask again.
@@ -71,7 +80,7 @@ export const findByEmail = async (deps: MailDeps, email: string): Promise<UserRe
   const claim = await deps.emailClaims.find(email);
   if (claim === null) return null;
   const user = await deps.users.find(claim.username);
-  return user !== null && user.uid === claim.uid && user.email === email && user.emailVerified ? user : null;
+  return user !== null && holdsVerifiedAddress(user, claim) ? user : null;
 };
 
 const invalidResetToken = () =>
@@ -106,7 +115,7 @@ export const resetPassword = async (
   if ((await deps.oneTimeTokens.consume(digest, 'reset_password', deps.clock.now().getTime())) === null) return refuse();
   if (!(await deps.users.resetPassword(user.username, found.uid, newHash))) return refuse();
   // The user changed first, then its sessions go: a login racing with us sees the new version and drops its own.
-  await retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.sessions.removeAll(found.uid));
+  await endAllSessions(deps, found.uid);
   deps.audit.record('password.reset', { username: user.username, known: true, context });
   await notifyPasswordChanged(deps, user);
 };

@@ -114,6 +114,13 @@ export const startSession = async (
   return pair(deps, session, secret, emailClaimsOf(user));
 };
 
+/**
+ * Ends every session of an account whose user has just changed (a new password, a reset, a deletion). Tried again
+ * on failure: the user is already changed, so a session left behind would outlive its password or its account.
+ */
+export const endAllSessions = (deps: Pick<SessionDeps, 'sessions'>, uid: string) =>
+  retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () => deps.sessions.removeAll(uid));
+
 /** How many rotations ago `secret` was current: 0 = current, 1 = just superseded, undefined = not of this session. */
 export const generationsBehind = (
   deps: Pick<SessionDeps, 'secrets'>,

@@ -38,8 +38,9 @@ export const createDynamoEmailClaimStore = (options: DynamoEmailClaimStoreOption
           new PutCommand({
             TableName,
             Item: { email, uid: claim.uid, username: claim.username },
-            ConditionExpression: 'uid = :stale',
-            ExpressionAttributeValues: { ':stale': staleUid },
+            // `OR uid = :uid`: a retried takeover whose first write landed is still a takeover.
+            ConditionExpression: 'uid = :stale OR uid = :uid',
+            ExpressionAttributeValues: { ':stale': staleUid, ':uid': claim.uid },
           }),
           bounded(),
         ),

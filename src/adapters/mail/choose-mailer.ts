@@ -41,7 +41,19 @@ export const createMailer = (mailer: Config['mailer'], options: MailerOptions): 
   }
 };
 
-/** Requests made into messages whose links start at `appUrl()` (read at each send: locally it is known once listening). */
-export const createNotifier = (mailer: Mailer, appUrl: () => string, productName: string): Notifier => ({
-  send: (request: MailRequest) => mailer.send(createMessages({ appUrl: appUrl(), productName }).build(request)),
+/**
+ * Requests made into messages whose links start at `appUrl()` (read at each send: locally it is known once
+ * listening). A send that takes longer than `timeoutMs` counts as failed: the senders' own limits (10 s per SMTP
+ * wait, SES's retries) would outlast the request's deadline, and a forgot-password answer its padding.
+ */
+export const createNotifier = (mailer: Mailer, appUrl: () => string, productName: string, timeoutMs: number): Notifier => ({
+  send: (request: MailRequest) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new MailSendError('none', `mail not sent: no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    const sending = mailer.send(createMessages({ appUrl: appUrl(), productName }).build(request));
+    return Promise.race([sending, late]).finally(() => clearTimeout(timer));
+  },
 });
