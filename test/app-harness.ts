@@ -22,11 +22,25 @@ import {
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 export const TEST_REFRESH_SECRET = 'test-refresh-secret-at-least-32-bytes-long';
 
-export type MovableClock = Clock & { advance(seconds: number): void };
+export type MovableClock = Clock & {
+  advance(seconds: number): void;
+  /** Stops time where it is (until `run`): a test whose steps must fall within one wait, however slow the machine. */
+  freeze(): void;
+  run(): void;
+};
 
 export const movableClock = (): MovableClock => {
   let offsetMs = 0;
-  return { now: () => new Date(Date.now() + offsetMs), advance: (seconds) => (offsetMs += seconds * 1000) };
+  let frozenAt: number | undefined;
+  return {
+    now: () => new Date((frozenAt ?? Date.now()) + offsetMs),
+    advance: (seconds) => (offsetMs += seconds * 1000),
+    freeze: () => (frozenAt ??= Date.now()),
+    run: () => {
+      if (frozenAt !== undefined) offsetMs -= Date.now() - frozenAt;
+      frozenAt = undefined;
+    },
+  };
 };
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
