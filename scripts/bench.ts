@@ -753,13 +753,41 @@ const main = async () => {
       if (i >= FORGOT_WARMUP) forgotSamples[k]!.push(took);
     }
   }
+  const spreadOf = (medians: number[]) => Math.max(...medians) / Math.min(...medians) - 1;
+  // Login by email: an address nobody verified and a wrong password of a verified one, interleaved; every fourth
+  // round the right password (untimed) forgets the account's failures, so it never reaches its wait.
+  const timedEmailLogin = async (email: string, password: string) => {
+    const started = performance.now();
+    const response = await fetch(forgotAt('/login'), { method: 'POST', body: JSON.stringify({ email, password }) });
+    await response.arrayBuffer();
+    return { status: response.status, ms: performance.now() - started };
+  };
+  const byEmailFailures = { unknown: [] as number[], wrong: [] as number[] };
+  for (let i = 0; i < 10 + 60; i += 1) {
+    if (i % 4 === 3 && (await timedEmailLogin(VERIFIED, PASSWORD)).status !== 200) throw new Error('login by email failed');
+    const unknownAddress = await timedEmailLogin(`nobody-login${i}@bench.test`, 'wrong passphrase');
+    const wrongPassword = await timedEmailLogin(VERIFIED, 'wrong passphrase');
+    if (unknownAddress.status !== 401 || wrongPassword.status !== 401) throw new Error('login by email: expected two 401s');
+    if (i >= 10) {
+      byEmailFailures.unknown.push(unknownAddress.ms);
+      byEmailFailures.wrong.push(wrongPassword.ms);
+    }
+  }
+  const byEmailMedians = [median(byEmailFailures.unknown), median(byEmailFailures.wrong)];
+  add({
+    what: 'failed login p50 by email: an address nobody verified / a wrong password of a verified one (60 each, interleaved)',
+    value: byEmailMedians.map(ms).join(' / '),
+    reference: '',
+    note: `spread ${(spreadOf(byEmailMedians) * 100).toFixed(0)}%`,
+    target: 'within 10%',
+    pass: spreadOf(byEmailMedians) <= 0.1,
+  });
   await forgotServer.close();
   // Every verified request must have sent its link: a capped account would be timed on the path that sends nothing.
   const resetLinks = mailLines.count(VERIFIED, 'reset-password');
   const expectedLinks = 2 * (FORGOT_WARMUP + FORGOT_SAMPLES);
   if (resetLinks !== expectedLinks) throw new Error(`forgot-password: ${resetLinks} reset links mailed, expected ${expectedLinks}`);
   const forgotMedians = forgotSamples.map(median);
-  const spreadOf = (medians: number[]) => Math.max(...medians) / Math.min(...medians) - 1;
   const byName = forgotMedians.slice(0, 3);
   const byEmail = forgotMedians.slice(3);
   add({
