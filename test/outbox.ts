@@ -16,8 +16,8 @@ export type TestOutbox = {
   tokenFor(address: string, page: 'verify-email' | 'reset-password'): Promise<string>;
 };
 
-export const createTestOutbox = (): TestOutbox => {
-  const folder = mkdtempSync(join(tmpdir(), 'outbox-'));
+/** Reads `folder` (a server's DATA_DIR/outbox, say), or a fresh temporary folder of its own. */
+export const createTestOutbox = (folder: string = mkdtempSync(join(tmpdir(), 'outbox-'))): TestOutbox => {
   const all = async (): Promise<ReadMail[]> => {
     let names: string[];
     try {

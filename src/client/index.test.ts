@@ -1,7 +1,7 @@
 // The typed client against a real local server (real HTTP, the embedded store): every method, the error mapping,
 // the refresh before expiry and on token_expired, one refresh for many concurrent callers, and the mail links
 // (read back from the server's outbox on disk).
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,10 +39,9 @@ let outbox: TestOutbox;
 let dataDir: string;
 beforeAll(async () => {
   server = await startServer(SERVER_ENV);
-  // The server writes DATA_DIR/outbox; test/outbox.ts reads a folder of its own: a link makes them one.
-  outbox = createTestOutbox();
+  // The server writes DATA_DIR/outbox, which the test reads back.
   dataDir = mkdtempSync(join(tmpdir(), 'client-data-'));
-  symlinkSync(outbox.folder, join(dataDir, 'outbox'));
+  outbox = createTestOutbox(join(dataDir, 'outbox'));
   // Every request comes from 127.0.0.1: the per-client mail ceiling would stop this file halfway.
   mailServer = await startServer({ ...SERVER_ENV, DATA_DIR: dataDir, THROTTLE_IP_MAILS: '1000' });
 });

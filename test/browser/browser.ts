@@ -1,7 +1,7 @@
 // Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) for the page tests, and a watch on a
 // page that collects everything that must not happen: console errors (CSP violations among them), uncaught
 // exceptions, failed or refused requests, and any request to another origin (which is also stopped).
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -111,10 +111,8 @@ export const useServerAndBrowser = () => {
   const running = {} as { server: RunningServer; browser: TestBrowser; outbox: TestOutbox };
   let dataDir: string | undefined;
   beforeAll(async () => {
-    running.outbox = createTestOutbox();
     dataDir = mkdtempSync(join(tmpdir(), 'browser-data-'));
-    // test/outbox.ts reads a folder of its own: a link makes it the server's DATA_DIR/outbox.
-    symlinkSync(running.outbox.folder, join(dataDir, 'outbox'));
+    running.outbox = createTestOutbox(join(dataDir, 'outbox'));
     running.server = await startServer({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'SILENT' });
     running.browser = await launchBrowser();
   });
