@@ -4,7 +4,13 @@ import { AppError, incorrectPassword } from './errors';
 import { attemptPassword, type LogInDeps } from './log-in';
 import type { AccessClaims, RequestContext, UserRecord } from './ports';
 import { endAllSessions, startSession, type TokenPair } from './sessions';
-import { changeEmail as requestNewEmail, releaseClaim, type ChangeEmailInput, type MailDeps } from './email-verification';
+import {
+  changeEmail as requestNewEmail,
+  currentAccount,
+  releaseClaim,
+  type ChangeEmailInput,
+  type MailDeps,
+} from './email-verification';
 import { notifyPasswordChanged } from './password-reset';
 
 export type AccountDeps = LogInDeps & MailDeps & { passwordPolicy: PasswordPolicy };
@@ -38,9 +44,7 @@ export type Me = {
 };
 
 export const getMe = async (deps: AccountDeps, claims: AccessClaims): Promise<Me> => {
-  const user = await deps.users.find(claims.username);
-  if (user === null || user.uid !== claims.uid) throw new AppError('invalid_token', 'the account no longer exists');
-  const { username, name, createdAt, email, emailVerified, pendingEmail } = user;
+  const { username, name, createdAt, email, emailVerified, pendingEmail } = await currentAccount(deps, claims);
   return { username, name, createdAt, email, emailVerified, pendingEmail };
 };
 

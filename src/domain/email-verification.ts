@@ -193,7 +193,7 @@ export const releaseClaim = (deps: Pick<MailDeps, 'emailClaims'>, email: string,
   );
 
 /** The account behind an access token, or invalid_token when it is gone (or its name is another account's now). */
-const currentAccount = async (deps: MailDeps, claims: AccessClaims): Promise<UserRecord & { uid: string }> => {
+export const currentAccount = async (deps: Pick<MailDeps, 'users'>, claims: AccessClaims): Promise<UserRecord & { uid: string }> => {
   const user = await deps.users.find(claims.username);
   if (user === null || user.uid !== claims.uid) throw new AppError('invalid_token', 'the account no longer exists');
   return { ...user, uid: user.uid };

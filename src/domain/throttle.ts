@@ -95,21 +95,20 @@ export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register' | 'm
   const start = now - (now % windowMs);
   const key = `${kind}#${clientKey(ip)}#${start}`;
   const limit = { login: settings.ipFailures, register: settings.ipRegistrations, mail: settings.ipMails }[kind];
+  /** 429 until the window ends. */
+  const closed = () => tooManyAttempts((start + windowMs - clock.now().getTime()) / 1000);
+  /** Counts event `id`: false when the window was full (then the client is past its ceiling). */
+  const add = (id: string) => throttle.addToWindow(key, id, start + windowMs, Math.min(limit, WINDOW_CAP));
   return {
     /** 429 until the window ends, when the client has used up its ceiling. */
     assertOpen(count: number): void {
-      if (count >= limit) {
-        throw tooManyAttempts((start + windowMs - clock.now().getTime()) / 1000);
-      }
+      if (count >= limit) throw closed();
     },
     count: () => throttle.windowCount(key),
-    /** Counts event `id`: false when the window was full (then the client is past its ceiling). */
-    add: (id: string) => throttle.addToWindow(key, id, start + windowMs, Math.min(limit, WINDOW_CAP)),
+    add,
     /** 429 unless event `id` fits in the window: a hard ceiling, for what must not slip past it in a burst. */
     async take(id: string): Promise<void> {
-      if (!(await throttle.addToWindow(key, id, start + windowMs, Math.min(limit, WINDOW_CAP)))) {
-        throw tooManyAttempts((start + windowMs - clock.now().getTime()) / 1000);
-      }
+      if (!(await add(id))) throw closed();
     },
     remove: (id: string) => throttle.removeFromWindow(key, id),
   };
