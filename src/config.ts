@@ -136,6 +136,31 @@ const appUrl = v.optional(
   ),
 );
 
+// A WebAuthn relying party id is a registrable host name: letters, digits, hyphens and dots, no port.
+const hostName = v.optional(
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.toLowerCase(),
+    v.regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a host name such as example.com (no scheme, no port)'),
+  ),
+);
+
+const originList = v.optional(
+  v.pipe(
+    v.string(),
+    v.transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+    v.check((list) => list.length > 0 && list.every(origin), 'must be a comma-separated list of origins such as https://example.com'),
+  ),
+);
+
+/** An origin's host is the RP id or one of its subdomains (WebAuthn's rule), and it is https unless it is localhost. */
+const fitsRpId = (origin: string, rpId: string) => {
+  const url = new URL(origin);
+  const host = url.hostname;
+  return (host === rpId || host.endsWith(`.${rpId}`)) && (url.protocol === 'https:' || host === 'localhost');
+};
+
 type Schema = v.GenericSchema<string | undefined, unknown>;
 /** One environment variable: its name and the rule that validates and converts its text. */
 type Setting<S extends Schema = Schema> = Readonly<{ variable: string; schema: S }>;
@@ -206,6 +231,25 @@ const SETTINGS = {
       'SES_CONFIGURATION_SET',
       v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name'))),
     ),
+  },
+  mfa: {
+    /** The name authenticator apps show beside the account (the otpauth URI's issuer): no colon, as the URI format says. */
+    issuer: setting('MFA_ISSUER', v.pipe(label('login-service'), v.check((s) => !s.includes(':'), 'must not contain ":"'))),
+    /** Key of the TOTP secrets' encryption at rest (32+ bytes of text); locally generated, on AWS from its secret. */
+    encryptionKey: setting('MFA_ENCRYPTION_KEY', secretText),
+    encryptionKeyArn: setting('MFA_ENCRYPTION_KEY_ARN', secretArn),
+    /** How long the step-up token of a right password lasts. */
+    tokenTtlSeconds: setting('MFA_TOKEN_TTL_SECONDS', wholeNumber(300, 60, 900)),
+  },
+  passkeysTableName: setting('PASSKEYS_TABLE_NAME', tableName('user-passkeys')),
+  webauthn: {
+    /** The relying party id: the site's host name (no scheme, no port). Locally `localhost`; required on Lambda. */
+    rpId: setting('WEBAUTHN_RP_ID', hostName),
+    /** The origins passkeys may be used from, comma-separated. Locally http://localhost:PORT; required on Lambda. */
+    origins: setting('WEBAUTHN_ORIGINS', originList),
+    /** The name authenticators show for the site; MFA_ISSUER when absent. */
+    rpName: setting('WEBAUTHN_RP_NAME', v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty('must not be empty'), v.maxLength(256, 'is too long')))),
+    challengeTtlSeconds: setting('WEBAUTHN_CHALLENGE_TTL_SECONDS', wholeNumber(300, 30, 600)),
   },
   /** How many proxies in front of us append to X-Forwarded-For; 0: the connection's address is the client's. */
   trustProxy: setting('TRUST_PROXY', wholeNumber(0, 0, 10)),
@@ -287,6 +331,11 @@ export type Config = Readonly<
        * How mail goes: SMTP when SMTP_URL is set; else SES on Lambda when MAIL_FROM is; else the outbox locally;
        * none on Lambda without a sender (nothing is sent, and asking for a link that must go answers 503).
        */
+      /**
+       * Passkeys' relying party: locally localhost and http://localhost:PORT unless set; on Lambda both settings or
+       * null (no passkeys: their routes answer 404).
+       */
+      passkeys: Readonly<{ rpId: string; rpName: string; origins: readonly string[]; challengeTtlSeconds: number }> | null;
       mailer: Readonly<
         | { kind: 'smtp'; url: string; from: string }
         | { kind: 'ses'; from: string; endpoint: string | undefined; region: string; configurationSet: string | undefined }
@@ -366,6 +415,20 @@ export const loadConfig = (env: Env, runtime: Runtime): Config => {
   if (problems.length === 0 && runtime === 'lambda' && sends && s.mail.appUrl === undefined) {
     problems.push('APP_URL is required on Lambda when mail is sent (MAIL_FROM or SMTP_URL): the links point there');
   }
+  const { rpId, origins } = s.webauthn;
+  if (problems.length === 0 && runtime === 'lambda' && (rpId === undefined) !== (origins === undefined)) {
+    problems.push('WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS go together: set both for passkeys, or neither');
+  }
+  const passkeysRpId = rpId ?? (runtime === 'local' ? 'localhost' : undefined);
+  const passkeyOrigins = origins ?? (runtime === 'local' && s.port !== undefined ? [`http://localhost:${s.port}`] : undefined);
+  if (problems.length === 0 && passkeysRpId !== undefined && passkeyOrigins !== undefined) {
+    const stray = passkeyOrigins.filter((o) => !fitsRpId(o, passkeysRpId));
+    if (stray.length > 0) {
+      problems.push(
+        `WEBAUTHN_ORIGINS ${stray.join(', ')} must be https (or localhost) on WEBAUTHN_RP_ID ${passkeysRpId} or a subdomain of it`,
+      );
+    }
+  }
   const region = store.region ?? store.defaultRegion;
   const localStore = runtime === 'local' || store.endpoint !== undefined;
   if (problems.length === 0 && region === undefined && !localStore) problems.push('AWS_REGION is required');
@@ -385,5 +448,14 @@ export const loadConfig = (env: Env, runtime: Runtime): Config => {
     }),
     secretsManager: Object.freeze({ endpoint: store.secretsManagerEndpoint, region: region ?? 'us-east-1' }),
     mailer: Object.freeze(mailerOf(runtime, s.mail, store.sesEndpoint, region ?? 'us-east-1')),
+    passkeys:
+      passkeysRpId === undefined || passkeyOrigins === undefined
+        ? null
+        : Object.freeze({
+            rpId: passkeysRpId,
+            rpName: s.webauthn.rpName ?? s.mfa.issuer,
+            origins: Object.freeze(passkeyOrigins),
+            challengeTtlSeconds: s.webauthn.challengeTtlSeconds,
+          }),
   });
 };

@@ -17,9 +17,12 @@ import type {
   OneTimeTokenStore,
 } from '../src/domain/mail-ports';
 import { createPacer as createTimingPacer, type Pacer } from '../src/domain/pace';
+import { mfaOf } from '../src/domain/ports';
 import type {
   AccessClaims,
   AttemptedUser,
+  FactorChange,
+  MfaState,
   AuditEvent,
   AuditLog,
   Clock,
@@ -140,10 +143,14 @@ type UserOp =
   | 'remove'
   | 'requestEmail'
   | 'confirmEmail'
-  | 'resetPassword';
+  | 'resetPassword'
+  | 'updateFactors'
+  | 'ensureUserHandle';
 
 const USER_WRITES: readonly UserOp[] = [
   'create',
+  'updateFactors',
+  'ensureUserHandle',
   'requestEmail',
   'confirmEmail',
   'resetPassword',
@@ -293,6 +300,27 @@ export const createUserStore = (
         rows.delete(username);
         return true;
       }),
+    updateFactors: (username, change) =>
+      request('updateFactors', username, () => {
+        const row = rows.get(username);
+        const applied = row === undefined ? null : applyFactorChange(row.user, change);
+        if (row === undefined || applied === null) return false;
+        row.user = applied;
+        if (change.login !== undefined) {
+          dropLeases(row, [change.login.leaseId, ...change.login.expired]);
+          row.failures = 0;
+        }
+        return true;
+      }),
+    ensureUserHandle: (username, uid, handle) =>
+      request('ensureUserHandle', username, () => {
+        const row = rows.get(username);
+        if (row === undefined || row.user.uid !== uid) return null;
+        const mfa = mfaOf(row.user);
+        if (mfa.userHandle !== null) return mfa.userHandle;
+        row.user = { ...row.user, mfa: { ...mfa, userHandle: handle } };
+        return handle;
+      }),
     peek: (username) => {
       const row = rows.get(username);
       return row === undefined ? undefined : { ...row.user };
@@ -312,6 +340,47 @@ export const createUserStore = (
   };
 };
 
+/**
+ * A FactorChange applied to a copy of the account as the DynamoDB adapter applies it: every condition must hold,
+ * or nothing changes (null).
+ */
+const applyFactorChange = (user: UserRecord, change: FactorChange): UserRecord | null => {
+  if (user.uid !== change.expect.uid || user.credentialVersion !== change.expect.credentialVersion) return null;
+  const before = mfaOf(user);
+  const mfa: { -readonly [K in keyof MfaState]: MfaState[K] } = { ...before, recoveryCodes: [...before.recoveryCodes] };
+  if (change.step !== undefined) {
+    if (before.totp === null || change.step <= before.totp.lastStep) return null;
+    mfa.totp = { ...before.totp, lastStep: change.step };
+  }
+  if (change.recoveryCode !== undefined) {
+    if (!before.recoveryCodes.includes(change.recoveryCode)) return null;
+    mfa.recoveryCodes = before.recoveryCodes.filter((code) => code !== change.recoveryCode);
+  }
+  if (change.pendingTotp !== undefined) {
+    if (before.totp !== null) return null;
+    mfa.pendingTotp = { ...change.pendingTotp };
+  }
+  if (change.totp === null) {
+    if (before.totp === null) return null;
+    mfa.totp = null;
+    mfa.pendingTotp = null;
+  } else if (change.totp !== undefined) {
+    const pending = before.pendingTotp;
+    if (before.totp !== null || pending === null || pending.secret !== change.totp.secret || pending.expiresAt <= change.totp.now) {
+      return null;
+    }
+    mfa.totp = { secret: change.totp.secret, lastStep: change.totp.lastStep };
+    mfa.pendingTotp = null;
+  }
+  if (change.recoveryCodes !== undefined) mfa.recoveryCodes = [...(change.recoveryCodes ?? [])];
+  if (change.passkeys !== undefined) mfa.passkeys = Math.max(0, before.passkeys + change.passkeys);
+  if (change.login !== undefined) {
+    if (before.mfaSpentAt >= change.login.mfaIssuedAt) return null;
+    mfa.mfaSpentAt = change.login.mfaIssuedAt;
+  }
+  return { ...user, mfa, credentialVersion: user.credentialVersion + (change.bump === true ? 1 : 0) };
+};
+
 /** A user as registration stores it today, with a current fake hash. */
 export const storedUser = (overrides: Partial<UserRecord> = {}): UserRecord => ({
   username: 'alice',
@@ -329,7 +398,7 @@ export const storedUser = (overrides: Partial<UserRecord> = {}): UserRecord => (
 // ---------------------------------------------------------------------------------------------------------------
 // Sessions
 
-type SessionOp = 'create' | 'find' | 'rotate' | 'remove' | 'removeAll';
+type SessionOp = 'create' | 'find' | 'rotate' | 'remove' | 'removeAll' | 'removeOthers' | 'carryOver';
 
 export type FakeSessionStore = SessionStore &
   StoreControls<SessionOp> & {
@@ -352,7 +421,11 @@ export const createSessionStore = (log: RequestLog = createRequestLog()): FakeSe
   const rotations = { attempts: 0, wins: 0 };
   let findHook: ((uid: string, sid: string) => void | Promise<void>) | undefined;
   let createHook: ((session: Session) => void | Promise<void>) | undefined;
-  const { controls, request } = createControls<SessionOp>('sessions', ['create', 'rotate', 'remove', 'removeAll'], log);
+  const { controls, request } = createControls<SessionOp>(
+    'sessions',
+    ['create', 'rotate', 'remove', 'removeAll', 'removeOthers', 'carryOver'],
+    log,
+  );
   return {
     ...controls,
     rotations,
@@ -388,6 +461,17 @@ export const createSessionStore = (log: RequestLog = createRequestLog()): FakeSe
     removeAll: (uid) =>
       request('removeAll', uid, () => {
         for (const [k, row] of rows) if (row.uid === uid) rows.delete(k);
+      }),
+    removeOthers: (uid, keepSid) =>
+      request('removeOthers', uid, () => {
+        for (const [k, row] of rows) if (row.uid === uid && row.sid !== keepSid) rows.delete(k);
+      }),
+    carryOver: (uid, sid, credentialVersion) =>
+      request('carryOver', uid, () => {
+        const row = rows.get(key(uid, sid));
+        if (row === undefined) return false;
+        rows.set(key(uid, sid), { ...row, credentialVersion });
+        return true;
       }),
     peek: (uid, sid) => {
       const row = rows.get(key(uid, sid));

@@ -15,6 +15,12 @@ export const ERROR_CODES = [
   'email_taken',
   'invalid_verification_token',
   'invalid_reset_token',
+  'mfa_required',
+  'invalid_mfa_code',
+  'invalid_mfa_token',
+  'mfa_already_enabled',
+  'mfa_not_enabled',
+  'invalid_passkey',
   'too_many_attempts',
   'payload_too_large',
   'headers_too_large',
@@ -25,7 +31,16 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Details that are safe to show a client (a field name, reasons); never a secret. */
-export type ErrorDetails = { field?: string; reasons?: readonly string[]; retryAfterSeconds?: number };
+export type ErrorDetails = {
+  field?: string;
+  reasons?: readonly string[];
+  retryAfterSeconds?: number;
+  /**
+   * A code answered with another status than its usual one on some route (invalid_mfa_code is a 400 where a code
+   * confirms an enrolment, not a login): the route table lists it under that status.
+   */
+  status?: 400;
+};
 
 export class AppError extends Error {
   override readonly name = 'AppError';

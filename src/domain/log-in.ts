@@ -24,37 +24,50 @@ export type LogInDeps = SessionDeps &
   ThrottleDeps & { hasher: PasswordHasher; log: EventLog; audit: AuditLog; pacer: Pacer; timer: Timer; ids: Ids };
 export type LogInInput = { username?: string | undefined; email?: string | undefined; password: string };
 
-/** A checked password: the account, and `settle`, which forgets its failures (false if the account changed since). */
-export type CheckedPassword = AttemptedUser & { settle(): Promise<boolean> };
+/**
+ * A checked password: the account, and what ends its attempt. `settle` forgets its failures (false if the account
+ * changed since); `release` ends it without forgetting them (a second factor is still to come); `fail` counts it as
+ * a failure after all (a wrong second factor in the same request).
+ */
+export type CheckedPassword = AttemptedUser & {
+  settle(): Promise<boolean>;
+  release(): Promise<void>;
+  fail(): Promise<void>;
+  /** The lease this attempt holds and the expired ones seen, for a write that ends it itself. */
+  lease: { id: string; expired: readonly string[] };
+};
 
 // An attempt that waits for others to be checked leaves itself this much of its deadline for its own check.
 const CHECK_RESERVE_MS = 250;
 // Waits between looks at a busy name: short (a check takes tens of milliseconds), growing, jittered.
 const pauseMs = (turn: number) => Math.min(10 * 2 ** turn, 100) * (0.5 + Math.random());
 
+/** An attempt opened on a name, under the throttle: the account (null for a name that is no account) and its lease. */
+type OpenedAttempt = {
+  user: AttemptedUser | null;
+  leaseId: string;
+  client: ReturnType<typeof clientWindow>;
+  startedAt: number;
+  /** Answers a 429 as the throttle wants it (audited, padded), or passes any other error on. */
+  throttled(error: unknown, known: boolean, byName?: boolean): Promise<never>;
+  /** An attempt answered 503 must not count against the client: its event is taken back. */
+  giveBack(error: unknown): Promise<never>;
+};
+
 /**
- * Checks a password under the throttle and returns the account, or throws invalid_credentials /
- * too_many_attempts. Each attempt on an account holds a lease on its item while it is checked: as many may be
- * checked at once as failures are left before the name's limit, so parallel guesses cannot slip through
- * together, and attempts beyond that wait for those being checked (correct logins never refuse each other).
- * Only failures are counted, for the name and for the client; a name past its limit waits (1 s, 2 s, 4 s ...),
- * answered 429, padded to the time of a failed check. Names that are no account are counted in the throttle
- * store with the same rules. Login uses it, and so do password change and account deletion (a stolen access
- * token must not be a way around the throttle to guess the current password).
+ * Opens an attempt on the name under the throttle. Each attempt on an account holds a lease on its item while it
+ * is checked: as many may be checked at once as failures are left before the name's limit, so parallel guesses
+ * cannot slip through together, and attempts beyond that wait for those being checked (correct logins never
+ * refuse each other). A name past its limit waits (1 s, 2 s, 4 s ...), answered 429, padded to the time of a
+ * failed check.
  */
-export const attemptPassword = async (
+const openUnderThrottle = async (
   deps: LogInDeps,
   username: string,
-  password: string,
   context: RequestContext,
-  /** Older keys the account may be stored under (see legacyUsernameKeys): tried together with `username`. */
-  olderKeys: readonly string[] = [],
-  /**
-   * Answer a name that must wait as a failed login (padded alike), not 429: by email, the account's wait would tell
-   * which address is whose (lock a known name, then see which address answers 429).
-   */
-  hideNameThrottle = false,
-): Promise<CheckedPassword> => {
+  olderKeys: readonly string[],
+  hideNameThrottle: boolean,
+): Promise<OpenedAttempt> => {
   const startedAt = deps.clock.now().getTime();
   const client = clientWindow(deps, 'login', context.ip);
   const throttled = async (error: unknown, known: boolean, byName = false): Promise<never> => {
@@ -67,19 +80,17 @@ export const attemptPassword = async (
     throw error;
   };
 
-  // An attempt answered 503 must not count against the client: its event is taken back, even when the add
-  // itself seemed to fail (it may have landed after its answer was lost).
-  const giveBack = async (error: unknown): Promise<never> => {
-    await client.remove(lease.id).catch(() => undefined);
-    throw error;
-  };
-
   const newLease = (): AttemptLease & { uid: string } => ({
     id: deps.ids.newId(),
     deadline: context.deadline,
     uid: deps.ids.newId(),
   });
   let lease = newLease();
+  // Even when the add itself seemed to fail (it may have landed after its answer was lost).
+  const giveBack = async (error: unknown): Promise<never> => {
+    await client.remove(lease.id).catch(() => undefined);
+    throw error;
+  };
   // The account's attempt is opened while the client's failures are read: one round trip.
   const [opened, clientFailures] = await Promise.allSettled([
     openOnAnyKey(deps, [username, ...olderKeys], lease),
@@ -112,12 +123,53 @@ export const attemptPassword = async (
     lease = newLease();
     user = await deps.users.openAttempt(user.username, lease);
   }
+  return { user, leaseId: lease.id, client, startedAt, throttled, giveBack };
+};
+
+/**
+ * Counts a failed check of an open attempt, for the name (its lease becomes a failure) and for the client, in one
+ * round trip; an attempt whose count did not land is given back to the client and answered 503.
+ */
+const countFailure = async (deps: LogInDeps, attempt: OpenedAttempt, account: AttemptedUser): Promise<void> => {
+  const now = deps.clock.now().getTime();
+  const { expired } = leasesAt(account.login, now);
+  const forgotten = account.login.failures > 0 && currentFailures(deps.throttleSettings, account.login, now) === 0;
+  const failure = { at: now, expired, ...(forgotten ? { restartAfter: account.login.lastFailureAt } : {}) };
+  const [recorded, added] = await Promise.allSettled([
+    deps.users.recordFailure(account.username, attempt.leaseId, failure),
+    attempt.client.add(attempt.leaseId),
+  ]);
+  if (recorded.status === 'rejected') await attempt.giveBack(recorded.reason);
+  if (added.status === 'rejected') await attempt.giveBack(added.reason);
+};
+
+/**
+ * Checks a password under the throttle and returns the account, or throws invalid_credentials /
+ * too_many_attempts. Only failures are counted, for the name and for the client. Names that are no account are
+ * counted in the throttle store with the same rules. Login uses it, and so do password change and account
+ * deletion (a stolen access token must not be a way around the throttle to guess the current password).
+ */
+export const attemptPassword = async (
+  deps: LogInDeps,
+  username: string,
+  password: string,
+  context: RequestContext,
+  /** Older keys the account may be stored under (see legacyUsernameKeys): tried together with `username`. */
+  olderKeys: readonly string[] = [],
+  /**
+   * Answer a name that must wait as a failed login (padded alike), not 429: by email, the account's wait would tell
+   * which address is whose (lock a known name, then see which address answers 429).
+   */
+  hideNameThrottle = false,
+): Promise<CheckedPassword> => {
+  const attempt = await openUnderThrottle(deps, username, context, olderKeys, hideNameThrottle);
+  const { user, leaseId, client, startedAt } = attempt;
 
   if (user === null) {
     // No such account: counted as a failure of the name (it can only fail) before the equal work of a check.
-    await countUnknownName(deps, username, lease.id).catch((error: unknown) => throttled(error, false, true));
-    const [, added] = await Promise.allSettled([deps.hasher.verifyDummy(password), client.add(lease.id)]);
-    if (added.status === 'rejected') return giveBack(added.reason);
+    await countUnknownName(deps, username, leaseId).catch((error: unknown) => attempt.throttled(error, false, true));
+    const [, added] = await Promise.allSettled([deps.hasher.verifyDummy(password), client.add(leaseId)]);
+    if (added.status === 'rejected') return attempt.giveBack(added.reason);
     deps.audit.record('login.failed', { username, known: false, context });
     deps.pacer.record(startedAt);
     throw invalidCredentials();
@@ -131,33 +183,47 @@ export const attemptPassword = async (
     await deps.throttle.readFailures(username);
   }
   const check = await deps.hasher.verify(account.passwordHash, password);
-  const now = deps.clock.now().getTime();
-  const { expired } = leasesAt(account.login, now);
   if (!check.valid) {
-    const forgotten =
-      account.login.failures > 0 && currentFailures(deps.throttleSettings, account.login, now) === 0;
-    const failure = { at: now, expired, ...(forgotten ? { restartAfter: account.login.lastFailureAt } : {}) };
-    const [recorded, added] = await Promise.allSettled([
-      deps.users.recordFailure(account.username, lease.id, failure),
-      client.add(lease.id),
-    ]);
-    if (recorded.status === 'rejected') return giveBack(recorded.reason);
-    if (added.status === 'rejected') return giveBack(added.reason);
+    await countFailure(deps, attempt, account);
     deps.audit.record('login.failed', { username: account.username, known: true, context });
     deps.pacer.record(startedAt);
     throw invalidCredentials();
   }
   const upgraded = check.needsRehash ? await upgradeHash(deps, account, password) : undefined;
-  const leaseId = lease.id;
+  const { expired } = leasesAt(account.login, deps.clock.now().getTime());
   return {
     ...account,
     ...(upgraded === undefined ? {} : { passwordHash: upgraded }),
+    lease: { id: leaseId, expired },
     settle: () =>
       deps.users.recordSuccess(account.username, leaseId, {
         uid: account.uid,
         credentialVersion: account.credentialVersion,
         expired,
       }),
+    release: () => deps.users.closeAttempt(account.username, leaseId, expired),
+    fail: () => countFailure(deps, attempt, account),
+  };
+};
+
+/**
+ * Opens an attempt on a known account for a check that is not a password (a second factor): the same throttle,
+ * the same leases, the same count of failures. Null when the account is gone.
+ */
+export const attemptOnAccount = async (
+  deps: LogInDeps,
+  username: string,
+  context: RequestContext,
+): Promise<(AttemptedUser & { lease: { id: string; expired: readonly string[] }; fail(): Promise<void>; release(): Promise<void> }) | null> => {
+  const attempt = await openUnderThrottle(deps, username, context, [], false);
+  const account = attempt.user;
+  if (account === null) return null;
+  const { expired } = leasesAt(account.login, deps.clock.now().getTime());
+  return {
+    ...account,
+    lease: { id: attempt.leaseId, expired },
+    fail: () => countFailure(deps, attempt, account),
+    release: () => deps.users.closeAttempt(account.username, attempt.leaseId, expired),
   };
 };
 

@@ -1,7 +1,8 @@
 // The store interfaces email verification and password reset need: one-time tokens and verified-address claims
 // (types only, nothing runs here).
 
-export type OneTimeTokenPurpose = 'verify_email' | 'reset_password';
+/** `passkey_registration`: the challenge of a passkey registration, whose digest is kept until it is answered. */
+export type OneTimeTokenPurpose = 'verify_email' | 'reset_password' | 'passkey_registration';
 
 /** A one-time token as stored: its digest only (the token itself is never stored), whose it is and until when. */
 export type OneTimeToken = {

@@ -19,7 +19,17 @@ export type MailRequest =
   | { kind: 'reset_password'; to: string; username: string; token: string; expiresInSeconds: number }
   | { kind: 'password_changed'; to: string; username: string }
   /** Goes to the old address once the new one is verified; it does not name the new one. */
-  | { kind: 'email_changed'; to: string; username: string };
+  | { kind: 'email_changed'; to: string; username: string }
+  /** A second factor was turned on or off, recovery codes replaced, a passkey added or removed. */
+  | { kind: 'factor_changed'; to: string; username: string; change: FactorChangeKind };
+
+export type FactorChangeKind =
+  | 'mfa.enabled'
+  | 'mfa.disabled'
+  | 'mfa.recovery_codes_replaced'
+  | 'mfa.failed'
+  | 'passkey.added'
+  | 'passkey.removed';
 
 export type MailKind = MailRequest['kind'];
 

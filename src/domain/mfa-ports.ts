@@ -56,3 +56,14 @@ export type RecoveryCodes = {
    */
   normalize(typed: string): string | null;
 };
+
+/**
+ * Short-lived values that need no storage: a payload and its expiry under an HMAC, URL-safe text. Tamper-evident,
+ * not secret (anyone can read the payload). Each purpose gets its own sealer, so a value sealed for one is refused
+ * by another.
+ */
+export type Sealer = {
+  seal(payload: Readonly<Record<string, string | number>>, expiresAt: number): string;
+  /** The payload, if `sealed` is this sealer's, unaltered and unexpired at `now` (epoch ms); else null (never throws). */
+  open(sealed: string, now: number): Record<string, string | number> | null;
+};

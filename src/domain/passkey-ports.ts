@@ -12,6 +12,8 @@ export type Passkey = {
   id: string;
   /** The owning account's stable id. */
   uid: string;
+  /** The owning account's username, where the users table finds it (usernames never change). */
+  username: string;
   /**
    * The account's WebAuthn user handle (base64url of 16 to 64 random bytes), the same for all of its passkeys.
    * An assertion's `userHandle` must equal it: a credential presented for another account is refused.

@@ -19,6 +19,69 @@ export type UserRecord = {
   emailVerified: boolean;
   /** A new address asked for while `email` is verified: it replaces `email` once verified. */
   pendingEmail: string | null;
+  /** The account's second factors; absent when it never had any (see mfaOf). */
+  mfa?: MfaState;
+};
+
+/**
+ * The second factors an account's item keeps (passkeys themselves live in their own table; the item counts them,
+ * so a login learns whether there are any without a query).
+ */
+export type MfaState = {
+  /** TOTP when it is on: the secret sealed by the SecretBox (context: the uid), and the last step a code was used in. */
+  totp: { secret: string; lastStep: number } | null;
+  /** An enrolment not yet confirmed: its sealed secret, and when it stops being confirmable (epoch ms). */
+  pendingTotp: { secret: string; expiresAt: number } | null;
+  /** Digests of the recovery codes not used yet. */
+  recoveryCodes: readonly string[];
+  /** How many passkeys the account has. */
+  passkeys: number;
+  /** The account's WebAuthn user handle (base64url), made at its first passkey registration. */
+  userHandle: string | null;
+  /** Issue time (epoch ms) of the last step-up token spent: a token issued at or before it no longer works. */
+  mfaSpentAt: number;
+};
+
+/** What an account without any second factor has. */
+export const NO_MFA: MfaState = Object.freeze({
+  totp: null,
+  pendingTotp: null,
+  recoveryCodes: Object.freeze([]) as readonly string[],
+  passkeys: 0,
+  userHandle: null,
+  mfaSpentAt: 0,
+});
+
+export const mfaOf = (user: Pick<UserRecord, 'mfa'>): MfaState => user.mfa ?? NO_MFA;
+
+/**
+ * One conditional write on an account's second factors. It happens only while the account is still `expect.uid` at
+ * `expect.credentialVersion`, and only if every condition its parts carry holds; false (nothing written) otherwise.
+ */
+export type FactorChange = {
+  expect: { uid: string; credentialVersion: number };
+  /** A TOTP code used in this step: recorded, only if TOTP is on and the step is later than the last one used. */
+  step?: number;
+  /** A recovery code used (its digest): taken out of the set, only if it is still in it. */
+  recoveryCode?: string;
+  /** Starts (or restarts) an enrolment, only while TOTP is off. */
+  pendingTotp?: { secret: string; expiresAt: number };
+  /**
+   * Turns TOTP on with the pending secret (only while it is still the pending one, unexpired at `now`), its
+   * confirming step as the last used; or, null, turns it off.
+   */
+  totp?: { secret: string; lastStep: number; now: number } | null;
+  /** Replaces the recovery codes (null or empty: none left). */
+  recoveryCodes?: readonly string[] | null;
+  /** One passkey more or fewer. */
+  passkeys?: 1 | -1;
+  /** Bumps credentialVersion: every session but the one carried over ends, and logins in flight fail. */
+  bump?: boolean;
+  /**
+   * Completes a step-up login: the attempt's lease (and the expired ones) go and the failures are forgotten; the
+   * step-up token issued at `mfaIssuedAt` is spent, only if it was issued after the last one spent.
+   */
+  login?: { leaseId: string; expired: readonly string[]; mfaIssuedAt: number };
 };
 
 /** An attempt being checked: a lease on the name that ends at `deadline` (epoch ms), however the attempt ends. */
@@ -90,6 +153,13 @@ export type UserStore = {
   changePassword(username: string, expectedHash: string, newHash: string): Promise<boolean>;
   /** Deletes the user only if its hash is still `expectedHash` (no concurrent password change); false otherwise. */
   remove(username: string, expectedHash: string): Promise<boolean>;
+  /** Changes the account's second factors in one conditional write (see FactorChange); false when it did not hold. */
+  updateFactors(username: string, change: FactorChange): Promise<boolean>;
+  /**
+   * The account's WebAuthn user handle: `handle` becomes it unless it has one already (then that one is returned).
+   * Null when the account is not `uid` any more.
+   */
+  ensureUserHandle(username: string, uid: string, handle: string): Promise<string | null>;
 };
 
 /** One login's session; its refresh token is stored only as a digest. Times are epoch milliseconds. */
@@ -121,6 +191,13 @@ export type SessionStore = {
   remove(uid: string, sid: string): Promise<void>;
   /** Ends every session of a user. */
   removeAll(uid: string): Promise<void>;
+  /** Ends every session of a user but `keepSid`. */
+  removeOthers(uid: string, keepSid: string): Promise<void>;
+  /**
+   * Moves a live session to the account's new credentialVersion (the session that changed a factor stays valid);
+   * false when the session is gone.
+   */
+  carryOver(uid: string, sid: string, credentialVersion: number): Promise<boolean>;
 };
 
 /** Refresh-token secrets: random, derivable successors (a keyed HMAC), and digests for storage. */
@@ -222,7 +299,16 @@ export type AuditEvent =
   | 'email.verified'
   | 'email.changed'
   | 'password.reset_requested'
-  | 'password.reset';
+  | 'password.reset'
+  | 'mfa.enabled'
+  | 'mfa.disabled'
+  | 'mfa.recovery_codes_replaced'
+  | 'mfa.failed'
+  | 'passkey.added'
+  | 'passkey.removed';
+
+/** How a login was proven, as `login.succeeded` records it. */
+export type LoginMethod = 'password' | 'password+totp' | 'password+recovery_code' | 'passkey';
 
 /**
  * Who did it, from where, and by when it must be answered: the HTTP adapter knows; the use cases pass it on
@@ -232,7 +318,10 @@ export type RequestContext = { ip: string; requestId: string; deadline: number }
 
 export type AuditLog = {
   /** `known: false` for a name that is no account: the adapter logs a digest instead (it may be a typed password). */
-  record(event: AuditEvent, entry: { username: string; known: boolean; context: RequestContext }): void;
+  record(
+    event: AuditEvent,
+    entry: { username: string; known: boolean; context: RequestContext; method?: LoginMethod },
+  ): void;
 };
 
 /** Operational log lines the use cases emit; fields must never hold a secret. */

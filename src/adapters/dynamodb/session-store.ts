@@ -76,8 +76,27 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
             await client.send(new DeleteCommand({ TableName: tableName, Key: { uid, sid } }), bounded());
           }),
 
-    removeAll: (uid) =>
-      translated(async () => {
+    removeAll: (uid) => removeAllBut(uid, undefined),
+
+    removeOthers: (uid, keepSid) => removeAllBut(uid, keepSid),
+
+    carryOver: (uid, sid, credentialVersion) =>
+      conditionalWrite(() =>
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { uid, sid },
+            UpdateExpression: 'SET credentialVersion = :version',
+            ConditionExpression: 'attribute_exists(sid)',
+            ExpressionAttributeValues: { ':version': credentialVersion },
+          }),
+          bounded(),
+        ),
+      ),
+  };
+
+  function removeAllBut(uid: string, keepSid: string | undefined) {
+    return translated(async () => {
         let startKey: Record<string, unknown> | undefined;
         do {
           const page = await client.send(
@@ -91,12 +110,12 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
             }),
             bounded(),
           );
-          const sids = (page.Items ?? []).map((item) => String(item.sid));
+          const sids = (page.Items ?? []).map((item) => String(item.sid)).filter((sid) => sid !== keepSid);
           for (let i = 0; i < sids.length; i += 25) await deleteBatch(uid, sids.slice(i, i + 25));
           startKey = page.LastEvaluatedKey;
         } while (startKey !== undefined);
-      }),
-  };
+      });
+  }
 
   // BatchWriteItem may leave items unprocessed under load: retry those a few times, then fail loudly.
   async function deleteBatch(uid: string, sids: string[]) {

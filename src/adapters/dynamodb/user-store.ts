@@ -10,7 +10,7 @@ import {
 } from './client';
 import type { CallOptions } from '../aws/json-protocol';
 import { AppError } from '../../domain/errors';
-import type { LoginState, UserRecord, UserStore } from '../../domain/ports';
+import type { FactorChange, LoginState, MfaState, UserRecord, UserStore } from '../../domain/ports';
 import { callOptions, conditionalWrite, isConditionFailure, translated, translateStoreError } from './store-errors';
 
 export type DynamoUserStoreOptions = {
@@ -259,6 +259,35 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
         ),
       ),
 
+    updateFactors: (username, change) =>
+      !isStorableKey(username)
+        ? Promise.resolve(false)
+        : conditionalWrite(() =>
+            client.send(new UpdateCommand({ TableName: tableName, Key: { username }, ...factorUpdate(change) }), bounded()),
+          ),
+
+    async ensureUserHandle(username, uid, handle) {
+      if (!isStorableKey(username)) return null;
+      try {
+        const { Attributes } = await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { username },
+            UpdateExpression: 'SET #handle = if_not_exists(#handle, :handle)',
+            ConditionExpression: '#uid = :uid',
+            ExpressionAttributeNames: { '#handle': MFA.userHandle, '#uid': 'uid' },
+            ExpressionAttributeValues: { ':handle': handle, ':uid': uid },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+          bounded(),
+        );
+        return String(Attributes?.[MFA.userHandle] ?? handle);
+      } catch (error) {
+        if (isConditionFailure(error)) return null;
+        throw translateStoreError(error);
+      }
+    },
+
     remove: (username, expectedHash) =>
       conditionalWrite(() =>
         client.send(
@@ -299,8 +328,138 @@ const toLoginState = (item: Record<string, unknown>): LoginState => ({
   ),
 });
 
+// The second factors' attributes on the user's item.
+const MFA = {
+  totp: 'totpSecret',
+  lastStep: 'totpLastStep',
+  pending: 'totpPending',
+  pendingExpiresAt: 'totpPendingExpiresAt',
+  recoveryCodes: 'recoveryCodes',
+  passkeys: 'passkeyCount',
+  userHandle: 'webauthnUserId',
+  spentAt: 'mfaSpentAt',
+} as const;
+
+/**
+ * The one UpdateItem a FactorChange is: each part adds its actions and its conditions. Where two parts touch one
+ * attribute (a recovery code spent while the set is replaced, a step recorded while TOTP goes off) the larger
+ * action is kept and the smaller one's condition still holds the write to its rule.
+ */
+const factorUpdate = (change: FactorChange) => {
+  const set: string[] = [];
+  const remove: string[] = [];
+  const add: string[] = [];
+  const del: string[] = [];
+  const conditions = ['#uid = :uid'];
+  const names: Record<string, string> = { '#uid': 'uid', '#version': 'credentialVersion' };
+  const values: Record<string, unknown> = { ':uid': change.expect.uid, ':version': change.expect.credentialVersion };
+  conditions.push(
+    change.expect.credentialVersion === 0 ? '(attribute_not_exists(#version) OR #version = :version)' : '#version = :version',
+  );
+  const name = (key: keyof typeof MFA) => {
+    names[`#${key}`] = MFA[key];
+    return `#${key}`;
+  };
+  const replacesCodes = change.recoveryCodes !== undefined;
+  const turnsOff = change.totp === null;
+
+  if (change.step !== undefined) {
+    conditions.push(`attribute_exists(${name('totp')}) AND (attribute_not_exists(${name('lastStep')}) OR #lastStep < :step)`);
+    values[':step'] = change.step;
+    if (!turnsOff) set.push('#lastStep = :step');
+  }
+  if (change.recoveryCode !== undefined) {
+    conditions.push(`contains(${name('recoveryCodes')}, :code)`);
+    values[':code'] = change.recoveryCode;
+    if (!replacesCodes) {
+      del.push('#recoveryCodes :codeSet');
+      values[':codeSet'] = new Set([change.recoveryCode]);
+    }
+  }
+  if (change.pendingTotp !== undefined) {
+    conditions.push(`attribute_not_exists(${name('totp')})`);
+    set.push(`${name('pending')} = :pending`, `${name('pendingExpiresAt')} = :pendingExpiresAt`);
+    values[':pending'] = change.pendingTotp.secret;
+    values[':pendingExpiresAt'] = change.pendingTotp.expiresAt;
+  }
+  if (change.totp !== undefined && change.totp !== null) {
+    conditions.push(`attribute_not_exists(${name('totp')}) AND ${name('pending')} = :secret AND ${name('pendingExpiresAt')} > :now`);
+    set.push('#totp = :secret', `${name('lastStep')} = :lastStep`);
+    remove.push('#pending', '#pendingExpiresAt');
+    values[':secret'] = change.totp.secret;
+    values[':now'] = change.totp.now;
+    values[':lastStep'] = change.totp.lastStep;
+  }
+  if (turnsOff) {
+    conditions.push(`attribute_exists(${name('totp')})`);
+    remove.push('#totp', name('lastStep'), name('pending'), name('pendingExpiresAt'));
+  }
+  if (replacesCodes) {
+    const codes = change.recoveryCodes ?? [];
+    if (codes.length === 0) remove.push(name('recoveryCodes'));
+    else {
+      set.push(`${name('recoveryCodes')} = :codes`);
+      values[':codes'] = new Set(codes);
+    }
+  }
+  if (change.passkeys !== undefined) {
+    add.push(`${name('passkeys')} :passkeys`);
+    values[':passkeys'] = change.passkeys;
+  }
+  if (change.bump === true) {
+    set.push('#version = if_not_exists(#version, :zero) + :one');
+    values[':zero'] = 0;
+    values[':one'] = 1;
+  }
+  if (change.login !== undefined) {
+    const leases = removeLeases([change.login.leaseId, ...change.login.expired]);
+    Object.assign(names, leases.ExpressionAttributeNames, { '#failures': 'loginFailures' });
+    remove.push(leases.UpdateExpression.replace(/^REMOVE /, ''));
+    conditions.push(`(attribute_not_exists(${name('spentAt')}) OR #spentAt < :issuedAt)`);
+    set.push('#spentAt = :issuedAt', '#failures = :zero');
+    values[':issuedAt'] = change.login.mfaIssuedAt;
+    values[':zero'] = 0;
+  }
+  const clauses = [
+    set.length > 0 ? `SET ${set.join(', ')}` : '',
+    remove.length > 0 ? `REMOVE ${[...new Set(remove)].join(', ')}` : '',
+    add.length > 0 ? `ADD ${add.join(', ')}` : '',
+    del.length > 0 ? `DELETE ${del.join(', ')}` : '',
+  ].filter(Boolean);
+  // A change of nothing still checks the account (and writes its uid again, the one action every item allows).
+  if (clauses.length === 0) clauses.push('SET #uid = :uid');
+  return {
+    UpdateExpression: clauses.join(' '),
+    ConditionExpression: conditions.join(' AND '),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+};
+
+const toMfaState = (item: Record<string, unknown>): MfaState | undefined => {
+  if (!Object.values(MFA).some((attribute) => item[attribute] !== undefined)) return undefined;
+  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+  const codes = item[MFA.recoveryCodes];
+  return {
+    totp: typeof item[MFA.totp] === 'string' ? { secret: item[MFA.totp] as string, lastStep: number(item[MFA.lastStep]) } : null,
+    pendingTotp:
+      typeof item[MFA.pending] === 'string'
+        ? { secret: item[MFA.pending] as string, expiresAt: number(item[MFA.pendingExpiresAt]) }
+        : null,
+    recoveryCodes: codes instanceof Set ? [...(codes as Set<string>)].sort() : [],
+    passkeys: Math.max(0, number(item[MFA.passkeys])),
+    userHandle: typeof item[MFA.userHandle] === 'string' ? (item[MFA.userHandle] as string) : null,
+    mfaSpentAt: number(item[MFA.spentAt]),
+  };
+};
+
 // Tutorial-era items may lack createdAt and uid; a malformed hash simply never verifies.
-const toUserRecord = (item: Record<string, unknown>): UserRecord => ({
+const toUserRecord = (item: Record<string, unknown>): UserRecord => {
+  const mfa = toMfaState(item);
+  return { ...plainUserRecord(item), ...(mfa === undefined ? {} : { mfa }) };
+};
+
+const plainUserRecord = (item: Record<string, unknown>): UserRecord => ({
   username: String(item.username),
   name: typeof item.name === 'string' ? item.name : '',
   passwordHash: typeof item.password === 'string' ? item.password : '',

@@ -19,6 +19,12 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   email_taken: 409,
   invalid_verification_token: 400,
   invalid_reset_token: 400,
+  mfa_required: 403,
+  invalid_mfa_code: 401,
+  invalid_mfa_token: 401,
+  mfa_already_enabled: 409,
+  mfa_not_enabled: 400,
+  invalid_passkey: 401,
   too_many_attempts: 429,
   payload_too_large: 413,
   headers_too_large: 431,
@@ -45,5 +51,5 @@ export const errorResponse = (c: Context, error: AppError, extra: Record<string,
     c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
   }
   c.header('Cache-Control', 'no-store');
-  return c.json(body, STATUS_BY_CODE[error.code]);
+  return c.json(body, error.details?.status ?? STATUS_BY_CODE[error.code]);
 };

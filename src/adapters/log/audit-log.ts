@@ -1,4 +1,4 @@
-// The audit trail: one JSON line per security event, {event, username, ip, requestId, at}; never a secret.
+// The audit trail: one JSON line per security event, {event, username, ip, requestId, method?, at}; never a secret.
 import type { AuditLog, Clock } from '../../domain/ports';
 
 /**
@@ -11,13 +11,14 @@ export const createAuditLog = (
   nameDigest: (name: string) => string,
   write: (line: string) => void,
 ): AuditLog => ({
-  record(event, { username, known, context }) {
+  record(event, { username, known, context, method }) {
     write(
       JSON.stringify({
         event,
         username: known ? username : `hmac:${nameDigest(username).slice(0, 12)}`,
         ip: context.ip,
         requestId: context.requestId,
+        ...(method === undefined ? {} : { method }),
         at: clock.now().toISOString(),
       }),
     );

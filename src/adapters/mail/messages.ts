@@ -27,6 +27,17 @@ export const SUBJECTS = {
   reset_password: 'Reset your password',
   password_changed: 'Your password was changed',
   email_changed: 'Your email address was changed',
+  factor_changed: 'Your sign-in methods changed',
+} as const;
+
+// What each change says, in words: "<this> on the account ...".
+const FACTOR_CHANGES = {
+  'mfa.enabled': 'Two-step verification with an authenticator app was turned on',
+  'mfa.disabled': 'Two-step verification with an authenticator app was turned off',
+  'mfa.recovery_codes_replaced': 'A new set of recovery codes was made (the old codes no longer work)',
+  'mfa.failed': 'A wrong authentication code was entered',
+  'passkey.added': 'A passkey was added',
+  'passkey.removed': 'A passkey was removed',
 } as const;
 
 /** One paragraph of a mail; `link` paragraphs become a clickable link in the HTML. */
@@ -76,6 +87,16 @@ export const createMessages = (options: MessageOptions): { build(request: MailRe
             { text: `The email address of the account "${request.username}" at ${product} was changed; this address is no longer used for it.` },
             { text: 'If you did this, there is nothing more to do.' },
             { text: `If you did not, someone else has access to the account: contact the people who run ${product}.` },
+          ],
+        };
+      case 'factor_changed':
+        return {
+          subject: `${SUBJECTS.factor_changed} at ${product}`,
+          paragraphs: [
+            { text: `${FACTOR_CHANGES[request.change]} on the account "${request.username}" at ${product}. Every other session of the account has ended.` },
+            { text: 'If you did this, there is nothing more to do.' },
+            { text: `If you did not, someone else knows your password: use "Forgot password" at ${product} to choose a new one, which ends every session, and check the account's sign-in methods:` },
+            { link: base },
           ],
         };
     }

@@ -1,0 +1,290 @@
+// Second factors: TOTP enrolment and removal, recovery codes, the step-up login, and the proof of factors that
+// account changes ask for. TOTP state lives on the user's item, so a login without a second factor costs the same.
+import { checkOwnPassword, type AccountDeps } from './account';
+import { currentAccount, sendQuietly } from './email-verification';
+import { AppError, incorrectPassword, invalidField } from './errors';
+import { attemptOnAccount, attemptPassword } from './log-in';
+import type { RecoveryCodes, SecretBox, Sealer, Totp } from './mfa-ports';
+import {
+  mfaOf,
+  type AccessClaims,
+  type AuditEvent,
+  type FactorChange,
+  type LoginMethod,
+  type RequestContext,
+  type UserRecord,
+} from './ports';
+import { startSession, type TokenPair } from './sessions';
+import { ATTEMPTS, retry } from './retry';
+
+export type MfaSettings = { issuer: string; tokenTtlSeconds: number };
+
+export type MfaDeps = AccountDeps & {
+  totp: Totp;
+  /** Seals TOTP secrets at rest; null when no key is configured (TOTP is then off for the whole service). */
+  secretBox: SecretBox | null;
+  recoveryCodes: RecoveryCodes;
+  /** Seals step-up tokens (`mfaToken`). */
+  stepUpTokens: Sealer;
+  mfaSettings: MfaSettings;
+  /** Whether passkeys are served (a step-up offers them only then). */
+  passkeysEnabled: boolean;
+};
+
+/** A second factor as a request gives it: a TOTP code or a recovery code. */
+export type FactorInput = { code?: string | undefined; recoveryCode?: string | undefined };
+
+/** What a right password of an account with TOTP on answers instead of tokens. */
+export type StepUp = { mfaToken: string; methods: readonly ('totp' | 'recovery_code' | 'passkey')[] };
+
+// An enrolment must be confirmed within this: long enough to find the phone, short enough not to linger.
+const PENDING_TOTP_MS = 15 * 60 * 1000;
+
+export const invalidMfaCode = (status?: 400) =>
+  new AppError('invalid_mfa_code', 'the authentication code is incorrect', status === undefined ? {} : { details: { status } });
+const invalidMfaToken = () => new AppError('invalid_mfa_token', 'the sign-in step has expired or was used: log in again');
+const notEnabled = () => new AppError('mfa_not_enabled', 'two-step verification is not on');
+
+const boxOf = (deps: MfaDeps): SecretBox => {
+  if (deps.secretBox === null) throw new AppError('not_found', 'no such endpoint');
+  return deps.secretBox;
+};
+
+/** The factor a request gives, checked against the account (nothing spent yet): what a write must spend, or null. */
+const checkFactor = (
+  deps: MfaDeps,
+  user: UserRecord & { uid: string },
+  input: FactorInput,
+): Pick<FactorChange, 'step' | 'recoveryCode'> | null => {
+  const totp = mfaOf(user).totp;
+  if (totp === null) return null;
+  if (input.code !== undefined) {
+    const step = deps.totp.check(boxOf(deps).open(totp.secret, user.uid), input.code, deps.clock.now());
+    // The same or an earlier step than the last one used is a replay.
+    return step !== null && step > totp.lastStep ? { step } : null;
+  }
+  const typed = input.recoveryCode === undefined ? null : deps.recoveryCodes.normalize(input.recoveryCode);
+  if (typed === null) return null;
+  const digest = deps.recoveryCodes.digest(typed);
+  return mfaOf(user).recoveryCodes.includes(digest) ? { recoveryCode: digest } : null;
+};
+
+const assertOneFactor = (input: FactorInput) => {
+  if (input.code !== undefined && input.recoveryCode !== undefined) {
+    throw invalidField('recoveryCode', 'send a code or a recoveryCode, not both');
+  }
+  if (input.code === undefined && input.recoveryCode === undefined) {
+    throw invalidField('code', 'two-step verification is on: a code or a recoveryCode is required');
+  }
+};
+
+/**
+ * The proof an account change asks for: the password (under the login throttle) and, while TOTP is on, a code
+ * or a recovery code, which is spent. A wrong code counts as a failed attempt on the name, like a wrong
+ * password (a thief with the password and a stolen access token cannot guess codes for free). `change` is made
+ * in the same conditional write that spends the code. Returns the account as it is after the write.
+ */
+export const proveFactors = async (
+  deps: MfaDeps,
+  claims: AccessClaims,
+  input: { password: string } & FactorInput,
+  context: RequestContext,
+  change: Omit<FactorChange, 'expect' | 'step' | 'recoveryCode'> = {},
+): Promise<UserRecord & { uid: string }> => {
+  const checked = await attemptPassword(deps, claims.username, input.password, context).catch((error: unknown) => {
+    throw error instanceof AppError && error.code === 'invalid_credentials' ? incorrectPassword('password', error) : error;
+  });
+  const { settle, release, fail, login: _login, lease: _lease, ...user } = checked;
+  if (user.uid !== claims.uid) {
+    await release();
+    throw incorrectPassword('password');
+  }
+  let spend: Pick<FactorChange, 'step' | 'recoveryCode'> = {};
+  if (mfaOf(user).totp !== null) {
+    try {
+      assertOneFactor(input);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    const proof = checkFactor(deps, user, input);
+    if (proof === null) {
+      await fail();
+      deps.audit.record('mfa.failed', { username: user.username, known: true, context });
+      throw invalidMfaCode();
+    }
+    spend = proof;
+  }
+  if (!(await settle())) throw incorrectPassword('password');
+  const write = { ...spend, ...change };
+  if (Object.keys(write).length === 0) return user;
+  if (!(await deps.users.updateFactors(user.username, { expect: { uid: user.uid, credentialVersion: user.credentialVersion }, ...write }))) {
+    // The code was used meanwhile (a replay racing its first use), or the account changed.
+    throw spend.step !== undefined || spend.recoveryCode !== undefined ? invalidMfaCode() : incorrectPassword('password');
+  }
+  return { ...user, credentialVersion: user.credentialVersion + (change.bump === true ? 1 : 0) };
+};
+
+/**
+ * After a factor changed and the account's credentialVersion was bumped: every other session ends (a login in
+ * flight fails its last write), this one is carried over to the new version, the audit trail records it, and the
+ * verified address is told.
+ */
+export const factorChanged = async (
+  deps: MfaDeps,
+  claims: AccessClaims,
+  user: Pick<UserRecord, 'username' | 'email' | 'emailVerified' | 'credentialVersion'>,
+  event: Extract<AuditEvent, `mfa.${string}` | `passkey.${string}`>,
+  context: RequestContext,
+): Promise<void> => {
+  await retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () =>
+    deps.sessions.removeOthers(claims.uid, claims.sid),
+  );
+  await deps.sessions.carryOver(claims.uid, claims.sid, user.credentialVersion);
+  deps.audit.record(event, { username: user.username, known: true, context });
+  if (user.email !== null && user.emailVerified) {
+    await sendQuietly(deps, { kind: 'factor_changed', to: user.email, username: user.username, change: event });
+  }
+};
+
+/** Starts a TOTP enrolment behind the password: a new secret, kept sealed as pending until a code confirms it. */
+export const startTotp = async (
+  deps: MfaDeps,
+  claims: AccessClaims,
+  input: { password: string },
+  context: RequestContext,
+): Promise<{ secret: string; otpauthUri: string }> => {
+  const box = boxOf(deps);
+  const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
+  if (mfaOf(user).totp !== null) throw new AppError('mfa_already_enabled', 'two-step verification is already on');
+  const secret = deps.totp.newSecret();
+  const pendingTotp = { secret: box.seal(secret, user.uid), expiresAt: deps.clock.now().getTime() + PENDING_TOTP_MS };
+  if (!(await deps.users.updateFactors(user.username, { expect: { uid: user.uid, credentialVersion: user.credentialVersion }, pendingTotp }))) {
+    // Turned on meanwhile (another enrolment confirmed), or the account changed.
+    const now = await currentAccount(deps, claims);
+    if (mfaOf(now).totp !== null) throw new AppError('mfa_already_enabled', 'two-step verification is already on');
+    throw incorrectPassword('password');
+  }
+  return { secret, otpauthUri: deps.totp.otpauthUri({ issuer: deps.mfaSettings.issuer, account: user.username, secret }) };
+};
+
+/** Confirms the pending enrolment with a code from the app: TOTP goes on, and the first recovery codes are shown. */
+export const confirmTotp = async (
+  deps: MfaDeps,
+  claims: AccessClaims,
+  input: { code: string },
+  context: RequestContext,
+): Promise<{ recoveryCodes: string[] }> => {
+  const box = boxOf(deps);
+  const user = await currentAccount(deps, claims);
+  const { pendingTotp, totp } = mfaOf(user);
+  const now = deps.clock.now();
+  if (totp !== null) throw new AppError('mfa_already_enabled', 'two-step verification is already on');
+  if (pendingTotp === null || pendingTotp.expiresAt <= now.getTime()) {
+    throw new AppError('invalid_request', 'there is no enrolment to confirm: start one with POST /me/mfa/totp');
+  }
+  const step = deps.totp.check(box.open(pendingTotp.secret, user.uid), input.code, now);
+  if (step === null) throw invalidMfaCode(400);
+  const codes = deps.recoveryCodes.newCodes();
+  const enabled = await deps.users.updateFactors(user.username, {
+    expect: { uid: user.uid, credentialVersion: user.credentialVersion },
+    // The confirming step counts as used: the same code cannot sign in afterwards.
+    totp: { secret: pendingTotp.secret, lastStep: step, now: now.getTime() },
+    recoveryCodes: codes.map((code) => deps.recoveryCodes.digest(code)),
+    bump: true,
+  });
+  if (!enabled) throw new AppError('invalid_request', 'the enrolment changed meanwhile: start again');
+  await factorChanged(deps, claims, { ...user, credentialVersion: user.credentialVersion + 1 }, 'mfa.enabled', context);
+  return { recoveryCodes: codes };
+};
+
+/** Turns TOTP off (the password and a code or recovery code): the recovery codes go with it. */
+export const disableTotp = async (
+  deps: MfaDeps,
+  claims: AccessClaims,
+  input: { password: string } & FactorInput,
+  context: RequestContext,
+): Promise<void> => {
+  const account = await currentAccount(deps, claims);
+  if (mfaOf(account).totp === null) {
+    // Still the password first: the answer about the account's factors is for its owner.
+    await checkOwnPassword(deps, claims, input.password, 'password', context);
+    throw notEnabled();
+  }
+  const user = await proveFactors(deps, claims, input, context, { totp: null, recoveryCodes: null, bump: true });
+  await factorChanged(deps, claims, user, 'mfa.disabled', context);
+};
+
+/** A new set of recovery codes (the old ones stop working), behind the password. */
+export const replaceRecoveryCodes = async (
+  deps: MfaDeps,
+  claims: AccessClaims,
+  input: { password: string },
+  context: RequestContext,
+): Promise<{ recoveryCodes: string[] }> => {
+  const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
+  if (mfaOf(user).totp === null) throw notEnabled();
+  const codes = deps.recoveryCodes.newCodes();
+  const replaced = await deps.users.updateFactors(user.username, {
+    expect: { uid: user.uid, credentialVersion: user.credentialVersion },
+    recoveryCodes: codes.map((code) => deps.recoveryCodes.digest(code)),
+    bump: true,
+  });
+  if (!replaced) throw incorrectPassword('password');
+  await factorChanged(deps, claims, { ...user, credentialVersion: user.credentialVersion + 1 }, 'mfa.recovery_codes_replaced', context);
+  return { recoveryCodes: codes };
+};
+
+/** The step-up a right password of an account with TOTP on gets instead of tokens. */
+export const stepUpFor = (deps: MfaDeps, user: UserRecord & { uid: string }): StepUp => {
+  const issuedAt = deps.clock.now().getTime();
+  const mfaToken = deps.stepUpTokens.seal(
+    { u: user.username, id: user.uid, v: user.credentialVersion, t: issuedAt },
+    issuedAt + deps.mfaSettings.tokenTtlSeconds * 1000,
+  );
+  const passkeys = deps.passkeysEnabled && mfaOf(user).passkeys > 0;
+  return { mfaToken, methods: ['totp', 'recovery_code', ...(passkeys ? (['passkey'] as const) : [])] };
+};
+
+/**
+ * The second step of a login: the step-up token and a code or a recovery code give the token pair. Under the
+ * name's throttle, wrong codes counted as wrong passwords are. Four requests: the attempt opened and the client's
+ * failures read (one round trip), the session written, and one conditional write that spends the code and the
+ * token, forgets the failures and doubles as the check that the account is unchanged.
+ */
+export const completeStepUp = async (
+  deps: MfaDeps,
+  input: { mfaToken: string } & FactorInput,
+  context: RequestContext,
+): Promise<TokenPair> => {
+  assertOneFactor(input);
+  const sealed = deps.stepUpTokens.open(input.mfaToken, deps.clock.now().getTime());
+  if (sealed === null || typeof sealed.u !== 'string' || typeof sealed.t !== 'number') throw invalidMfaToken();
+  const attempt = await attemptOnAccount(deps, sealed.u, context);
+  if (attempt === null) throw invalidMfaToken();
+  const { lease, fail, release, login: _login, ...user } = attempt;
+  const { totp, mfaSpentAt } = mfaOf(user);
+  if (user.uid !== sealed.id || user.credentialVersion !== sealed.v || totp === null || mfaSpentAt >= sealed.t) {
+    await release();
+    throw invalidMfaToken();
+  }
+  const proof = checkFactor(deps, user, input);
+  if (proof === null) {
+    await fail();
+    deps.audit.record('mfa.failed', { username: user.username, known: true, context });
+    throw invalidMfaCode();
+  }
+  const method: LoginMethod = proof.step === undefined ? 'password+recovery_code' : 'password+totp';
+  const spend = () =>
+    deps.users.updateFactors(user.username, {
+      expect: { uid: user.uid, credentialVersion: user.credentialVersion },
+      ...proof,
+      login: { leaseId: lease.id, expired: lease.expired, mfaIssuedAt: sealed.t as number },
+    });
+  const pair = await startSession(deps, user, spend).catch((error: unknown) => {
+    // The write did not hold: the code or the token was used meanwhile, or the account changed.
+    throw error instanceof AppError && error.code === 'invalid_credentials' ? invalidMfaCode() : error;
+  });
+  deps.audit.record('login.succeeded', { username: user.username, known: true, context, method });
+  return pair;
+};
