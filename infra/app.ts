@@ -1,5 +1,6 @@
 // The CDK app: `npm run synth` / `npm run deploy` (`-c api=http`: an HTTP API; `-c pages=docs,demo`: the web pages;
-// `-c mailFrom=... -c sesIdentityArn=... -c appUrl=...`: mail through SES); account and region come at deploy time.
+// `-c mailFrom=... -c sesIdentityArn=... -c appUrl=...`: mail through SES; `-c webauthnRpId=... -c webauthnOrigins=...`:
+// passkeys); account and region come at deploy time.
 import { App } from 'aws-cdk-lib';
 import { StatefulStack } from './stateful-stack';
 import { parsePages } from './pages';
@@ -21,7 +22,8 @@ if (api !== 'rest' && api !== 'http') throw new Error('api must be rest or http'
 const state = new StatefulStack(app, 'LoginServiceState', {
   existingUsersTableName: context('existingUsersTable'),
   jwtAlgorithm,
-  description: 'login-service: users, sessions, throttle, one-time token and email tables, and the signing and refresh secrets',
+  description:
+    'login-service: users, sessions, throttle, one-time token, email and passkey tables, and the signing, refresh and MFA secrets',
 });
 
 new StatelessStack(app, 'LoginServiceApi', {
@@ -30,8 +32,10 @@ new StatelessStack(app, 'LoginServiceApi', {
   throttleTable: state.throttleTable,
   oneTimeTokensTable: state.oneTimeTokensTable,
   emailsTable: state.emailsTable,
+  passkeysTable: state.passkeysTable,
   jwtSecret: state.jwtSecret,
   refreshTokenSecret: state.refreshTokenSecret,
+  mfaEncryptionKey: state.mfaEncryptionKey,
   jwtPrivateJwks: state.jwtPrivateJwks,
   jwtAlgorithm,
   tokenTtlSeconds: numberContext('tokenTtlSeconds'),
@@ -51,6 +55,8 @@ new StatelessStack(app, 'LoginServiceApi', {
   sesConfigurationSet: context('sesConfigurationSet'),
   mailProductName: context('mailProductName'),
   sesSandboxRecipientArns: listContext('sesSandboxRecipientArns'),
+  webauthnRpId: context('webauthnRpId'),
+  webauthnOrigins: listContext('webauthnOrigins'),
   enableSourceMaps: context('enableSourceMaps') === 'true',
   apiGatewayCloudWatchRole: context('apiGatewayCloudWatchRole') !== 'false',
   description: `login-service: function and ${api === 'http' ? 'HTTP' : 'REST'} API`,

@@ -8,10 +8,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { nativeFiles, stageArgon2 } from '../scripts/stage-argon2.mjs';
 import { PAGE_IDS, PAGES, type PageFile } from '../src/adapters/http/pages';
 import { allowedMethods, ALL_METHODS, routeList } from '../src/adapters/http/routes';
+import { DescribeTableCommand } from '../src/adapters/dynamodb/client';
+import { ensurePasskeysTable } from '../src/adapters/dynamodb/ensure-table';
+import { PASSKEYS_BY_UID_INDEX as STORE_INDEX } from '../src/adapters/dynamodb/passkey-store';
+import { loadConfig, settingVariables } from '../src/config';
+import { startDynalite, testClient } from '../test/stores';
 import { GATEWAY_ERRORS } from './api-errors';
 import { CORS } from './api-routes';
 import { HTTP_ACCESS_LOG_FIELDS } from './http-api';
-import { StatefulStack, type StatefulStackProps } from './stateful-stack';
+import { PASSKEYS_BY_UID_INDEX, StatefulStack, type StatefulStackProps } from './stateful-stack';
 import { StatelessStack, type StatelessStackProps } from './stateless-stack';
 import { httpRouteKeys, restRouteKeys } from './template-routes';
 
@@ -26,8 +31,10 @@ type Options = {
     | 'throttleTable'
     | 'oneTimeTokensTable'
     | 'emailsTable'
+    | 'passkeysTable'
     | 'jwtSecret'
     | 'refreshTokenSecret'
+    | 'mfaEncryptionKey'
     | 'jwtPrivateJwks'
   >;
 };
@@ -43,8 +50,10 @@ const synth = ({ state = {}, api = {} }: Options = {}) => {
     throttleTable: stateful.throttleTable,
     oneTimeTokensTable: stateful.oneTimeTokensTable,
     emailsTable: stateful.emailsTable,
+    passkeysTable: stateful.passkeysTable,
     jwtSecret: stateful.jwtSecret,
     refreshTokenSecret: stateful.refreshTokenSecret,
+    mfaEncryptionKey: stateful.mfaEncryptionKey,
     jwtPrivateJwks: stateful.jwtPrivateJwks,
   });
   return {
@@ -221,11 +230,11 @@ describe('stateful stack', () => {
     }
   });
 
-  it('keeps the refresh-token key in Secrets Manager, and a private JWK set only for asymmetric signing', () => {
-    t.state.resourceCountIs('AWS::SecretsManager::Secret', 2);
+  it('keeps the refresh-token and MFA keys in Secrets Manager, and a private JWK set only for asymmetric signing', () => {
+    t.state.resourceCountIs('AWS::SecretsManager::Secret', 3);
     const asymmetric = synth({ state: { jwtAlgorithm: 'EdDSA' } });
 
-    asymmetric.state.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    asymmetric.state.resourceCountIs('AWS::SecretsManager::Secret', 4);
     asymmetric.api.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -403,9 +412,12 @@ describe('stateless stack', () => {
         'secretsmanager:GetSecretValue',
       ].sort(),
     );
-    // Query and BatchWriteItem only on the sessions table.
+    // Query and BatchWriteItem only on the sessions table, and Query (alone) on the passkeys table's index.
     const wide = statements.filter((s) => actionsOf(s).includes('dynamodb:Query'));
-    expect(wide).toHaveLength(1);
+    expect(wide).toHaveLength(2);
+    expect(wide.filter((s) => actionsOf(s).includes('dynamodb:BatchWriteItem')).flatMap(resourcesOf)).toHaveLength(1);
+    expect(isTableArn(wide.find((s) => actionsOf(s).length > 1)?.Resource, tableOf(t, t.stateful.sessionsTable).id)).toBe(true);
+    expect(wide.filter((s) => actionsOf(s).length === 1).flatMap(actionsOf)).toEqual(['dynamodb:Query']);
     expect(actionsOf(statements.find((s) => actionsOf(s).includes('dynamodb:DeleteItem') && !actionsOf(s).includes('dynamodb:Query')) as Statement)).not.toContain('dynamodb:BatchWriteItem');
     for (const statement of statements) {
       expect(statement.Resource).not.toBe('*');
@@ -642,6 +654,197 @@ describe.each(['rest', 'http'] as const)('stateless stack with pages (%s API)', 
     }
     // Still one invoke permission, however many routes the pages add.
     invokeSourceArn(all.api);
+  });
+});
+
+describe('passkeys and second factors (issue 11; -c webauthnRpId, webauthnOrigins)', () => {
+  const WEBAUTHN = { webauthnRpId: 'example.com', webauthnOrigins: ['https://example.com', 'https://app.example.com'] };
+  let off: ReturnType<typeof synth>;
+  let on: ReturnType<typeof synth>;
+  beforeAll(() => {
+    off = synth();
+    on = synth({ api: WEBAUTHN });
+  });
+
+  /** The MFA key's logical ID in the stateful stack, and its resource. */
+  const mfaKeyOf = (t: ReturnType<typeof synth>) => {
+    const id = t.stateful.getLogicalId(t.stateful.mfaEncryptionKey.node.defaultChild as CfnElement);
+    return { id, resource: t.state.toJSON().Resources[id] as { Properties: Record<string, unknown>; DeletionPolicy?: string } };
+  };
+  /** Whether a value of the stateless template is the secret's ARN (its `Ref`), read across the stacks. */
+  const isSecretArn = (value: unknown, id: string) => JSON.stringify(value).includes(`"PublishOutputRef${id}`);
+
+  it('creates the passkeys table keyed by credential id, with the by-uid index (uid, createdAt, everything), on demand, with PITR, retained', () => {
+    const { resource } = tableOf(off, off.stateful.passkeysTable);
+
+    expect(resource.Properties.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
+    expect(resource.Properties.AttributeDefinitions).toHaveLength(3);
+    expect(resource.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'id', AttributeType: 'S' },
+        { AttributeName: 'uid', AttributeType: 'S' },
+        { AttributeName: 'createdAt', AttributeType: 'S' },
+      ]),
+    );
+    expect(resource.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'by-uid',
+        KeySchema: [
+          { AttributeName: 'uid', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(resource.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    // No fixed name (a second deployment can coexist), nothing expires.
+    expect(resource.Properties.TableName).toBeUndefined();
+    expect(resource.Properties.TimeToLiveSpecification).toBeUndefined();
+    expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('has the schema ensurePasskeysTable makes on the local stores, and the index name the store queries', async () => {
+    const store = await startDynalite();
+    const client = testClient(store.endpoint, 10_000);
+    try {
+      await ensurePasskeysTable(client, 'user-passkeys');
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: 'user-passkeys' }));
+      const { resource } = tableOf(off, off.stateful.passkeysTable);
+      const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) => String(a.AttributeName).localeCompare(String(b.AttributeName));
+
+      expect(resource.Properties.KeySchema).toEqual(Table?.KeySchema);
+      expect([...(resource.Properties.AttributeDefinitions as { AttributeName: string }[])].sort(byName)).toEqual(
+        [...(Table?.AttributeDefinitions ?? [])].sort(byName),
+      );
+      expect(resource.Properties.GlobalSecondaryIndexes).toEqual(
+        Table?.GlobalSecondaryIndexes?.map(({ IndexName, KeySchema, Projection }) => ({ IndexName, KeySchema, Projection })),
+      );
+      expect(PASSKEYS_BY_UID_INDEX).toBe(STORE_INDEX);
+    } finally {
+      client.destroy();
+      await store.stop();
+    }
+  }, 30_000);
+
+  it('keeps the table and the MFA key when the users table is adopted', () => {
+    const adopted = synth({ state: { existingUsersTableName: 'user-table' } });
+
+    expect(tableOf(adopted, adopted.stateful.passkeysTable).resource).toMatchObject({ Type: 'AWS::DynamoDB::Table', DeletionPolicy: 'Retain' });
+    expect(mfaKeyOf(adopted).resource).toMatchObject({ Type: 'AWS::SecretsManager::Secret', DeletionPolicy: 'Retain' });
+  });
+
+  it('generates the MFA encryption key in Secrets Manager (64 characters) and retains it', () => {
+    const { id, resource } = mfaKeyOf(off);
+
+    expect(id).toMatch(/^MfaEncryptionKey/);
+    expect(resource).toMatchObject({
+      Type: 'AWS::SecretsManager::Secret',
+      Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false } },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    // Its value comes only from Secrets Manager: never in a template.
+    expect(resource.Properties.SecretString).toBeUndefined();
+  });
+
+  it('gives the function the passkeys table name and the key ARN (never the key), and no relying party without the context', () => {
+    const env = functionEnvironment(off.api);
+
+    expect(isTableName(env.PASSKEYS_TABLE_NAME, tableOf(off, off.stateful.passkeysTable).id)).toBe(true);
+    expect(isSecretArn(env.MFA_ENCRYPTION_KEY_ARN, mfaKeyOf(off).id)).toBe(true);
+    expect(env).not.toHaveProperty('MFA_ENCRYPTION_KEY');
+    expect(env).not.toHaveProperty('WEBAUTHN_RP_ID');
+    expect(env).not.toHaveProperty('WEBAUTHN_ORIGINS');
+  });
+
+  it('sets WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS from the context', () => {
+    expect(functionEnvironment(on.api)).toMatchObject({
+      WEBAUTHN_RP_ID: 'example.com',
+      WEBAUTHN_ORIGINS: 'https://example.com,https://app.example.com',
+    });
+  });
+
+  it('grants GetItem, PutItem, UpdateItem and DeleteItem on the passkeys table, and Query on its by-uid index only', () => {
+    const id = tableOf(off, off.stateful.passkeysTable).id;
+    const statements = statementsOf(off.api).filter((s) => resourcesOf(s).some((r) => isTableArn(r, id)));
+    const onTable = statements.filter((s) => resourcesOf(s).every((r) => Object.keys(r as object).join() === 'Fn::GetStackOutput'));
+    const onIndex = statements.filter((s) => !onTable.includes(s));
+
+    expect(onTable.flatMap(actionsOf).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(onIndex).toHaveLength(1);
+    expect(actionsOf(onIndex[0] as Statement)).toEqual(['dynamodb:Query']);
+    // The table's ARN and `/index/by-uid`: this index, not `/index/*`, and not the table itself.
+    const [indexArn, ...more] = resourcesOf(onIndex[0] as Statement) as { 'Fn::Join': [string, unknown[]] }[];
+    expect(more).toEqual([]);
+    expect(indexArn?.['Fn::Join'][0]).toBe('');
+    const [tableArn, suffix, ...rest] = indexArn?.['Fn::Join'][1] ?? [];
+    expect(isTableArn(tableArn, id)).toBe(true);
+    expect(suffix).toBe('/index/by-uid');
+    expect(rest).toEqual([]);
+    // And no passkey action rides on another statement: nothing but these two names the table.
+    expect(statements).toHaveLength(2);
+  });
+
+  it('grants GetSecretValue on the MFA key in the one secrets statement, beside the signing and refresh secrets', () => {
+    const [secrets, ...others] = statementsOf(off.api).filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+
+    expect(others).toEqual([]);
+    expect(actionsOf(secrets as Statement)).toEqual(['secretsmanager:GetSecretValue']);
+    expect(resourcesOf(secrets as Statement)).toHaveLength(3);
+    expect(resourcesOf(secrets as Statement).some((r) => isSecretArn(r, mfaKeyOf(off).id))).toBe(true);
+    // Wildcards nowhere, with passkeys on as off.
+    for (const statement of [...statementsOf(off.api), ...statementsOf(on.api)]) {
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/\*/);
+    }
+  });
+
+  it('gives the function only real settings, which the function config reads back with passkeys on', () => {
+    // Every option that adds a setting at once.
+    const all = synth({
+      state: { jwtAlgorithm: 'EdDSA' },
+      api: { ...WEBAUTHN, ...MAIL, sesConfigurationSet: 'login-events', mailProductName: 'Acme', pages: PAGE_IDS, tokenTtlSeconds: 900, jwtSigningKid: 'k1', keysVersion: '2' },
+    });
+    const env = functionEnvironment(all.api);
+
+    // KEYS_VERSION is read by nobody: it only changes the function's configuration, so Lambda replaces warm containers.
+    expect(Object.keys(env).filter((key) => !settingVariables().includes(key))).toEqual(['KEYS_VERSION']);
+    // Resolved on AWS: a table's name, a secret's ARN. Lambda sets AWS_REGION.
+    const resolved = Object.fromEntries(
+      Object.entries(env).map(([key, value]) => [
+        key,
+        typeof value === 'string'
+          ? value
+          : key.endsWith('_ARN')
+            ? `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${key.toLowerCase()}-AbCdEf`
+            : `stack-${key.toLowerCase().replaceAll('_', '-')}`,
+      ]),
+    );
+    const config = loadConfig({ ...resolved, AWS_REGION: 'eu-west-1' }, 'lambda');
+
+    expect(config.passkeys).toMatchObject({ rpId: 'example.com', origins: ['https://example.com', 'https://app.example.com'] });
+    expect(config.passkeysTableName).toBe('stack-passkeys-table-name');
+    expect(config.mfa.encryptionKeyArn).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:mfa_encryption_key_arn-AbCdEf');
+    expect(loadConfig({ ...resolved, WEBAUTHN_RP_ID: '', WEBAUTHN_ORIGINS: '', AWS_REGION: 'eu-west-1' }, 'lambda').passkeys).toBeNull();
+  });
+
+  it.each([
+    ['webauthnOrigins when only webauthnRpId is given', { webauthnRpId: 'example.com' }, /webauthnRpId needs webauthnOrigins: pass -c webauthnOrigins=/],
+    ['webauthnRpId when only webauthnOrigins is given', { webauthnOrigins: ['https://example.com'] }, /webauthnOrigins needs webauthnRpId: pass -c webauthnRpId=/],
+    [
+      'webauthnOrigins for an origin that is not https',
+      { ...WEBAUTHN, webauthnOrigins: ['https://example.com', 'http://app.example.com'] },
+      /webauthnOrigins: http:\/\/app.example.com must be https on webauthnRpId example.com or a subdomain of it/,
+    ],
+    [
+      'webauthnOrigins for an origin on another site',
+      { ...WEBAUTHN, webauthnOrigins: ['https://example.org'] },
+      /webauthnOrigins: https:\/\/example.org must be https on webauthnRpId example.com/,
+    ],
+  ])('fails synth naming %s', (_case, api, message) => {
+    expect(() => synth({ api })).toThrow(message);
   });
 });
 

@@ -1,9 +1,15 @@
 // The stateful stack: what must outlive any deployment of the code: the tables and the secrets.
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { JwtAlgorithm } from '../src/settings-types';
+
+/**
+ * The passkeys table's index of an account's passkeys (src/adapters/dynamodb/passkey-store.ts PASSKEYS_BY_UID_INDEX;
+ * restated so synth does not load the SDK client, and checked equal in the tests).
+ */
+export const PASSKEYS_BY_UID_INDEX = 'by-uid';
 
 export type StatefulStackProps = StackProps & {
   /**
@@ -21,8 +27,10 @@ export class StatefulStack extends Stack {
   readonly throttleTable: ITable;
   readonly oneTimeTokensTable: ITable;
   readonly emailsTable: ITable;
+  readonly passkeysTable: ITable;
   readonly jwtSecret: ISecret;
   readonly refreshTokenSecret: ISecret;
+  readonly mfaEncryptionKey: ISecret;
   /** Only with an asymmetric jwtAlgorithm. */
   readonly jwtPrivateJwks: ISecret | undefined;
 
@@ -80,6 +88,25 @@ export class StatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // Passkeys (issue 11): one strongly consistent read by credential id per passkey login, so the credential id is
+    // the key; an account's list (GET /me/passkeys, excludeCredentials, account deletion) from the by-uid index,
+    // oldest first. The schema of ensurePasskeysTable (src/adapters/dynamodb/ensure-table.ts). They are credentials,
+    // like the users table: point-in-time recovery, retained.
+    const passkeysTable = new Table(this, 'Passkeys', {
+      partitionKey: { name: 'id', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    passkeysTable.addGlobalSecondaryIndex({
+      indexName: PASSKEYS_BY_UID_INDEX,
+      partitionKey: { name: 'uid', type: AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: AttributeType.STRING },
+      // Everything: the list shows most of a record, and the store reads whole records from it.
+      projectionType: ProjectionType.ALL,
+    });
+    this.passkeysTable = passkeysTable;
+
     // A secret is state: replacing it would invalidate every token in circulation.
     const generated = (id: string, description: string) =>
       new Secret(this, id, {
@@ -89,6 +116,8 @@ export class StatefulStack extends Stack {
       });
     this.jwtSecret = generated('JwtSigningSecret', 'HS256 signing secret of the login service');
     this.refreshTokenSecret = generated('RefreshTokenSecret', 'HMAC key of the login service refresh-token chains');
+    // Losing or replacing it makes every stored TOTP secret unreadable: every authenticator app would need enrolling again.
+    this.mfaEncryptionKey = generated('MfaEncryptionKey', 'Key of the login service TOTP secrets encryption at rest');
     this.jwtPrivateJwks =
       (props.jwtAlgorithm ?? 'HS256') === 'HS256'
         ? undefined

@@ -17,19 +17,24 @@ import { createHttpApi } from './http-api';
 import { pageEnvironment } from './pages';
 import { createRestApi } from './rest-api';
 import { sesMail, type SesMailProps } from './ses-mail';
+import { PASSKEYS_BY_UID_INDEX } from './stateful-stack';
+import { webauthnEnvironment, type WebAuthnProps } from './webauthn';
 import type { PageId } from '../src/adapters/http/pages';
 import type { JwtAlgorithm } from '../src/settings-types';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
-export type StatelessStackProps = StackProps & SesMailProps & {
+export type StatelessStackProps = StackProps & SesMailProps & WebAuthnProps & {
   usersTable: ITable;
   sessionsTable: ITable;
   throttleTable: ITable;
   oneTimeTokensTable: ITable;
   emailsTable: ITable;
+  passkeysTable: ITable;
   jwtSecret: ISecret;
   refreshTokenSecret: ISecret;
+  /** Keys the TOTP secrets' encryption at rest. */
+  mfaEncryptionKey: ISecret;
   /** Required with an asymmetric jwtAlgorithm. */
   jwtPrivateJwks?: ISecret | undefined;
   jwtAlgorithm?: JwtAlgorithm;
@@ -88,6 +93,7 @@ export class StatelessStack extends Stack {
     const corsOrigins = props.corsOrigins ?? ['*'];
     const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const mail = sesMail(this, props);
+    const webauthn = webauthnEnvironment(props);
 
     const functionLogs = new LogGroup(this, 'FunctionLogs', { retention });
     const role = new Role(this, 'FunctionRole', {
@@ -133,11 +139,26 @@ export class StatelessStack extends Stack {
         resources: [props.emailsTable.tableArn],
       }),
     );
+    // Passkeys: found by credential id, added by a conditional put, their counter moved on by a conditional update,
+    // removed by a conditional delete; an account's list only from the by-uid index (Query there, not on the table).
+    // Granted with passkeys off too: the table is always there, and deleting an account clears it.
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [props.passkeysTable.tableArn],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${props.passkeysTable.tableArn}/index/${PASSKEYS_BY_UID_INDEX}`],
+      }),
+    );
     if (mail.statement !== undefined) role.addToPolicy(mail.statement);
     role.addToPolicy(
       new PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [signingSecret.secretArn, props.refreshTokenSecret.secretArn],
+        resources: [signingSecret.secretArn, props.refreshTokenSecret.secretArn, props.mfaEncryptionKey.secretArn],
       }),
     );
     role.addToPolicy(
@@ -164,12 +185,15 @@ export class StatelessStack extends Stack {
         THROTTLE_TABLE_NAME: props.throttleTable.tableName,
         ONE_TIME_TOKENS_TABLE_NAME: props.oneTimeTokensTable.tableName,
         EMAILS_TABLE_NAME: props.emailsTable.tableName,
+        PASSKEYS_TABLE_NAME: props.passkeysTable.tableName,
         ...mail.environment,
+        ...webauthn,
         JWT_ALG: jwtAlgorithm,
         ...(jwtAlgorithm === 'HS256'
           ? { JWT_SECRET_ARN: signingSecret.secretArn }
           : { JWT_PRIVATE_JWKS_ARN: signingSecret.secretArn }),
         REFRESH_TOKEN_SECRET_ARN: props.refreshTokenSecret.secretArn,
+        MFA_ENCRYPTION_KEY_ARN: props.mfaEncryptionKey.secretArn,
         ...(props.tokenTtlSeconds === undefined ? {} : { TOKEN_TTL_SECONDS: String(props.tokenTtlSeconds) }),
         ...(props.jwtSigningKid === undefined ? {} : { JWT_SIGNING_KID: props.jwtSigningKid }),
         ...(props.keysVersion === undefined ? {} : { KEYS_VERSION: props.keysVersion }),
