@@ -79,3 +79,66 @@ export type PasskeyStore = {
    */
   removeAllFor(uid: string): Promise<void>;
 };
+
+/** The relying party a ceremony is for: the RP id (a host name) and the page origins allowed to speak for it. */
+export type RelyingParty = { rpId: string; origins: readonly string[] };
+
+/**
+ * What the use cases read from a browser's response before anything is verified (so nothing here is trusted yet):
+ * which credential it names, the challenge its clientDataJSON carries, and, for a login, the user handle returned.
+ */
+export type CeremonyResponse = {
+  /** The credential id (base64url), `id` and `rawId` of the response, which must agree. */
+  credentialId: string;
+  /** The challenge as the use cases made it (the text given to the options), decoded from clientDataJSON. */
+  challenge: string;
+  /** A login's `userHandle` (base64url); null when none was returned (and always for a registration). */
+  userHandle: string | null;
+};
+
+/** The credential a verified registration created, ready to be stored (bytes as base64url). */
+export type NewCredential = Pick<Passkey, 'id' | 'publicKey' | 'counter' | 'transports' | 'deviceType' | 'backedUp'>;
+
+/** What a verified login tells about the credential now. */
+export type VerifiedUse = { counter: number; backedUp: boolean };
+
+/**
+ * The WebAuthn ceremonies, as the use cases need them from a library (SimpleWebAuthn). Challenges are text chosen
+ * by the use cases (a one-time token, a sealed value); the adapter carries them as the UTF-8 bytes of that text.
+ * Every option the service insists on is the adapter's, not the caller's: resident keys and user verification
+ * required, attestation `none`. A malformed response is never an error: `read*` answer null and `verify*` false
+ * (null), so a client cannot turn bad input into a 500.
+ */
+export type WebAuthn = {
+  /** The parts of a registration response the use cases need first; null when it is not shaped like one. */
+  readRegistration(response: unknown): CeremonyResponse | null;
+  /** The parts of a login (assertion) response the use cases need first; null when it is not shaped like one. */
+  readAuthentication(response: unknown): CeremonyResponse | null;
+  /** The options JSON for the browser's `startRegistration({ optionsJSON })`. */
+  registrationOptions(input: {
+    rp: RelyingParty & { name: string };
+    /** Shown in the browser's passkey picker (the username). */
+    userName: string;
+    userDisplayName: string;
+    /** The account's WebAuthn user handle (base64url of 16 to 64 bytes). */
+    userHandle: string;
+    challenge: string;
+    /** The account's passkeys: the browser refuses to make a second one on an authenticator holding one of them. */
+    excludeCredentials: readonly Pick<Passkey, 'id' | 'transports'>[];
+    timeoutMs: number;
+  }): Promise<unknown>;
+  /** Verifies a registration (attestation) against the challenge, RP id and origins: the new credential, or null. */
+  verifyRegistration(input: { rp: RelyingParty; response: unknown; challenge: string }): Promise<NewCredential | null>;
+  /** The options JSON for the browser's `startAuthentication({ optionsJSON })`: no allowCredentials (discoverable). */
+  authenticationOptions(input: { rp: RelyingParty; challenge: string; timeoutMs: number }): Promise<unknown>;
+  /**
+   * Verifies a login (assertion) by `credential` against the challenge, RP id and origins, user verification
+   * required, refusing a signature counter that did not grow (unless both are 0): what it tells, or null.
+   */
+  verifyAuthentication(input: {
+    rp: RelyingParty;
+    response: unknown;
+    challenge: string;
+    credential: Pick<Passkey, 'id' | 'publicKey' | 'counter' | 'transports'>;
+  }): Promise<VerifiedUse | null>;
+};

@@ -12,6 +12,8 @@ const base64url = (bytes: number) => randomBytes(bytes).toString('base64url');
 const passkey = (uid: string, overrides: Partial<Passkey> = {}): Passkey => ({
   id: base64url(32),
   uid,
+  // Usernames are the users table's key; the store keeps the one it is given.
+  username: `user-${uid}`,
   userHandle: base64url(32),
   // The shape of a COSE EC2 P-256 key (77 bytes), as bytes never seen as text.
   publicKey: base64url(77),
@@ -83,6 +85,7 @@ for (const target of STORE_TARGETS) {
       // Assess
       expect(Item?.publicKey).toBe(added.publicKey);
       expect(Item?.userHandle).toBe(added.userHandle);
+      expect(Item?.username).toBe(added.username);
       expect(Item).not.toHaveProperty('lastUsedAt');
       expect(await passkeys.find(added.id)).toEqual(added);
     });

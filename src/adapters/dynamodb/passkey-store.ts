@@ -139,6 +139,7 @@ const toItem = (passkey: Passkey): Record<string, unknown> => {
 const toPasskey = (item: Record<string, unknown>): Passkey => ({
   id: String(item.id),
   uid: String(item.uid),
+  username: String(item.username),
   userHandle: String(item.userHandle),
   publicKey: String(item.publicKey),
   counter: Number(item.counter ?? 0),
