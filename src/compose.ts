@@ -5,6 +5,11 @@ import type { CredentialProvider } from './adapters/aws/json-protocol';
 import { createDynamoClient, type DynamoClient } from './adapters/dynamodb/client';
 import { createDynamoEmailClaimStore } from './adapters/dynamodb/email-claim-store';
 import { createDynamoOneTimeTokenStore } from './adapters/dynamodb/one-time-token-store';
+import { createDynamoPasskeyStore } from './adapters/dynamodb/passkey-store';
+import { createRecoveryCodes } from './adapters/crypto/recovery-codes';
+import { createSealer } from './adapters/crypto/sealer';
+import { createSecretBox } from './adapters/crypto/secret-box';
+import { createTotp } from './adapters/crypto/totp';
 import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
 import { createDynamoUserStore } from './adapters/dynamodb/user-store';
@@ -21,6 +26,7 @@ import { changeEmail, changePassword, deleteAccount, getMe } from './domain/acco
 import { resendVerification, verifyEmail } from './domain/email-verification';
 import { forgotPassword, resetPassword } from './domain/password-reset';
 import { logIn } from './domain/log-in';
+import { completeStepUp, confirmTotp, disableTotp, replaceRecoveryCodes, startTotp } from './domain/mfa';
 import { logOut, logOutAll } from './domain/log-out';
 import { createPacer } from './domain/pace';
 import type { Clock, Timer } from './domain/ports';
@@ -83,6 +89,7 @@ export const compose = (config: Config, options: ComposeOptions) => {
   const throttle = createDynamoThrottleStore({ ...store, tableName: config.throttleTableName, nameDigest });
   const oneTimeTokenStore = createDynamoOneTimeTokenStore({ ...store, tableName: config.oneTimeTokensTableName });
   const emailClaims = createDynamoEmailClaimStore({ ...store, tableName: config.emailsTableName });
+  const passkeys = createDynamoPasskeyStore({ ...store, tableName: config.passkeysTableName });
   const hasher = createArgon2Hasher(config.argon2);
   const tokens = createJwtTokens({
     keys: options.keys.signing,
@@ -129,6 +136,15 @@ export const compose = (config: Config, options: ComposeOptions) => {
     ids: randomIds,
     secrets: createRefreshSecrets(options.keys.refreshSecret),
     settings: { refreshTtlSeconds: config.refreshTtlSeconds, refreshGraceSeconds: config.refreshGraceSeconds },
+    // Second factors: TOTP secrets sealed under MFA_ENCRYPTION_KEY (none on Lambda without one: TOTP is off),
+    // step-up tokens under a key derived from the refresh-token secret.
+    totp: createTotp(),
+    secretBox: options.keys.mfaKey === null ? null : createSecretBox(options.keys.mfaKey),
+    recoveryCodes: createRecoveryCodes(),
+    stepUpTokens: createSealer(options.keys.refreshSecret, 'step-up'),
+    mfaSettings: { issuer: config.mfa.issuer, tokenTtlSeconds: config.mfa.tokenTtlSeconds },
+    passkeysEnabled: config.passkeys !== null,
+    passkeys,
   };
 
   const pages: PageId[] = [
@@ -150,6 +166,11 @@ export const compose = (config: Config, options: ComposeOptions) => {
     changeEmail: (claims, input, context) => changeEmail(deps, claims, input, context),
     forgotPassword: (input, context) => forgotPassword(deps, input, context),
     resetPassword: (input, context) => resetPassword(deps, input, context),
+    logInMfa: (input, context) => completeStepUp(deps, input, context),
+    startTotp: (claims, input, context) => startTotp(deps, claims, input, context),
+    confirmTotp: (claims, input, context) => confirmTotp(deps, claims, input, context),
+    disableTotp: (claims, input, context) => disableTotp(deps, claims, input, context),
+    replaceRecoveryCodes: (claims, input, context) => replaceRecoveryCodes(deps, claims, input, context),
     authenticate: async (accessToken) => (await authenticate(deps, accessToken)).claims,
     jwks: options.keys.signing.publicJwks,
     log,

@@ -48,6 +48,11 @@ describe('loadConfig', () => {
         sesConfigurationSet: undefined,
       },
       mailer: { kind: 'outbox', from: 'login-service <no-reply@localhost>' },
+      mfa: { issuer: 'login-service', encryptionKey: undefined, encryptionKeyArn: undefined, tokenTtlSeconds: 300 },
+      passkeysTableName: 'user-passkeys',
+      webauthn: { rpId: undefined, origins: undefined, rpName: undefined, challengeTtlSeconds: 300 },
+      // Locally passkeys work out of the box: localhost, and the server's own URL as the origin.
+      passkeys: { rpId: 'localhost', rpName: 'login-service', origins: null, challengeTtlSeconds: 300 },
       trustProxy: 0,
       passwordMinLength: 8,
       tableName: 'user-table',

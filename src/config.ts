@@ -335,7 +335,13 @@ export type Config = Readonly<
        * Passkeys' relying party: locally localhost and http://localhost:PORT unless set; on Lambda both settings or
        * null (no passkeys: their routes answer 404).
        */
-      passkeys: Readonly<{ rpId: string; rpName: string; origins: readonly string[]; challengeTtlSeconds: number }> | null;
+      passkeys: Readonly<{
+        rpId: string;
+        rpName: string;
+        /** Null: the local server's own URL, http://localhost:PORT (known once it listens: PORT=0 picks one). */
+        origins: readonly string[] | null;
+        challengeTtlSeconds: number;
+      }> | null;
       mailer: Readonly<
         | { kind: 'smtp'; url: string; from: string }
         | { kind: 'ses'; from: string; endpoint: string | undefined; region: string; configurationSet: string | undefined }
@@ -420,8 +426,8 @@ export const loadConfig = (env: Env, runtime: Runtime): Config => {
     problems.push('WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS go together: set both for passkeys, or neither');
   }
   const passkeysRpId = rpId ?? (runtime === 'local' ? 'localhost' : undefined);
-  const passkeyOrigins = origins ?? (runtime === 'local' && s.port !== undefined ? [`http://localhost:${s.port}`] : undefined);
-  if (problems.length === 0 && passkeysRpId !== undefined && passkeyOrigins !== undefined) {
+  const passkeyOrigins = origins ?? (runtime === 'local' ? null : undefined);
+  if (problems.length === 0 && passkeysRpId !== undefined && passkeyOrigins != null) {
     const stray = passkeyOrigins.filter((o) => !fitsRpId(o, passkeysRpId));
     if (stray.length > 0) {
       problems.push(
@@ -454,7 +460,7 @@ export const loadConfig = (env: Env, runtime: Runtime): Config => {
         : Object.freeze({
             rpId: passkeysRpId,
             rpName: s.webauthn.rpName ?? s.mfa.issuer,
-            origins: Object.freeze(passkeyOrigins),
+            origins: passkeyOrigins === null ? null : Object.freeze(passkeyOrigins),
             challengeTtlSeconds: s.webauthn.challengeTtlSeconds,
           }),
   });

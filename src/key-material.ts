@@ -12,7 +12,8 @@ import { keptInDataDir, randomSecretText } from './adapters/local/data-dir';
 import { ConfigError, jwtSecretFrom, type Config } from './config';
 import type { AsymmetricJwtAlgorithm } from './settings-types';
 
-export type KeyMaterial = { signing: SigningKeys; refreshSecret: Uint8Array };
+/** `mfaKey`: the text that keys TOTP secrets' encryption at rest; null on Lambda without one (TOTP is off). */
+export type KeyMaterial = { signing: SigningKeys; refreshSecret: Uint8Array; mfaKey: Uint8Array | null };
 
 export type KeySources =
   /** On Lambda: a value is in the settings or in the secret its *_ARN names. */
@@ -85,7 +86,16 @@ export const resolveKeys = async (config: Config, sources: KeySources): Promise<
     },
     randomSecretText,
   ).then((text) => jwtSecretFrom(text, 'REFRESH_TOKEN_SECRET'));
-  // On Lambda these are two Secrets Manager reads: in parallel, so a cold start pays one round trip.
-  const [signingKeys, refreshSecret] = await Promise.all([signing, refresh]);
-  return { signing: signingKeys, refreshSecret };
+  const { encryptionKey, encryptionKeyArn } = config.mfa;
+  const mfa =
+    sources.kind === 'lambda' && encryptionKey === undefined && encryptionKeyArn === undefined
+      ? Promise.resolve(null)
+      : valueOf(
+          sources,
+          { name: 'MFA_ENCRYPTION_KEY', value: encryptionKey, arn: encryptionKeyArn, file: 'mfa-key' },
+          randomSecretText,
+        ).then((text) => jwtSecretFrom(text, 'MFA_ENCRYPTION_KEY'));
+  // On Lambda these are Secrets Manager reads: in parallel, so a cold start pays one round trip.
+  const [signingKeys, refreshSecret, mfaKey] = await Promise.all([signing, refresh, mfa]);
+  return { signing: signingKeys, refreshSecret, mfaKey };
 };

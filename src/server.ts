@@ -9,6 +9,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import {
   ensureEmailsTable,
   ensureOneTimeTokensTable,
+  ensurePasskeysTable,
   ensureSessionsTable,
   ensureThrottleTable,
   ensureUsersTable,
@@ -150,6 +151,7 @@ export const startServer = async (env: Readonly<Record<string, string | undefine
       ensureThrottleTable(client, config.throttleTableName),
       ensureOneTimeTokensTable(client, config.oneTimeTokensTableName),
       ensureEmailsTable(client, config.emailsTableName),
+      ensurePasskeysTable(client, config.passkeysTableName),
     ]).catch((error: unknown) => {
       throw new StartupError(`the DynamoDB endpoint ${endpoint} did not answer (${describeCause(error)})`, { cause: error });
     });

@@ -12,6 +12,7 @@ import { createTestOutbox } from './outbox';
 import {
   createEmailsTable,
   createOneTimeTokensTable,
+  createPasskeysTable,
   createSessionsTable,
   createThrottleTable,
   createUsersTable,
@@ -67,6 +68,7 @@ export const createTestApp = async (
   const throttleTableName = options.createTable === false ? 'login-throttle' : await createThrottleTable(endpoint);
   const tokensTableName = options.createTable === false ? 'user-one-time-tokens' : await createOneTimeTokensTable(endpoint);
   const emailsTableName = options.createTable === false ? 'user-emails' : await createEmailsTable(endpoint);
+  const passkeysTableName = options.createTable === false ? 'user-passkeys' : await createPasskeysTable(endpoint);
   const outbox = createTestOutbox();
   const config = loadConfig(
     {
@@ -78,6 +80,7 @@ export const createTestApp = async (
       THROTTLE_TABLE_NAME: throttleTableName,
       ONE_TIME_TOKENS_TABLE_NAME: tokensTableName,
       EMAILS_TABLE_NAME: emailsTableName,
+      PASSKEYS_TABLE_NAME: passkeysTableName,
       THROTTLE_IP_MAILS: '999999999',
       APP_URL: 'http://app.test',
       // Every app.request() comes from the same unknown address: per-client ceilings off unless a test sets them.

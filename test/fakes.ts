@@ -3,7 +3,11 @@
 // all, and a condition that fails writes nothing. Every request yields to the event loop before it applies, so
 // concurrent use cases interleave as they would against a real store and the races in the tests are real races.
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createRecoveryCodes } from '../src/adapters/crypto/recovery-codes';
 import { createRefreshSecrets, oneTimeTokens } from '../src/adapters/crypto/refresh-secrets';
+import { createSealer } from '../src/adapters/crypto/sealer';
+import { createSecretBox } from '../src/adapters/crypto/secret-box';
+import { createTotp } from '../src/adapters/crypto/totp';
 import { AppError } from '../src/domain/errors';
 import type { PasswordPolicy } from '../src/domain/credentials';
 import type { EmailSettings } from '../src/domain/email-verification';
@@ -999,6 +1003,8 @@ export const createWorld = (
     emailSettings?: Partial<EmailSettings>;
     /** Verified addresses on record (accounts given with a verified email are claimed by default). */
     claims?: readonly EmailClaim[];
+    /** Whether passkeys are served (default on). */
+    passkeysEnabled?: boolean;
   } = {},
 ) => {
   const requests = createRequestLog();
@@ -1038,6 +1044,15 @@ export const createWorld = (
   };
   const throttleSettings: ThrottleSettings = { ...THROTTLE_DEFAULTS, ...options.throttleSettings };
   const passwordPolicy: PasswordPolicy = { minLength: options.minPasswordLength ?? 8, common };
+  // Second factors' crypto is pure and fast: the real adapters, under test keys.
+  const factors = {
+    stepUpTokens: createSealer(TEST_KEY, 'step-up'),
+    mfaSettings: { issuer: 'login-service', tokenTtlSeconds: 300 },
+    passkeysEnabled: options.passkeysEnabled ?? true,
+    totp: createTotp(),
+    secretBox: createSecretBox(TEST_KEY),
+    recoveryCodes: createRecoveryCodes(),
+  };
   return {
     users,
     sessions,
@@ -1086,9 +1101,12 @@ export const createWorld = (
       mail,
       emailSettings,
       forgotPacer,
+      ...factors,
     },
   };
 };
+
+const TEST_KEY = new TextEncoder().encode('a test key for second factors, 32+ bytes');
 
 /** How a login ended: 'ok', or the error code with its retry delay (if any). */
 export const outcome = (attempt: Promise<unknown>) =>

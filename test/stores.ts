@@ -8,6 +8,7 @@ import { createDynamoClient } from '../src/adapters/dynamodb/client';
 import {
   ensureEmailsTable,
   ensureOneTimeTokensTable,
+  ensurePasskeysTable,
   ensureSessionsTable,
   ensureThrottleTable,
   ensureUsersTable,
@@ -39,6 +40,7 @@ export const createSessionsTable = (endpoint: string) => createTable(endpoint, '
 export const createThrottleTable = (endpoint: string) => createTable(endpoint, 'throttle', ensureThrottleTable);
 export const createOneTimeTokensTable = (endpoint: string) => createTable(endpoint, 'tokens', ensureOneTimeTokensTable);
 export const createEmailsTable = (endpoint: string) => createTable(endpoint, 'emails', ensureEmailsTable);
+export const createPasskeysTable = (endpoint: string) => createTable(endpoint, 'passkeys', ensurePasskeysTable);
 
 /** Fresh tables of every kind the service uses: the settings that point the service at them. */
 export const createServiceTables = async (endpoint: string) => ({
@@ -47,6 +49,7 @@ export const createServiceTables = async (endpoint: string) => ({
   THROTTLE_TABLE_NAME: await createThrottleTable(endpoint),
   ONE_TIME_TOKENS_TABLE_NAME: await createOneTimeTokensTable(endpoint),
   EMAILS_TABLE_NAME: await createEmailsTable(endpoint),
+  PASSKEYS_TABLE_NAME: await createPasskeysTable(endpoint),
 });
 
 export const startDynalite = async (): Promise<TestStore> => {

@@ -47,6 +47,7 @@ describe('getMe', () => {
       email: null,
       emailVerified: false,
       pendingEmail: null,
+      mfa: { totp: false, passkeys: 0, recoveryCodesLeft: 0 },
     });
   });
 
@@ -59,7 +60,7 @@ describe('getMe', () => {
     const me = await getMe(world.deps, claims);
 
     // Assess
-    expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: null, email: null, emailVerified: false, pendingEmail: null });
+    expect(me).toEqual({ username: 'alice', name: 'Alice', createdAt: null, email: null, emailVerified: false, pendingEmail: null, mfa: { totp: false, passkeys: 0, recoveryCodesLeft: 0 } });
   });
 
   it('returns invalid_token when the account no longer exists', async () => {

@@ -2,7 +2,8 @@
 import { assertAcceptablePassword, type PasswordPolicy } from './credentials';
 import { AppError, incorrectPassword } from './errors';
 import { attemptPassword, type LogInDeps } from './log-in';
-import type { AccessClaims, RequestContext, UserRecord } from './ports';
+import { mfaOf, type AccessClaims, type RequestContext, type UserRecord } from './ports';
+import type { PasskeyStore } from './passkey-ports';
 import { endAllSessions, startSession, type TokenPair } from './sessions';
 import {
   changeEmail as requestNewEmail,
@@ -13,7 +14,12 @@ import {
 } from './email-verification';
 import { notifyPasswordChanged } from './password-reset';
 
-export type AccountDeps = LogInDeps & MailDeps & { passwordPolicy: PasswordPolicy };
+export type AccountDeps = LogInDeps &
+  MailDeps & {
+    passwordPolicy: PasswordPolicy;
+    /** Where the account's passkeys are, so they go with it. */
+    passkeys?: Pick<PasskeyStore, 'removeAllFor'>;
+  };
 
 /**
  * The token's account, if this is its current password (under the login throttle). A wrong one is reported as
@@ -41,11 +47,23 @@ export type Me = {
   email: string | null;
   emailVerified: boolean;
   pendingEmail: string | null;
+  mfa: { totp: boolean; passkeys: number; recoveryCodesLeft: number };
+};
+
+/** What GET /me says of the account's second factors. */
+const factorSummary = (user: Pick<UserRecord, 'mfa'>): Me['mfa'] => {
+  const mfa = mfaOf(user);
+  return {
+    totp: mfa.totp !== null,
+    passkeys: mfa.passkeys,
+    recoveryCodesLeft: mfa.totp === null ? 0 : mfa.recoveryCodes.length,
+  };
 };
 
 export const getMe = async (deps: AccountDeps, claims: AccessClaims): Promise<Me> => {
-  const { username, name, createdAt, email, emailVerified, pendingEmail } = await currentAccount(deps, claims);
-  return { username, name, createdAt, email, emailVerified, pendingEmail };
+  const user = await currentAccount(deps, claims);
+  const { username, name, createdAt, email, emailVerified, pendingEmail } = user;
+  return { username, name, createdAt, email, emailVerified, pendingEmail, mfa: factorSummary(user) };
 };
 
 export type ChangePasswordInput = { currentPassword: string; newPassword: string };
@@ -91,6 +109,9 @@ export const deleteAccount = async (
   const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
   if (!(await deps.users.remove(user.username, user.passwordHash))) throw incorrectPassword('password');
   await endAllSessions(deps, claims.uid);
+  // Its factors were on its item, gone with it; its passkeys are in their own table. (One left behind by a failed
+  // clean-up can never sign in: its account is gone, and a new account of the name has another uid.)
+  await deps.passkeys?.removeAllFor(claims.uid).catch(() => undefined);
   // The verified address is free for another account; links already sent stop working.
   if (user.email !== null && user.emailVerified) await releaseClaim(deps, user.email, claims.uid);
   await Promise.all(

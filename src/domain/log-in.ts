@@ -6,7 +6,19 @@ import { AppError, invalidCredentials, invalidField } from './errors';
 import { holdsVerifiedAddress } from './email-verification';
 import type { EmailClaimStore } from './mail-ports';
 import type { Pacer } from './pace';
-import type { AttemptedUser, AttemptLease, AuditLog, EventLog, Ids, PasswordHasher, RequestContext, Timer, UserRecord } from './ports';
+import type { Sealer } from './mfa-ports';
+import {
+  mfaOf,
+  type AttemptedUser,
+  type AttemptLease,
+  type AuditLog,
+  type EventLog,
+  type Ids,
+  type PasswordHasher,
+  type RequestContext,
+  type Timer,
+  type UserRecord,
+} from './ports';
 import { startSession, type SessionDeps, type TokenPair } from './sessions';
 import {
   allowance,
@@ -20,8 +32,34 @@ import {
 } from './throttle';
 import { legacyUsernameKeys, loginUsername } from './username';
 
+export type MfaSettings = { issuer: string; tokenTtlSeconds: number };
+
 export type LogInDeps = SessionDeps &
-  ThrottleDeps & { hasher: PasswordHasher; log: EventLog; audit: AuditLog; pacer: Pacer; timer: Timer; ids: Ids };
+  ThrottleDeps & {
+    hasher: PasswordHasher;
+    log: EventLog;
+    audit: AuditLog;
+    pacer: Pacer;
+    timer: Timer;
+    ids: Ids;
+    /** Seals step-up tokens (`mfaToken`). */
+    stepUpTokens: Sealer;
+    mfaSettings: MfaSettings;
+    /** Whether passkeys are served (a step-up offers them only then). */
+    passkeysEnabled: boolean;
+  };
+
+/** What a right password of an account with TOTP on answers instead of tokens. */
+export type StepUp = { mfaToken: string; methods: readonly ('totp' | 'recovery_code' | 'passkey')[] };
+
+/**
+ * A right password of an account with TOTP on: no tokens, a 403 whose body carries the step-up (its token is for
+ * the client only, like a token pair: never logged).
+ */
+export const mfaRequired = (stepUp: StepUp): AppError =>
+  new AppError('mfa_required', 'a second factor is required: send a code to /login/mfa', {
+    body: { mfaToken: stepUp.mfaToken, methods: stepUp.methods },
+  });
 export type LogInInput = { username?: string | undefined; email?: string | undefined; password: string };
 
 /**
@@ -247,6 +285,42 @@ const openOnAnyKey = async (
   return chosen;
 };
 
+/**
+ * The step-up a right password of an account with TOTP on gets instead of tokens: a sealed token bound to the
+ * account and its credentialVersion (a password change voids it), spent by the second step.
+ */
+export const stepUpFor = (deps: LogInDeps, user: UserRecord & { uid: string }): StepUp => {
+  const issuedAt = deps.clock.now().getTime();
+  const mfaToken = deps.stepUpTokens.seal(
+    { u: user.username, id: user.uid, v: user.credentialVersion, t: issuedAt },
+    issuedAt + deps.mfaSettings.tokenTtlSeconds * 1000,
+  );
+  const passkeys = deps.passkeysEnabled && mfaOf(user).passkeys > 0;
+  return { mfaToken, methods: ['totp', 'recovery_code', ...(passkeys ? (['passkey'] as const) : [])] };
+};
+
+/**
+ * A right password ends here: the session, or for an account with TOTP on the step-up (its attempt released
+ * without forgetting the name's failures: only a completed login does, or a thief who knows the password could
+ * guess codes forever).
+ */
+const finishPasswordLogin = async (
+  deps: LogInDeps,
+  checked: CheckedPassword,
+  context: RequestContext,
+): Promise<TokenPair> => {
+  const { settle, release, fail: _fail, lease: _lease, ...user } = checked;
+  if (mfaOf(user).totp !== null) {
+    await release();
+    throw mfaRequired(stepUpFor(deps, user));
+  }
+  // Forgetting the failures is the session's last write: it stands only if the account has not changed since
+  // (deleted, or a new password), so it doubles as the check that no session outlives its user or password.
+  const pair = await startSession(deps, user, settle);
+  deps.audit.record('login.succeeded', { username: user.username, known: true, context, method: 'password' });
+  return pair;
+};
+
 export const logIn = async (
   deps: LogInDeps & { emailClaims: EmailClaimStore },
   input: LogInInput,
@@ -257,18 +331,8 @@ export const logIn = async (
   if (input.username === undefined) throw invalidField('username', 'username is required');
   const username = loginUsername(input.username);
   assertLoginPassword(input.password);
-  const { settle, ...user } = await attemptPassword(
-    deps,
-    username,
-    input.password,
-    context,
-    legacyUsernameKeys(input.username),
-  );
-  // Forgetting the failures is the session's last write: it stands only if the account has not changed since
-  // (deleted, or a new password), so it doubles as the check that no session outlives its user or password.
-  const pair = await startSession(deps, user, settle);
-  deps.audit.record('login.succeeded', { username: user.username, known: true, context });
-  return pair;
+  const checked = await attemptPassword(deps, username, input.password, context, legacyUsernameKeys(input.username));
+  return finishPasswordLogin(deps, checked, context);
 };
 
 /**
@@ -286,16 +350,14 @@ const logInByEmail = async (
   const claim = await deps.emailClaims.find(email);
   // `mailto:` cannot begin a username (no colon is allowed), so an unknown address is never some account's name.
   const key = claim?.username ?? `mailto:${email}`;
-  const { settle, ...user } = await attemptPassword(deps, key, password, context, [], true);
+  const checked = await attemptPassword(deps, key, password, context, [], true);
   // The right password of an account that no longer holds the address (a claim left behind by a change whose
   // release failed), or of a tutorial-era name that happens to read `mailto:...`: no session; the lease ends at
   // its deadline.
-  if (claim === null || !holdsVerifiedAddress(user, claim)) {
+  if (claim === null || !holdsVerifiedAddress(checked, claim)) {
     throw invalidCredentials();
   }
-  const pair = await startSession(deps, user, settle);
-  deps.audit.record('login.succeeded', { username: user.username, known: true, context });
-  return pair;
+  return finishPasswordLogin(deps, checked, context);
 };
 
 /**

@@ -4,7 +4,7 @@ import { checkOwnPassword, type AccountDeps } from './account';
 import { currentAccount, sendQuietly } from './email-verification';
 import { AppError, incorrectPassword, invalidField } from './errors';
 import { attemptOnAccount, attemptPassword } from './log-in';
-import type { RecoveryCodes, SecretBox, Sealer, Totp } from './mfa-ports';
+import type { RecoveryCodes, SecretBox, Totp } from './mfa-ports';
 import {
   mfaOf,
   type AccessClaims,
@@ -17,25 +17,15 @@ import {
 import { startSession, type TokenPair } from './sessions';
 import { ATTEMPTS, retry } from './retry';
 
-export type MfaSettings = { issuer: string; tokenTtlSeconds: number };
-
 export type MfaDeps = AccountDeps & {
   totp: Totp;
   /** Seals TOTP secrets at rest; null when no key is configured (TOTP is then off for the whole service). */
   secretBox: SecretBox | null;
   recoveryCodes: RecoveryCodes;
-  /** Seals step-up tokens (`mfaToken`). */
-  stepUpTokens: Sealer;
-  mfaSettings: MfaSettings;
-  /** Whether passkeys are served (a step-up offers them only then). */
-  passkeysEnabled: boolean;
 };
 
 /** A second factor as a request gives it: a TOTP code or a recovery code. */
 export type FactorInput = { code?: string | undefined; recoveryCode?: string | undefined };
-
-/** What a right password of an account with TOTP on answers instead of tokens. */
-export type StepUp = { mfaToken: string; methods: readonly ('totp' | 'recovery_code' | 'passkey')[] };
 
 // An enrolment must be confirmed within this: long enough to find the phone, short enough not to linger.
 const PENDING_TOTP_MS = 15 * 60 * 1000;
@@ -233,17 +223,6 @@ export const replaceRecoveryCodes = async (
   if (!replaced) throw incorrectPassword('password');
   await factorChanged(deps, claims, { ...user, credentialVersion: user.credentialVersion + 1 }, 'mfa.recovery_codes_replaced', context);
   return { recoveryCodes: codes };
-};
-
-/** The step-up a right password of an account with TOTP on gets instead of tokens. */
-export const stepUpFor = (deps: MfaDeps, user: UserRecord & { uid: string }): StepUp => {
-  const issuedAt = deps.clock.now().getTime();
-  const mfaToken = deps.stepUpTokens.seal(
-    { u: user.username, id: user.uid, v: user.credentialVersion, t: issuedAt },
-    issuedAt + deps.mfaSettings.tokenTtlSeconds * 1000,
-  );
-  const passkeys = deps.passkeysEnabled && mfaOf(user).passkeys > 0;
-  return { mfaToken, methods: ['totp', 'recovery_code', ...(passkeys ? (['passkey'] as const) : [])] };
 };
 
 /**

@@ -42,6 +42,13 @@ export type AppDeps = {
   changeEmail(claims: AccessClaims, input: ChangeEmailInput, context: RequestContext): Promise<void>;
   forgotPassword(input: ForgotPasswordInput, context: RequestContext): Promise<{ message: string }>;
   resetPassword(input: ResetPasswordInput, context: RequestContext): Promise<void>;
+  logInMfa(input: { mfaToken: string; code?: string; recoveryCode?: string }, context: RequestContext): Promise<TokenPair>;
+  startTotp(claims: AccessClaims, input: { password: string }, context: RequestContext): Promise<{ secret: string; otpauthUri: string }>;
+  confirmTotp(claims: AccessClaims, input: { code: string }, context: RequestContext): Promise<{ recoveryCodes: string[] }>;
+  disableTotp(claims: AccessClaims, input: FactorProof, context: RequestContext): Promise<void>;
+  replaceRecoveryCodes(claims: AccessClaims, input: { password: string }, context: RequestContext): Promise<{ recoveryCodes: string[] }>;
+  /** The passkey routes' use cases; absent when passkeys are not configured (those routes answer 404). */
+  passkeys?: PasskeyHandlers;
   /** A bearer token of a live session, verified; throws invalid_token / token_expired otherwise. */
   authenticate(accessToken: string): Promise<AccessClaims>;
   /** The public signing keys (empty in HS256 mode). */
@@ -62,6 +69,21 @@ export type AppDeps = {
   trustProxy?: number;
   /** The web pages to serve beside the API (the demo page, the API docs), and where their files come from. */
   pages?: PagesOption;
+};
+
+type FactorProof = { password: string; code?: string | undefined; recoveryCode?: string | undefined };
+
+export type PasskeyHandlers = {
+  registrationOptions(claims: AccessClaims, input: FactorProof, context: RequestContext): Promise<unknown>;
+  add(
+    claims: AccessClaims,
+    input: { response: unknown; name?: string | undefined },
+    context: RequestContext,
+  ): Promise<{ id: string; name: string; createdAt: string }>;
+  list(claims: AccessClaims): Promise<{ passkeys: unknown[] }>;
+  remove(claims: AccessClaims, id: string, input: { password: string }, context: RequestContext): Promise<void>;
+  loginOptions(context: RequestContext): Promise<unknown>;
+  logIn(input: { response: unknown }, context: RequestContext): Promise<TokenPair>;
 };
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -172,6 +194,11 @@ export const createApp = (deps: AppDeps) => {
     }),
   );
 
+  const passkeys = (): PasskeyHandlers => {
+    if (deps.passkeys === undefined) throw new AppError('not_found', 'no such endpoint');
+    return deps.passkeys;
+  };
+
   const handlers: Handlers = {
     register: async (c, body) => c.json(await deps.register(body, requestContext(c)), 201, NO_STORE),
     logIn: async (c, body) => c.json(tokenPairBody(await deps.logIn(body, requestContext(c))), 200, NO_STORE),
@@ -218,6 +245,26 @@ export const createApp = (deps: AppDeps) => {
       await deps.resetPassword(body, requestContext(c));
       return c.body(null, 204);
     },
+    logInMfa: async (c, body) => c.json(tokenPairBody(await deps.logInMfa(body, requestContext(c))), 200, NO_STORE),
+    startTotp: async (c, body) => c.json(await deps.startTotp(c.get('claims'), body, requestContext(c)), 200, NO_STORE),
+    confirmTotp: async (c, body) => c.json(await deps.confirmTotp(c.get('claims'), body, requestContext(c)), 200, NO_STORE),
+    disableTotp: async (c, body) => {
+      await deps.disableTotp(c.get('claims'), body, requestContext(c));
+      return c.body(null, 204);
+    },
+    replaceRecoveryCodes: async (c, body) =>
+      c.json(await deps.replaceRecoveryCodes(c.get('claims'), body, requestContext(c)), 200, NO_STORE),
+    passkeyRegistrationOptions: async (c, body) =>
+      c.json(await passkeys().registrationOptions(c.get('claims'), body, requestContext(c)), 200, NO_STORE),
+    addPasskey: async (c, body) => c.json(await passkeys().add(c.get('claims'), body, requestContext(c)), 201, NO_STORE),
+    listPasskeys: async (c) => c.json(await passkeys().list(c.get('claims')), 200, NO_STORE),
+    removePasskey: async (c, body) => {
+      await passkeys().remove(c.get('claims'), c.req.param('id') ?? '', body, requestContext(c));
+      return c.body(null, 204);
+    },
+    passkeyLoginOptions: async (c) => c.json(await passkeys().loginOptions(requestContext(c)), 200, NO_STORE),
+    logInWithPasskey: async (c, body) =>
+      c.json(tokenPairBody(await passkeys().logIn(body, requestContext(c))), 200, NO_STORE),
     // Public keys change rarely and must be fetchable by every verifier: cacheable for 5 minutes.
     jwks: (c) => c.json(deps.jwks, 200, { 'Cache-Control': ROUTES.jwks.cacheControl }),
     health: (c) => c.json({ status: 'ok' }),
@@ -228,7 +275,15 @@ export const createApp = (deps: AppDeps) => {
   // RFC 6750: a request without credentials learns it needs them before anything about its body, so the bearer
   // check runs first, as a middleware, on the routes the table marks as needing a session.
   const sessionOnly = requireSession(deps.authenticate);
+  // Passkey routes without passkeys configured: 404 before anything else, a token check included.
+  const unserved = async (): Promise<never> => {
+    throw new AppError('not_found', 'no such endpoint: passkeys are not configured here');
+  };
   for (const route of routeList()) {
+    if (route.needsPasskeys === true && deps.passkeys === undefined) {
+      app.on(route.method, honoPath(route.path), unserved);
+      continue;
+    }
     const handle = async (c: Context<Env>) => {
       const body =
         route.body === undefined

@@ -40,7 +40,7 @@ export const toAppError = (error: unknown): AppError =>
   error instanceof AppError ? error : new AppError('internal_error', 'internal error', { cause: error });
 
 export const errorResponse = (c: Context, error: AppError, extra: Record<string, unknown> = {}) => {
-  const body: Record<string, unknown> = { code: error.code, message: error.message, ...extra };
+  const body: Record<string, unknown> = { code: error.code, message: error.message, ...extra, ...error.body };
   if (error.details?.field !== undefined) body.field = error.details.field;
   if (error.details?.reasons !== undefined) body.reasons = error.details.reasons;
   if (error.code === 'service_unavailable') c.header('Retry-After', String(RETRY_AFTER_SECONDS));

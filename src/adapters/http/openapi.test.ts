@@ -65,7 +65,7 @@ describe('the OpenAPI document', () => {
       const responses = operationOf(route.path, route.method)?.responses ?? {};
       const expected = new Map<string, string[]>();
       for (const code of routeErrors(route)) {
-        const status = String(STATUS_BY_CODE[code]);
+        const status = String(route.errorStatus?.[code] ?? STATUS_BY_CODE[code]);
         expected.set(status, [...(expected.get(status) ?? []), code]);
       }
       expected.set('417', ['invalid_request']);

@@ -145,15 +145,21 @@ export const routeErrors = (route: Route): ErrorCode[] => [
     ...ANY_REQUEST.filter((code) => code !== 'payload_too_large' || route.method !== 'GET'),
     ...(route.body === undefined ? [] : (['invalid_json'] as const)),
     ...(route.auth === 'session' ? CHALLENGE_CODES.concat('service_unavailable') : []),
+    // Unserved (404) where passkeys are not configured.
+    ...(route.needsPasskeys === true ? (['not_found'] as const) : []),
     ...route.errors,
   ]),
 ];
 
 /** Statuses and their codes, in the order the codes come. */
-const byStatus = (source: OpenApiSource, codes: readonly ErrorCode[]): Map<number, ErrorCode[]> => {
+const byStatus = (
+  source: OpenApiSource,
+  codes: readonly ErrorCode[],
+  overrides: Partial<Record<ErrorCode, number>> = {},
+): Map<number, ErrorCode[]> => {
   const statuses = new Map<number, ErrorCode[]>();
   for (const code of codes) {
-    const status = source.statusByCode[code];
+    const status = overrides[code] ?? source.statusByCode[code];
     statuses.set(status, [...(statuses.get(status) ?? []), code]);
   }
   return statuses;
@@ -201,7 +207,7 @@ const errorResponse = (
 const operation = (source: OpenApiSource, route: Route & { id: string }) => {
   const bodies = [route.errorBody ?? source.errorBody];
   const errors = Object.fromEntries([
-    ...[...byStatus(source, routeErrors(route))].map(([status, codes]) => [String(status), errorResponse(status, bodies, codes)]),
+    ...[...byStatus(source, routeErrors(route), route.errorStatus)].map(([status, codes]) => [String(status), errorResponse(status, bodies, codes)]),
     ...LOCAL_SERVER_ANSWERS.map(({ status, code, why }) => [String(status), errorResponse(status, bodies, [code], { why: [why] })]),
   ]);
   const { status, body } = route.success;

@@ -25,6 +25,17 @@ export const VerifyEmailBody = v.object({ token: text });
 export const ChangeEmailBody = v.object({ email: text, password: text });
 export const ForgotPasswordBody = v.object({ username: v.optional(text), email: v.optional(text) });
 export const ResetPasswordBody = v.object({ token: text, newPassword: text });
+export const PasswordBody = v.object({ password: text });
+/** A second factor: a TOTP code or a recovery code (one of the two where one is asked for). */
+const factor = { code: v.optional(text), recoveryCode: v.optional(text) };
+export const ConfirmTotpBody = v.object({ code: text });
+export const ProveFactorsBody = v.object({ password: text, ...factor });
+export const LoginMfaBody = v.object({ mfaToken: text, ...factor });
+/** A WebAuthn response as the browser's startRegistration / startAuthentication gives it (checked by the library). */
+const webAuthnResponse = v.looseObject({});
+export const AddPasskeyBody = v.object({ response: webAuthnResponse, name: v.optional(text) });
+export const PasskeyLoginBody = v.object({ response: webAuthnResponse });
+export const EmptyBody = v.object({});
 
 /** Parses a raw body as a JSON object, or throws invalid_json / invalid_request. Empty means `{}` when allowed. */
 export const parseJsonObject = (raw: string, { allowEmpty = false } = {}): unknown => {
@@ -84,7 +95,25 @@ export const MeResponse = v.object({
     emailVerified: v.boolean(),
     /** An address waiting for verification by a change (the verified one stays in force until then). */
     pendingEmail: v.nullable(v.string()),
+    mfa: v.object({ totp: v.boolean(), passkeys: v.number(), recoveryCodesLeft: v.number() }),
   }),
+});
+export const TotpEnrolmentResponse = v.object({ secret: v.string(), otpauthUri: v.string() });
+/** Shown this once: only their digests are kept. */
+export const RecoveryCodesResponse = v.object({ recoveryCodes: v.array(v.string()) });
+/** WebAuthn options JSON, as @simplewebauthn/browser's startRegistration / startAuthentication take them. */
+export const WebAuthnOptionsResponse = v.record(v.string(), v.unknown());
+export const PasskeyResponse = v.object({ id: v.string(), name: v.string(), createdAt: v.string() });
+export const PasskeyListResponse = v.object({
+  passkeys: v.array(
+    v.object({
+      id: v.string(),
+      name: v.string(),
+      createdAt: v.string(),
+      lastUsedAt: v.nullable(v.string()),
+      backedUp: v.boolean(),
+    }),
+  ),
 });
 export const VerifyEmailResponse = v.object({ username: v.string(), email: v.string(), emailVerified: v.literal(true) });
 /** A mail was asked for: what happens next is said in words, never whether an account exists. */
@@ -100,6 +129,14 @@ export const ErrorResponse = v.object({
   field: v.optional(v.string()),
   /** weak_password: why the password was refused. */
   reasons: v.optional(v.array(v.string())),
+});
+/** A login's errors; a right password of an account with a second factor is a 403 mfa_required with the step-up. */
+export const LoginErrorResponse = v.object({
+  ...ErrorResponse.entries,
+  /** mfa_required: the step-up token for POST /login/mfa (lasts MFA_TOKEN_TTL_SECONDS, works once). */
+  mfaToken: v.optional(v.string()),
+  /** mfa_required: what the second step may be ("passkey": sign in with /login/passkey instead). */
+  methods: v.optional(v.array(v.picklist(['totp', 'recovery_code', 'passkey']))),
 });
 /** /verify answers errors with `verified: false` too, as tutorial clients read that flag. */
 export const VerifyErrorResponse = v.object({ ...ErrorResponse.entries, verified: v.literal(false) });

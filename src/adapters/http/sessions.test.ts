@@ -148,6 +148,7 @@ describe('account self-service', () => {
         email: null,
         emailVerified: false,
         pendingEmail: null,
+        mfa: { totp: false, passkeys: 0, recoveryCodesLeft: 0 },
       },
     });
   });
