@@ -803,6 +803,21 @@ describe('clientWindow', () => {
     expect(next).toBe(0);
   });
 
+  it('keeps passkey login options in a window of their own, with the failed logins\' ceiling', async () => {
+    // Prepare
+    const world = setup({ throttleSettings: { ipFailures: 2 } });
+    const options = clientWindow(world.deps, 'passkey', '203.0.113.9');
+    await options.take('o1');
+    await options.take('o2');
+
+    // Act
+    const third = options.take('o3');
+
+    // Assess
+    await expect(third).rejects.toMatchObject({ code: 'too_many_attempts' });
+    expect(await windowAt(world).count()).toBe(0);
+  });
+
   it('counts the addresses of one IPv6 /64 in one window', async () => {
     // Prepare
     const world = setup();

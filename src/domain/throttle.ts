@@ -84,17 +84,18 @@ export const clientKey = (ip: string): string => {
 };
 
 /**
- * A client's fixed window of one kind of event (failed logins, registrations): read before the work, added to
- * after it, by event id, so a retried write counts once. A soft ceiling: the attempts in flight at once from one
- * client may all pass the read before any of them is counted.
+ * A client's fixed window of one kind of event (failed logins, registrations, mails, passkey login options): read
+ * before the work, added to after it, by event id, so a retried write counts once. A soft ceiling: the attempts in
+ * flight at once from one client may all pass the read before any of them is counted (`take` is the hard one).
  */
-export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register' | 'mail', ip: string) => {
+export const clientWindow = (deps: ThrottleDeps, kind: 'login' | 'register' | 'mail' | 'passkey', ip: string) => {
   const { throttle, clock, throttleSettings: settings } = deps;
   const windowMs = settings.windowSeconds * 1000;
   const now = clock.now().getTime();
   const start = now - (now % windowMs);
   const key = `${kind}#${clientKey(ip)}#${start}`;
-  const limit = { login: settings.ipFailures, register: settings.ipRegistrations, mail: settings.ipMails }[kind];
+  // Passkey login options cost nothing to ask for and are counted like failed logins: as many per window.
+  const limit = { login: settings.ipFailures, register: settings.ipRegistrations, mail: settings.ipMails, passkey: settings.ipFailures }[kind];
   /** 429 until the window ends. */
   const closed = () => tooManyAttempts((start + windowMs - clock.now().getTime()) / 1000);
   /** Counts event `id`: false when the window was full (then the client is past its ceiling). */
