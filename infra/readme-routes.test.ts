@@ -27,12 +27,12 @@ describe('README console route list', () => {
   });
 
   it('changes with the table, so a route added without regenerating fails the first test', () => {
-    const more = [...routeList(), { method: 'DELETE' as const, path: '/me/passkeys/{id}', summary: 'Remove a passkey' }];
+    const more = [...routeList(), { method: 'DELETE' as const, path: '/me/devices/{id}', summary: 'Forget a device' }];
 
     const text = consoleRoutes(more);
 
     expect(text).not.toBe(consoleRoutes());
-    expect(text).toContain('| `/me/passkeys/{id}` | DELETE | Remove a passkey |');
+    expect(text).toContain('| `/me/devices/{id}` | DELETE | Forget a device |');
     expect(withConsoleRoutes(readme, text)).not.toBe(readme);
   });
 
