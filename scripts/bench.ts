@@ -13,6 +13,7 @@ import { GetCommand, PutCommand } from '../src/adapters/dynamodb/client';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import sesLocal from 'aws-ses-v2-local';
 import bcrypt from 'bcryptjs';
+import * as OTPAuth from 'otpauth';
 import { jwtVerify } from 'jose';
 import { createDynamoClient } from '../src/adapters/dynamodb/client';
 import { ensureSessionsTable, ensureThrottleTable, ensureUsersTable } from '../src/adapters/dynamodb/ensure-table';
@@ -319,6 +320,26 @@ const main = async () => {
   await logIn('legacy');
   costs.push(['login, tutorial-era bcrypt user (first time: hash upgraded)', wireCost(proxy.take()), { requests: 5 }, 'one more allowed']);
   const { token, refreshToken } = loggedIn.body as { token: string; refreshToken: string };
+  // Second factors: an account with TOTP on pays its second step; one without pays what it did before (above).
+  await register('bench-mfa');
+  const mfaBearer = { Authorization: `Bearer ${((await logIn('bench-mfa')).body as { token: string }).token}` };
+  const { secret } = (await postJson(at('/me/mfa/totp'), { password: PASSWORD }, mfaBearer)).body as { secret: string };
+  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
+  const confirmed = await postJson(at('/me/mfa/totp/confirm'), { code: totp.generate() }, mfaBearer);
+  const { recoveryCodes } = confirmed.body as { recoveryCodes: string[] };
+  proxy.take();
+  const stepUp = async () => ((await logIn('bench-mfa')).body as { code: string; mfaToken: string }).mfaToken;
+  const firstStep = await stepUp();
+  costs.push(['login, account with TOTP: first step (403 mfa_required)', wireCost(proxy.take()), { requests: 4 }, '']);
+  // The confirming step is used: the next step's code (one step of drift is accepted) is the one an app shows next.
+  const nextCode = totp.generate({ timestamp: Date.now() + 30_000 });
+  const viaCode = await postJson(at('/login/mfa'), { mfaToken: firstStep, code: nextCode });
+  costs.push([`login, second step with a TOTP code (${viaCode.status})`, wireCost(proxy.take()), { requests: 4 }, '']);
+  const secondStep = await stepUp();
+  proxy.take();
+  const viaRecovery = await postJson(at('/login/mfa'), { mfaToken: secondStep, recoveryCode: recoveryCodes[0] });
+  costs.push([`login, second step with a recovery code (${viaRecovery.status})`, wireCost(proxy.take()), { requests: 4 }, '']);
+  if (viaCode.status !== 200 || viaRecovery.status !== 200) throw new Error('the step-up login failed in the bench');
   await postJson(at('/verify'), { token });
   costs.push(['verify', wireCost(proxy.take()), undefined, '']);
   const refreshed = await postJson(at('/token/refresh'), { refreshToken });
