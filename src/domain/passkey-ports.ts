@@ -110,6 +110,8 @@ export type VerifiedUse = { counter: number; backedUp: boolean };
  * (null), so a client cannot turn bad input into a 500.
  */
 export type WebAuthn = {
+  /** A new WebAuthn user handle for an account: 32 random bytes, base64url (never derived from the name or address). */
+  newUserHandle(): string;
   /** The parts of a registration response the use cases need first; null when it is not shaped like one. */
   readRegistration(response: unknown): CeremonyResponse | null;
   /** The parts of a login (assertion) response the use cases need first; null when it is not shaped like one. */

@@ -61,6 +61,17 @@ const verifyLogin = (response: unknown, challenge: string, credential: NewCreden
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
 
+describe('newUserHandle', () => {
+  it('makes 32 random bytes as base64url, a new one each time', () => {
+    // Act
+    const handles = Array.from({ length: 100 }, () => webauthn.newUserHandle());
+
+    // Assess
+    expect(new Set(handles).size).toBe(100);
+    for (const handle of handles) expect(Buffer.from(handle, 'base64url').toString('base64url') === handle && Buffer.from(handle, 'base64url').length).toBe(32);
+  });
+});
+
 describe('registration options', () => {
   it('require a resident key and user verification, attestation none, the user handle as the user id', async () => {
     // Prepare

@@ -3,6 +3,7 @@
 //
 // The library (about 450 KB with its ASN.1 and CBOR parsers) is loaded by the first ceremony, never at start-up:
 // a cold start to a password login must not pay for it. Only its types are imported statically (erased).
+import { randomBytes } from 'node:crypto';
 import type {
   AuthenticationResponseJSON,
   AuthenticatorTransport,
@@ -115,6 +116,7 @@ export const createWebAuthn = (): WebAuthn => {
   };
 
   return {
+    newUserHandle: () => randomBytes(32).toString('base64url'),
     readRegistration,
     readAuthentication,
 
