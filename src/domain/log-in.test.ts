@@ -2,8 +2,9 @@
 // legacy hashes upgrade safely, and attempts beyond the name's free places wait for those being checked.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT, createPasswordHasher, createWorld, outcome, REFRESH_TTL, storeDown, storedUser } from '../../test/fakes';
+import { CONTEXT, createPasswordHasher, createWorld, outcome, REFRESH_TTL, START, storeDown, storedUser } from '../../test/fakes';
 import { logIn } from './log-in';
+import { NO_MFA } from './ports';
 import { clientWindow } from './throttle';
 
 const PASSWORD = 'correct horse';
@@ -731,5 +732,138 @@ describe('logIn by email address', () => {
     // Assess
     expect(error.code).toBe('invalid_credentials');
     expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+  });
+});
+
+describe('logIn step-up (an account with TOTP on)', () => {
+  const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+  /** Alice with TOTP on (and `passkeys` passkeys), as a confirmed enrolment leaves her. */
+  const withTotp = (options: { passkeys?: number; passkeysEnabled?: boolean; email?: boolean } = {}) => {
+    const world = createWorld({
+      users: [storedUser(options.email === true ? { email: 'alice@example.com', emailVerified: true } : {})],
+      ...(options.passkeysEnabled === undefined ? {} : { passkeysEnabled: options.passkeysEnabled }),
+    });
+    world.users.patch('alice', {
+      credentialVersion: 1,
+      mfa: {
+        ...NO_MFA,
+        totp: { secret: world.deps.secretBox.seal(SECRET, 'uid-alice'), lastStep: 0 },
+        passkeys: options.passkeys ?? 0,
+      },
+    });
+    return world;
+  };
+
+  it('answers mfa_required with an mfaToken and the methods totp and recovery_code, and starts no session', async () => {
+    // Prepare
+    const { deps, sessions, tokens, audit } = withTotp();
+
+    // Act
+    const error = await rejection(logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(error.code).toBe('mfa_required');
+    const body = (error as unknown as { body: { mfaToken: string; methods: string[] } }).body;
+    expect(body).toEqual({ mfaToken: expect.stringMatching(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/), methods: ['totp', 'recovery_code'] });
+    // The token is bound to the account and its credentialVersion, and expires with MFA_TOKEN_TTL.
+    expect(deps.stepUpTokens.open(body.mfaToken, START.getTime())).toEqual({
+      u: 'alice',
+      id: 'uid-alice',
+      v: 1,
+      t: START.getTime(),
+    });
+    expect(deps.stepUpTokens.open(body.mfaToken, START.getTime() + 300_000)).toBeNull();
+    expect(sessions.sessionsOf('uid-alice')).toEqual([]);
+    expect(tokens.issued).toEqual([]);
+    expect(audit.entries.map((entry) => entry.event)).not.toContain('login.succeeded');
+  });
+
+  it.each([
+    ['has a passkey and passkeys are served', 1, true, ['totp', 'recovery_code', 'passkey']],
+    ['has a passkey but passkeys are not served', 1, false, ['totp', 'recovery_code']],
+    ['has no passkey', 0, true, ['totp', 'recovery_code']],
+  ])('offers the methods the account can use when it %s', async (_label, passkeys, passkeysEnabled, methods) => {
+    // Prepare
+    const { deps } = withTotp({ passkeys, passkeysEnabled });
+
+    // Act
+    const error = await rejection(logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(error.code).toBe('mfa_required');
+    expect((error as unknown as { body: { methods: string[] } }).body.methods).toEqual(methods);
+  });
+
+  it('does not forget the name\u2019s failures for a right password, and leaves no lease behind', async () => {
+    // Prepare
+    const { deps, users } = withTotp();
+    for (let i = 0; i < 3; i += 1) await outcome(logIn(deps, { username: 'alice', password: `guess ${i}` }, CONTEXT));
+
+    // Act
+    const answer = await outcome(logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(answer).toEqual({ code: 'mfa_required' });
+    expect(users.peekLogin('alice')).toMatchObject({ failures: 3, leases: {} });
+  });
+
+  it('answers too_many_attempts, not a step-up, for a right password past the name\u2019s limit', async () => {
+    // Prepare
+    const { deps } = withTotp();
+    for (let i = 0; i < 5; i += 1) await outcome(logIn(deps, { username: 'alice', password: `guess ${i}` }, CONTEXT));
+
+    // Act
+    const answer = await outcome(logIn(deps, { username: 'alice', password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(answer).toEqual({ code: 'too_many_attempts', retryAfterSeconds: 1 });
+  });
+
+  it('answers invalid_credentials, with no step-up, for a wrong password', async () => {
+    // Prepare
+    const { deps } = withTotp();
+
+    // Act
+    const error = await rejection(logIn(deps, { username: 'alice', password: 'wrong password' }, CONTEXT));
+
+    // Assess
+    expect(error.code).toBe('invalid_credentials');
+    expect((error as unknown as { body?: unknown }).body).toBeUndefined();
+  });
+
+  it('answers mfa_required for a login by verified address too', async () => {
+    // Prepare
+    const { deps } = withTotp({ email: true });
+
+    // Act
+    const answer = await outcome(logIn(deps, { email: 'alice@example.com', password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(answer).toEqual({ code: 'mfa_required' });
+  });
+
+  it('gives tokens as before while an enrolment is only pending', async () => {
+    // Prepare
+    const world = createWorld({ users: [storedUser()] });
+    world.users.patch('alice', {
+      mfa: { ...NO_MFA, pendingTotp: { secret: world.deps.secretBox.seal(SECRET, 'uid-alice'), expiresAt: START.getTime() + 60_000 } },
+    });
+
+    // Act
+    const answer = await outcome(logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(answer).toEqual({ code: 'ok' });
+  });
+
+  it('makes at most 4 store requests for the first step', async () => {
+    // Prepare
+    const world = withTotp();
+
+    // Act
+    await outcome(logIn(world.deps, { username: 'alice', password: PASSWORD }, CONTEXT));
+
+    // Assess
+    expect(world.requests.counts().requests).toBeLessThanOrEqual(4);
   });
 });
