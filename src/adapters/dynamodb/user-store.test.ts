@@ -553,6 +553,447 @@ for (const target of STORE_TARGETS) {
       expect(await rawItem('ghost-reset')).toBeUndefined();
     });
 
+    describe('second factors (updateFactors, ensureUserHandle)', () => {
+      const SEALED = 'sealed-totp-secret';
+      const LATER = NOW + 600_000;
+      const account = (username: string, credentialVersion = 0) => ({ uid: `uid-of-${username}`, credentialVersion });
+      let looks = 0;
+
+      /**
+       * The MFA state as both reads return it: `find`, and `openAttempt` (a login's read), which must agree. Each
+       * look opens a lease of its own; no factor write is conditional on leases.
+       */
+      const mfaBack = async (username: string) => {
+        const found = await users.find(username);
+        const opened = await users.openAttempt(username, lease(`look${(looks += 1)}`));
+        expect(opened?.mfa).toEqual(found?.mfa);
+        return found?.mfa;
+      };
+
+      /** A user with TOTP on (last step `lastStep`) and recovery codes `codes`, at credentialVersion 1. */
+      const withTotp = async (username: string, lastStep = 100, codes = ['digest-a', 'digest-b']) => {
+        await users.create(user(username));
+        expect(await users.updateFactors(username, { expect: account(username), pendingTotp: { secret: SEALED, expiresAt: LATER } })).toBe(true);
+        expect(
+          await users.updateFactors(username, {
+            expect: account(username),
+            totp: { secret: SEALED, lastStep, now: NOW },
+            recoveryCodes: codes,
+            bump: true,
+          }),
+        ).toBe(true);
+      };
+
+      it('keeps mfa absent on an account that never had a factor, in both reads', async () => {
+        await users.create(user('nofactor'));
+
+        expect(await users.find('nofactor')).not.toHaveProperty('mfa');
+        expect(await users.openAttempt('nofactor', lease('nf1'))).not.toHaveProperty('mfa');
+      });
+
+      it('writes only while the account is the expected uid at the expected credentialVersion; nothing written otherwise', async () => {
+        await users.create(user('expecter'));
+        await users.changePassword('expecter', user('expecter').passwordHash, 'hash-1');
+        const before = await rawItem('expecter');
+        const pendingTotp = { secret: SEALED, expiresAt: LATER };
+
+        const results = [
+          await users.updateFactors('expecter', { expect: { uid: 'uid-of-another', credentialVersion: 1 }, pendingTotp }),
+          await users.updateFactors('expecter', { expect: account('expecter', 0), pendingTotp }),
+          await users.updateFactors('expecter', { expect: account('expecter', 2), pendingTotp }),
+          await users.updateFactors('expecter', { expect: account('expecter', 0), bump: true }),
+        ];
+
+        expect(results).toEqual([false, false, false, false]);
+        expect(await rawItem('expecter')).toEqual(before);
+        expect(await users.updateFactors('expecter', { expect: account('expecter', 1), pendingTotp })).toBe(true);
+      });
+
+      it('takes credentialVersion 0 for an item without the attribute (a tutorial-era item given a uid)', async () => {
+        await client.send(
+          new PutCommand({ TableName: tableName, Item: { username: 'oldmfa', name: 'Old', password: 'h', uid: 'uid-of-oldmfa' } }),
+        );
+
+        expect(await users.updateFactors('oldmfa', { expect: account('oldmfa', 1), passkeys: 1 })).toBe(false);
+        expect(await users.updateFactors('oldmfa', { expect: account('oldmfa', 0), passkeys: 1, bump: true })).toBe(true);
+        expect(await users.find('oldmfa')).toMatchObject({ credentialVersion: 1, mfa: { passkeys: 1 } });
+      });
+
+      it('answers false for an unknown username, or one too long to be a key, and creates no item', async () => {
+        const change = { expect: account('ghost-mfa'), pendingTotp: { secret: SEALED, expiresAt: LATER } };
+
+        expect(await users.updateFactors('ghost-mfa', change)).toBe(false);
+        expect(await users.updateFactors('ghost-mfa', { expect: account('ghost-mfa') })).toBe(false);
+        expect(await users.updateFactors('é'.repeat(1500), change)).toBe(false);
+        expect(await rawItem('ghost-mfa')).toBeUndefined();
+      });
+
+      it('a change of nothing but expect checks the account and changes nothing', async () => {
+        await users.create(user('nothing'));
+        const before = await rawItem('nothing');
+
+        expect(await users.updateFactors('nothing', { expect: account('nothing') })).toBe(true);
+        expect(await users.updateFactors('nothing', { expect: account('nothing', 3) })).toBe(false);
+        expect(await rawItem('nothing')).toEqual(before);
+      });
+
+      it('starts and restarts an enrolment (pendingTotp) while TOTP is off', async () => {
+        await users.create(user('enroller'));
+
+        expect(await users.updateFactors('enroller', { expect: account('enroller'), pendingTotp: { secret: 's1', expiresAt: LATER } })).toBe(true);
+        expect(await mfaBack('enroller')).toEqual({
+          totp: null,
+          pendingTotp: { secret: 's1', expiresAt: LATER },
+          recoveryCodes: [],
+          passkeys: 0,
+          userHandle: null,
+          mfaSpentAt: 0,
+        });
+        expect(await users.updateFactors('enroller', { expect: account('enroller'), pendingTotp: { secret: 's2', expiresAt: LATER + 1 } })).toBe(true);
+        expect((await mfaBack('enroller'))?.pendingTotp).toEqual({ secret: 's2', expiresAt: LATER + 1 });
+      });
+
+      it('refuses pendingTotp while TOTP is on, and leaves the factors as they were', async () => {
+        await withTotp('enabled');
+        const before = await mfaBack('enabled');
+
+        expect(await users.updateFactors('enabled', { expect: account('enabled', 1), pendingTotp: { secret: 'other', expiresAt: LATER } })).toBe(false);
+        expect(await mfaBack('enabled')).toEqual(before);
+        expect(before?.pendingTotp).toBeNull();
+      });
+
+      it('turns TOTP on with the pending secret: pending removed, the confirming step as last used, codes as digests, version bumped', async () => {
+        await withTotp('confirmer-mfa', 4242, ['digest-z', 'digest-y', 'digest-x']);
+
+        expect(await mfaBack('confirmer-mfa')).toEqual({
+          totp: { secret: SEALED, lastStep: 4242 },
+          pendingTotp: null,
+          recoveryCodes: ['digest-x', 'digest-y', 'digest-z'],
+          passkeys: 0,
+          userHandle: null,
+          mfaSpentAt: 0,
+        });
+        expect((await users.find('confirmer-mfa'))?.credentialVersion).toBe(1);
+        const item = await rawItem('confirmer-mfa');
+        expect(item).not.toHaveProperty('totpPending');
+        expect(item).not.toHaveProperty('totpPendingExpiresAt');
+      });
+
+      it('refuses to turn TOTP on for another secret, an expired enrolment (expiresAt at or before now), or none', async () => {
+        await users.create(user('late'));
+        await users.create(user('unstarted'));
+        await users.updateFactors('late', { expect: account('late'), pendingTotp: { secret: SEALED, expiresAt: LATER } });
+        const before = await rawItem('late');
+        const enable = (secret: string, now: number) => ({ expect: account('late'), totp: { secret, lastStep: 1, now }, bump: true });
+
+        const results = [
+          await users.updateFactors('late', enable('another-secret', NOW)),
+          await users.updateFactors('late', enable(SEALED, LATER)),
+          await users.updateFactors('late', enable(SEALED, LATER + 1)),
+          await users.updateFactors('unstarted', { expect: account('unstarted'), totp: { secret: SEALED, lastStep: 1, now: NOW } }),
+        ];
+
+        expect(results).toEqual([false, false, false, false]);
+        expect(await rawItem('late')).toEqual(before);
+        expect(await users.find('unstarted')).not.toHaveProperty('mfa');
+        // One millisecond before the end it still holds.
+        expect(await users.updateFactors('late', enable(SEALED, LATER - 1))).toBe(true);
+      });
+
+      it('confirms once: the same confirmation retried (or a second enrolment confirmed) answers false', async () => {
+        await users.create(user('twice'));
+        await users.updateFactors('twice', { expect: account('twice'), pendingTotp: { secret: SEALED, expiresAt: LATER } });
+        const confirm = { expect: account('twice'), totp: { secret: SEALED, lastStep: 7, now: NOW }, recoveryCodes: ['d1'] };
+
+        expect(await users.updateFactors('twice', confirm)).toBe(true);
+        expect(await users.updateFactors('twice', confirm)).toBe(false);
+        expect((await mfaBack('twice'))?.totp).toEqual({ secret: SEALED, lastStep: 7 });
+      });
+
+      it('records a step only while TOTP is on and the step is later than the last one used', async () => {
+        await withTotp('stepper', 100);
+        await users.create(user('steppless'));
+        await users.updateFactors('steppless', { expect: account('steppless'), pendingTotp: { secret: SEALED, expiresAt: LATER } });
+        const step = (n: number) => ({ expect: account('stepper', 1), step: n });
+
+        const results = [
+          await users.updateFactors('stepper', step(100)),
+          await users.updateFactors('stepper', step(99)),
+          await users.updateFactors('stepper', step(101)),
+          await users.updateFactors('stepper', step(101)),
+          await users.updateFactors('stepper', step(100)),
+          await users.updateFactors('steppless', { expect: account('steppless'), step: 1 }),
+        ];
+
+        expect(results).toEqual([false, false, true, false, false, false]);
+        expect((await mfaBack('stepper'))?.totp).toEqual({ secret: SEALED, lastStep: 101 });
+        expect((await mfaBack('steppless'))?.totp).toBeNull();
+      });
+
+      it('lets exactly one of 10 concurrent uses of one step win', async () => {
+        await withTotp('steprace', 100);
+
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => users.updateFactors('steprace', { expect: account('steprace', 1), step: 101 })),
+        );
+
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('spends a recovery code once; the last one spent leaves no attribute and recoveryCodes []', async () => {
+        await withTotp('coder', 100, ['digest-a', 'digest-b']);
+        const spend = (code: string) => users.updateFactors('coder', { expect: account('coder', 1), recoveryCode: code });
+
+        expect(await spend('digest-a')).toBe(true);
+        expect((await mfaBack('coder'))?.recoveryCodes).toEqual(['digest-b']);
+        expect(await spend('digest-a')).toBe(false);
+        expect(await spend('digest-unknown')).toBe(false);
+        expect(await spend('digest-b')).toBe(true);
+
+        expect(await rawItem('coder')).not.toHaveProperty('recoveryCodes');
+        expect(await mfaBack('coder')).toMatchObject({ totp: { secret: SEALED, lastStep: 100 }, recoveryCodes: [] });
+        expect(await spend('digest-b')).toBe(false);
+      });
+
+      it('lets exactly one of 10 concurrent uses of one recovery code win', async () => {
+        await withTotp('coderace', 100, ['digest-a', 'digest-b']);
+
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => users.updateFactors('coderace', { expect: account('coderace', 1), recoveryCode: 'digest-a' })),
+        );
+
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await mfaBack('coderace'))?.recoveryCodes).toEqual(['digest-b']);
+      });
+
+      it('disables with a recovery code: the code spent and the set removed in one write (both on one attribute, no store error)', async () => {
+        await withTotp('offcode', 100, ['digest-a', 'digest-b']);
+        const disable = (code: string) => ({
+          expect: account('offcode', 1),
+          recoveryCode: code,
+          totp: null,
+          recoveryCodes: null,
+          bump: true,
+        });
+
+        expect(await users.updateFactors('offcode', disable('digest-unknown'))).toBe(false);
+        expect((await mfaBack('offcode'))?.totp).not.toBeNull();
+        expect(await users.updateFactors('offcode', disable('digest-a'))).toBe(true);
+
+        expect(await users.find('offcode')).toMatchObject({ credentialVersion: 2 });
+        // Nothing of TOTP is left: the account reads as one that never had a factor.
+        expect(await mfaBack('offcode')).toBeUndefined();
+        const item = await rawItem('offcode');
+        for (const attribute of ['totpSecret', 'totpLastStep', 'totpPending', 'totpPendingExpiresAt', 'recoveryCodes']) {
+          expect(item).not.toHaveProperty(attribute);
+        }
+      });
+
+      it('disables with a code: the step checked (a used one refused, nothing written) while TOTP goes', async () => {
+        await withTotp('offstep', 100);
+        await users.updateFactors('offstep', { expect: account('offstep', 1), passkeys: 1 });
+        const disable = (step: number) => ({ expect: account('offstep', 1), step, totp: null, recoveryCodes: null, bump: true });
+        const before = await rawItem('offstep');
+
+        expect(await users.updateFactors('offstep', disable(100))).toBe(false);
+        expect(await rawItem('offstep')).toEqual(before);
+        expect(await users.updateFactors('offstep', disable(101))).toBe(true);
+
+        expect(await mfaBack('offstep')).toEqual({
+          totp: null,
+          pendingTotp: null,
+          recoveryCodes: [],
+          passkeys: 1,
+          userHandle: null,
+          mfaSpentAt: 0,
+        });
+        // Retried after it landed: TOTP is off and the version moved on.
+        expect(await users.updateFactors('offstep', disable(101))).toBe(false);
+      });
+
+      it('refuses to turn TOTP off when it is off', async () => {
+        await users.create(user('alreadyoff'));
+
+        expect(await users.updateFactors('alreadyoff', { expect: account('alreadyoff'), totp: null, recoveryCodes: null })).toBe(false);
+      });
+
+      it('answers false (no store error) for a step with an enrolment, or an enrolment with TOTP off: they cannot both hold', async () => {
+        await withTotp('contra', 100);
+        await users.create(user('contra2'));
+
+        const both = { expect: account('contra', 1), step: 101, totp: { secret: SEALED, lastStep: 101, now: NOW } };
+        const pendingAndOff = { expect: account('contra2'), pendingTotp: { secret: SEALED, expiresAt: LATER }, totp: null };
+
+        await expect(users.updateFactors('contra', both)).resolves.toBe(false);
+        await expect(users.updateFactors('contra2', pendingAndOff)).resolves.toBe(false);
+        expect((await mfaBack('contra'))?.totp).toEqual({ secret: SEALED, lastStep: 100 });
+        expect(await users.find('contra2')).not.toHaveProperty('mfa');
+      });
+
+      it('replaces the recovery codes (the old ones stop working); null or [] leaves none', async () => {
+        await withTotp('replacer', 100, ['digest-a', 'digest-b']);
+
+        expect(await users.updateFactors('replacer', { expect: account('replacer', 1), recoveryCodes: ['digest-c', 'digest-d', 'digest-e'], bump: true })).toBe(true);
+        expect((await mfaBack('replacer'))?.recoveryCodes).toEqual(['digest-c', 'digest-d', 'digest-e']);
+        expect(await users.updateFactors('replacer', { expect: account('replacer', 2), recoveryCode: 'digest-a' })).toBe(false);
+
+        expect(await users.updateFactors('replacer', { expect: account('replacer', 2), recoveryCodes: [] })).toBe(true);
+        expect((await mfaBack('replacer'))?.recoveryCodes).toEqual([]);
+        expect(await users.updateFactors('replacer', { expect: account('replacer', 2), recoveryCodes: ['digest-f'] })).toBe(true);
+        expect(await users.updateFactors('replacer', { expect: account('replacer', 2), recoveryCodes: null })).toBe(true);
+        expect(await rawItem('replacer')).not.toHaveProperty('recoveryCodes');
+        expect((await mfaBack('replacer'))?.totp).not.toBeNull();
+      });
+
+      it('spends a recovery code while replacing the set: the code must still be in the old set', async () => {
+        await withTotp('respend', 100, ['digest-a']);
+
+        expect(await users.updateFactors('respend', { expect: account('respend', 1), recoveryCode: 'digest-x', recoveryCodes: ['digest-n'] })).toBe(false);
+        expect(await users.updateFactors('respend', { expect: account('respend', 1), recoveryCode: 'digest-a', recoveryCodes: ['digest-n'] })).toBe(true);
+        expect((await mfaBack('respend'))?.recoveryCodes).toEqual(['digest-n']);
+      });
+
+      it('counts passkeys one more or fewer', async () => {
+        await users.create(user('keys'));
+        const by = (passkeys: 1 | -1) => users.updateFactors('keys', { expect: account('keys'), passkeys });
+
+        expect(await by(1)).toBe(true);
+        expect((await mfaBack('keys'))?.passkeys).toBe(1);
+        expect(await by(1)).toBe(true);
+        expect(await by(-1)).toBe(true);
+        expect((await mfaBack('keys'))?.passkeys).toBe(1);
+        expect(await by(-1)).toBe(true);
+        expect((await mfaBack('keys'))?.passkeys).toBe(0);
+      });
+
+      it('never counts below zero: one fewer at zero stays zero, so the next passkey counts as one', async () => {
+        await users.create(user('drift'));
+        const by = (passkeys: 1 | -1) => users.updateFactors('drift', { expect: account('drift'), passkeys });
+
+        expect(await by(-1)).toBe(true);
+        // No count stored, not -1: the account reads as one without passkeys.
+        expect(await rawItem('drift')).not.toHaveProperty('passkeyCount');
+        expect((await mfaBack('drift'))?.passkeys ?? 0).toBe(0);
+        expect(await by(1)).toBe(true);
+        expect((await mfaBack('drift'))?.passkeys).toBe(1);
+        expect((await rawItem('drift'))?.passkeyCount).toBe(1);
+        // The other parts of the change still hold it to their rules.
+        expect(await users.updateFactors('drift', { expect: account('drift', 5), passkeys: -1 })).toBe(false);
+      });
+
+      it('bumps the credential version (from an item without it, too)', async () => {
+        await client.send(
+          new PutCommand({ TableName: tableName, Item: { username: 'bumper', name: 'Old', password: 'h', uid: 'uid-of-bumper' } }),
+        );
+
+        expect(await users.updateFactors('bumper', { expect: account('bumper', 0), bump: true })).toBe(true);
+        expect(await users.updateFactors('bumper', { expect: account('bumper', 1), bump: true })).toBe(true);
+        expect(await users.updateFactors('bumper', { expect: account('bumper', 1), bump: true })).toBe(false);
+        expect((await users.find('bumper'))?.credentialVersion).toBe(2);
+      });
+
+      it('completes a step-up login: the lease and expired ones go, others stay, failures reset, the token spent', async () => {
+        await withTotp('stepup', 100);
+        await users.openAttempt('stepup', lease('f1'));
+        await users.recordFailure('stepup', 'f1', { at: NOW, expired: [] });
+        await users.openAttempt('stepup', lease('dead', NOW - 1));
+        await users.openAttempt('stepup', lease('other'));
+        await users.openAttempt('stepup', lease('mine'));
+
+        const done = await users.updateFactors('stepup', {
+          expect: account('stepup', 1),
+          step: 101,
+          login: { leaseId: 'mine', expired: ['dead', 'mine'], mfaIssuedAt: NOW + 10 },
+        });
+
+        expect(done).toBe(true);
+        const item = await rawItem('stepup');
+        expect(item).toMatchObject({ loginFailures: 0, mfaSpentAt: NOW + 10, totpLastStep: 101, attempt_other: NOW + 5000 });
+        expect(item).not.toHaveProperty('attempt_mine');
+        expect(item).not.toHaveProperty('attempt_dead');
+        expect(await mfaBack('stepup')).toMatchObject({ mfaSpentAt: NOW + 10, totp: { lastStep: 101 } });
+      });
+
+      it('refuses a step-up token issued at or before the last one spent, and a retried login write', async () => {
+        await withTotp('spender', 100, ['digest-a', 'digest-b', 'digest-c']);
+        const login = (issuedAt: number, code: string) =>
+          users.updateFactors('spender', {
+            expect: account('spender', 1),
+            recoveryCode: code,
+            login: { leaseId: `l-${code}`, expired: [], mfaIssuedAt: issuedAt },
+          });
+        await users.openAttempt('spender', lease('l-digest-a'));
+
+        expect(await login(NOW, 'digest-a')).toBe(true);
+        expect(await login(NOW, 'digest-a')).toBe(false);
+        expect(await login(NOW, 'digest-b')).toBe(false);
+        expect(await login(NOW - 1, 'digest-b')).toBe(false);
+        expect((await mfaBack('spender'))?.recoveryCodes).toEqual(['digest-b', 'digest-c']);
+        expect(await login(NOW + 1, 'digest-b')).toBe(true);
+        expect(await mfaBack('spender')).toMatchObject({ mfaSpentAt: NOW + 1, recoveryCodes: ['digest-c'] });
+      });
+
+      it('completes a login whose own lease is also among the expired ones without a store error', async () => {
+        await withTotp('overdue-mfa', 100);
+        await users.openAttempt('overdue-mfa', lease('o1', NOW - 1));
+
+        const done = users.updateFactors('overdue-mfa', {
+          expect: account('overdue-mfa', 1),
+          step: 101,
+          login: { leaseId: 'o1', expired: ['o1', 'o1'], mfaIssuedAt: NOW },
+        });
+
+        await expect(done).resolves.toBe(true);
+      });
+
+      it('ensureUserHandle sets the handle once, returns the existing one after, and null for another account', async () => {
+        await users.create(user('handled'));
+
+        expect(await users.ensureUserHandle('handled', 'uid-of-handled', 'handle-1')).toBe('handle-1');
+        expect(await users.ensureUserHandle('handled', 'uid-of-handled', 'handle-2')).toBe('handle-1');
+        expect(await users.ensureUserHandle('handled', 'uid-of-someone-else', 'handle-3')).toBeNull();
+        expect(await users.ensureUserHandle('ghost-handle', 'uid-of-ghost-handle', 'handle-4')).toBeNull();
+        expect(await users.ensureUserHandle('é'.repeat(1500), 'uid', 'handle-5')).toBeNull();
+
+        expect(await mfaBack('handled')).toEqual({
+          totp: null,
+          pendingTotp: null,
+          recoveryCodes: [],
+          passkeys: 0,
+          userHandle: 'handle-1',
+          mfaSpentAt: 0,
+        });
+        expect(await rawItem('ghost-handle')).toBeUndefined();
+      });
+
+      it('gives 8 concurrent ensureUserHandle calls one handle', async () => {
+        await users.create(user('handlerace'));
+
+        const handles = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => users.ensureUserHandle('handlerace', 'uid-of-handlerace', `h${i}`)),
+        );
+
+        expect(new Set(handles).size).toBe(1);
+        expect((await mfaBack('handlerace'))?.userHandle).toBe(handles[0]);
+      });
+
+      it('keeps the user handle and passkey count when TOTP goes off', async () => {
+        await withTotp('keeper-mfa', 100);
+        await users.ensureUserHandle('keeper-mfa', 'uid-of-keeper-mfa', 'handle-k');
+        await users.updateFactors('keeper-mfa', { expect: account('keeper-mfa', 1), passkeys: 1 });
+
+        expect(await users.updateFactors('keeper-mfa', { expect: account('keeper-mfa', 1), step: 101, totp: null, recoveryCodes: null, bump: true })).toBe(true);
+        expect(await mfaBack('keeper-mfa')).toEqual({
+          totp: null,
+          pendingTotp: null,
+          recoveryCodes: [],
+          passkeys: 1,
+          userHandle: 'handle-k',
+          mfaSpentAt: 0,
+        });
+      });
+    });
+
     it('reports a missing table as an internal error, not as an unknown user', async () => {
       const orphan = createDynamoUserStore({ client, tableName: 'no-such-table', timeoutMs: 5000 });
 

@@ -259,12 +259,20 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
         ),
       ),
 
-    updateFactors: (username, change) =>
-      !isStorableKey(username)
-        ? Promise.resolve(false)
-        : conditionalWrite(() =>
-            client.send(new UpdateCommand({ TableName: tableName, Key: { username }, ...factorUpdate(change) }), bounded()),
+    async updateFactors(username, change) {
+      if (!isStorableKey(username)) return false;
+      const write = (passkeysAtZero: boolean) =>
+        conditionalWrite(() =>
+          client.send(
+            new UpdateCommand({ TableName: tableName, Key: { username }, ...factorUpdate(change, passkeysAtZero) }),
+            bounded(),
           ),
+        );
+      if (await write(false)) return true;
+      // One passkey fewer may have found the count at zero: the change holds all the same, the count stays zero
+      // (an expression cannot floor a number, so this second write happens only when the first did not hold).
+      return change.passkeys === -1 && write(true);
+    },
 
     async ensureUserHandle(username, uid, handle) {
       if (!isStorableKey(username)) return null;
@@ -341,15 +349,20 @@ const MFA = {
 } as const;
 
 /**
- * The one UpdateItem a FactorChange is: each part adds its actions and its conditions. Where two parts touch one
- * attribute (a recovery code spent while the set is replaced, a step recorded while TOTP goes off) the larger
- * action is kept and the smaller one's condition still holds the write to its rule.
+ * The one UpdateItem a FactorChange is: each part adds its conditions and its actions. DynamoDB refuses two actions
+ * on one attribute, so each attribute keeps one: the later part's, in the order the parts apply (as the in-memory
+ * store applies them). A recovery code spent while the set is replaced or removed, a step recorded while TOTP goes
+ * off: the smaller action goes, and its condition still holds the write to its rule. `passkeysAtZero`: the write for
+ * one passkey fewer when the count is already zero (it keeps zero instead of counting down).
  */
-const factorUpdate = (change: FactorChange) => {
-  const set: string[] = [];
-  const remove: string[] = [];
-  const add: string[] = [];
-  const del: string[] = [];
+const factorUpdate = (change: FactorChange, passkeysAtZero = false) => {
+  type Action = { clause: 'SET' | 'REMOVE' | 'ADD' | 'DELETE'; text: string; values?: Record<string, unknown> };
+  // Keyed by the attribute's placeholder: a later act() on one attribute replaces the earlier action.
+  const actions = new Map<string, Action>();
+  const act = (path: string, clause: Action['clause'], text: string, values?: Record<string, unknown>) => {
+    actions.delete(path);
+    actions.set(path, { clause, text, values });
+  };
   const conditions = ['#uid = :uid'];
   const names: Record<string, string> = { '#uid': 'uid', '#version': 'credentialVersion' };
   const values: Record<string, unknown> = { ':uid': change.expect.uid, ':version': change.expect.credentialVersion };
@@ -360,72 +373,80 @@ const factorUpdate = (change: FactorChange) => {
     names[`#${key}`] = MFA[key];
     return `#${key}`;
   };
-  const replacesCodes = change.recoveryCodes !== undefined;
-  const turnsOff = change.totp === null;
 
   if (change.step !== undefined) {
     conditions.push(`attribute_exists(${name('totp')}) AND (attribute_not_exists(${name('lastStep')}) OR #lastStep < :step)`);
     values[':step'] = change.step;
-    if (!turnsOff) set.push('#lastStep = :step');
+    act('#lastStep', 'SET', '#lastStep = :step');
   }
   if (change.recoveryCode !== undefined) {
     conditions.push(`contains(${name('recoveryCodes')}, :code)`);
     values[':code'] = change.recoveryCode;
-    if (!replacesCodes) {
-      del.push('#recoveryCodes :codeSet');
-      values[':codeSet'] = new Set([change.recoveryCode]);
-    }
+    act('#recoveryCodes', 'DELETE', '#recoveryCodes :codeSet', { ':codeSet': new Set([change.recoveryCode]) });
   }
   if (change.pendingTotp !== undefined) {
     conditions.push(`attribute_not_exists(${name('totp')})`);
-    set.push(`${name('pending')} = :pending`, `${name('pendingExpiresAt')} = :pendingExpiresAt`);
-    values[':pending'] = change.pendingTotp.secret;
-    values[':pendingExpiresAt'] = change.pendingTotp.expiresAt;
+    act(name('pending'), 'SET', '#pending = :pending', { ':pending': change.pendingTotp.secret });
+    act(name('pendingExpiresAt'), 'SET', '#pendingExpiresAt = :pendingExpiresAt', {
+      ':pendingExpiresAt': change.pendingTotp.expiresAt,
+    });
   }
-  if (change.totp !== undefined && change.totp !== null) {
+  if (change.totp === null) {
+    conditions.push(`attribute_exists(${name('totp')})`);
+    for (const key of ['totp', 'lastStep', 'pending', 'pendingExpiresAt'] as const) act(name(key), 'REMOVE', `#${key}`);
+  } else if (change.totp !== undefined) {
     conditions.push(`attribute_not_exists(${name('totp')}) AND ${name('pending')} = :secret AND ${name('pendingExpiresAt')} > :now`);
-    set.push('#totp = :secret', `${name('lastStep')} = :lastStep`);
-    remove.push('#pending', '#pendingExpiresAt');
     values[':secret'] = change.totp.secret;
     values[':now'] = change.totp.now;
-    values[':lastStep'] = change.totp.lastStep;
+    act('#totp', 'SET', '#totp = :secret');
+    act(name('lastStep'), 'SET', '#lastStep = :lastStep', { ':lastStep': change.totp.lastStep });
+    act('#pending', 'REMOVE', '#pending');
+    act('#pendingExpiresAt', 'REMOVE', '#pendingExpiresAt');
   }
-  if (turnsOff) {
-    conditions.push(`attribute_exists(${name('totp')})`);
-    remove.push('#totp', name('lastStep'), name('pending'), name('pendingExpiresAt'));
-  }
-  if (replacesCodes) {
+  if (change.recoveryCodes !== undefined) {
     const codes = change.recoveryCodes ?? [];
-    if (codes.length === 0) remove.push(name('recoveryCodes'));
-    else {
-      set.push(`${name('recoveryCodes')} = :codes`);
-      values[':codes'] = new Set(codes);
-    }
+    name('recoveryCodes');
+    // DynamoDB has no empty set: none left is no attribute.
+    if (codes.length === 0) act('#recoveryCodes', 'REMOVE', '#recoveryCodes');
+    else act('#recoveryCodes', 'SET', '#recoveryCodes = :codes', { ':codes': new Set(codes) });
   }
   if (change.passkeys !== undefined) {
-    add.push(`${name('passkeys')} :passkeys`);
-    values[':passkeys'] = change.passkeys;
-  }
-  if (change.bump === true) {
-    set.push('#version = if_not_exists(#version, :zero) + :one');
-    values[':zero'] = 0;
-    values[':one'] = 1;
+    name('passkeys');
+    if (change.passkeys === 1) act('#passkeys', 'ADD', '#passkeys :passkeys', { ':passkeys': 1 });
+    else if (!passkeysAtZero) {
+      conditions.push('#passkeys > :zero');
+      values[':zero'] = 0;
+      act('#passkeys', 'ADD', '#passkeys :passkeys', { ':passkeys': -1 });
+    } else {
+      // A count that drifted below the passkeys stored (one stored, its count never added) stays at zero.
+      conditions.push('(attribute_not_exists(#passkeys) OR #passkeys <= :zero)');
+      values[':zero'] = 0;
+      act('#passkeys', 'REMOVE', '#passkeys');
+    }
   }
   if (change.login !== undefined) {
     const leases = removeLeases([change.login.leaseId, ...change.login.expired]);
     Object.assign(names, leases.ExpressionAttributeNames, { '#failures': 'loginFailures' });
-    remove.push(leases.UpdateExpression.replace(/^REMOVE /, ''));
+    for (const lease of Object.keys(leases.ExpressionAttributeNames)) act(lease, 'REMOVE', lease);
     conditions.push(`(attribute_not_exists(${name('spentAt')}) OR #spentAt < :issuedAt)`);
-    set.push('#spentAt = :issuedAt', '#failures = :zero');
     values[':issuedAt'] = change.login.mfaIssuedAt;
     values[':zero'] = 0;
+    act('#spentAt', 'SET', '#spentAt = :issuedAt');
+    act('#failures', 'SET', '#failures = :zero');
   }
-  const clauses = [
-    set.length > 0 ? `SET ${set.join(', ')}` : '',
-    remove.length > 0 ? `REMOVE ${[...new Set(remove)].join(', ')}` : '',
-    add.length > 0 ? `ADD ${add.join(', ')}` : '',
-    del.length > 0 ? `DELETE ${del.join(', ')}` : '',
-  ].filter(Boolean);
+  if (change.bump === true) {
+    values[':zero'] = 0;
+    act('#version', 'SET', '#version = if_not_exists(#version, :zero) + :one', { ':one': 1 });
+  }
+
+  const clauses = (['SET', 'REMOVE', 'ADD', 'DELETE'] as const)
+    .map((clause) => {
+      const texts = [...actions.values()].filter((action) => action.clause === clause).map((action) => action.text);
+      return texts.length > 0 ? `${clause} ${texts.join(', ')}` : '';
+    })
+    .filter(Boolean);
+  // Only the values the surviving actions use: DynamoDB refuses one that no expression names.
+  for (const action of actions.values()) Object.assign(values, action.values);
   // A change of nothing still checks the account (and writes its uid again, the one action every item allows).
   if (clauses.length === 0) clauses.push('SET #uid = :uid');
   return {
