@@ -99,5 +99,69 @@ for (const target of STORE_TARGETS) {
       expect(left.filter((s) => s !== null)).toHaveLength(0);
       expect(await sessions.find('u6', 's1')).not.toBeNull();
     });
+
+    it('removes every session of a user but the one kept (several batches), and no one else’s', async () => {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => sessions.create(session('u7', `s${i}`))));
+      await sessions.create(session('u8', 's3'));
+
+      await sessions.removeOthers('u7', 's3');
+
+      const left = await Promise.all(Array.from({ length: 40 }, (_, i) => sessions.find('u7', `s${i}`)));
+      expect(left.filter((s) => s !== null).map((s) => s?.sid)).toEqual(['s3']);
+      expect(await sessions.find('u7', 's3')).toEqual(session('u7', 's3'));
+      expect(await sessions.find('u8', 's3')).not.toBeNull();
+    });
+
+    it('removes them all when the session to keep is not one of the user’s, and is fine with none to remove', async () => {
+      await sessions.create(session('u9', 's1'));
+      await sessions.create(session('u9', 's2'));
+
+      await sessions.removeOthers('u9', 'not-a-session');
+      await sessions.removeOthers('u9', 'not-a-session');
+      await sessions.removeOthers('u-without-sessions', 's1');
+
+      expect(await sessions.find('u9', 's1')).toBeNull();
+      expect(await sessions.find('u9', 's2')).toBeNull();
+    });
+
+    it('carries a session over to a new credentialVersion, leaving the rest of it and other sessions as they were', async () => {
+      await sessions.create(session('u10', 's1', { credentialVersion: 2, generation: 3, refreshHash: 'hash-3' }));
+      await sessions.create(session('u10', 's2', { credentialVersion: 2 }));
+
+      const carried = await sessions.carryOver('u10', 's1', 3);
+
+      expect(carried).toBe(true);
+      expect(await sessions.find('u10', 's1')).toEqual(session('u10', 's1', { credentialVersion: 3, generation: 3, refreshHash: 'hash-3' }));
+      expect((await sessions.find('u10', 's2'))?.credentialVersion).toBe(2);
+      // Retried after it landed: the same answer and the same session.
+      expect(await sessions.carryOver('u10', 's1', 3)).toBe(true);
+      expect((await sessions.find('u10', 's1'))?.credentialVersion).toBe(3);
+    });
+
+    it('answers false for carryOver of a missing or removed session, and creates no item', async () => {
+      await sessions.create(session('u11', 's1'));
+      await sessions.remove('u11', 's1');
+
+      expect(await sessions.carryOver('u11', 's1', 1)).toBe(false);
+      expect(await sessions.carryOver('u11', 'never', 1)).toBe(false);
+
+      const raw = async (sid: string) =>
+        (await client.send(new GetCommand({ TableName: tableName, Key: { uid: 'u11', sid }, ConsistentRead: true }))).Item;
+      expect(await raw('s1')).toBeUndefined();
+      expect(await raw('never')).toBeUndefined();
+    });
+
+    it('keeps the carried-over session through removeOthers: the factor change’s own session is the one left', async () => {
+      await sessions.create(session('u12', 'mine'));
+      await sessions.create(session('u12', 'theirs'));
+
+      await sessions.removeOthers('u12', 'mine');
+      const carried = await sessions.carryOver('u12', 'mine', 1);
+
+      expect(carried).toBe(true);
+      expect(await sessions.find('u12', 'theirs')).toBeNull();
+      expect(await sessions.carryOver('u12', 'theirs', 1)).toBe(false);
+      expect((await sessions.find('u12', 'mine'))?.credentialVersion).toBe(1);
+    });
   });
 }
