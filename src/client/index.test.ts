@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../../test/app-harness';
 import { checkedFetch } from '../../test/contract';
 import { createTestOutbox, type TestOutbox } from '../../test/outbox';
+import { parseOtpauthUri, RECOVERY_CODE, totpCode, wrongCode } from '../../test/totp-helpers';
+import { createAuthenticator } from '../../test/webauthn-authenticator';
 import { ROUTES, type RouteId } from '../adapters/http/routes';
 import { startServer, type RunningServer } from '../server';
 import { ENDPOINTS } from './endpoints';
-import { createLoginClient, LoginServiceError, type Fetch } from './index';
+import { createLoginClient, LoginServiceError, MfaRequiredError, type Fetch, type LoginClient } from './index';
 
 const SERVER_ENV = {
   DATA_DIR: ':memory:',
@@ -546,5 +548,238 @@ describe('typed client: email addresses and password reset', () => {
     const both = await failure(client.login({ username: 'someone', email: 'someone@example.com', password: PASSWORD }));
 
     expect(both).toMatchObject({ status: 400, code: 'invalid_request' });
+  });
+});
+
+/**
+ * An authenticator app for one secret, on the real clock (the server's): each code is of a later time step than
+ * the last one given, since a step is accepted once. The server takes one step either side of its own, so two
+ * codes come at once; a third waits for the clock to reach the step before its own.
+ */
+const authenticatorApp = (secret: string) => {
+  let lastStep = Number.NEGATIVE_INFINITY;
+  return {
+    code: async (): Promise<string> => {
+      const current = Math.floor(Date.now() / 30_000);
+      const step = Math.max(lastStep + 1, current);
+      const wait = (step - 1) * 30_000 - Date.now() + 100;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      lastStep = step;
+      return totpCode(secret, step * 30_000);
+    },
+    /** None of the codes the server would take now. */
+    wrong: (): string => wrongCode(secret, Date.now()),
+  };
+};
+
+/** A new account logged in on `client`, with TOTP turned on: its app, recovery codes and name. */
+const withTotp = async () => {
+  const { client, username } = await loggedIn();
+  const { secret } = await client.startTotp({ password: PASSWORD });
+  const app = authenticatorApp(secret);
+  const { recoveryCodes } = await client.confirmTotp({ code: await app.code() });
+  return { client, username, app, recoveryCodes };
+};
+
+/** The MfaRequiredError a password login of an account with TOTP on rejects with. */
+const stepUp = async (client: LoginClient, username: string): Promise<MfaRequiredError> => {
+  const error = await failure(client.login({ username, password: PASSWORD }));
+  expect(error).toBeInstanceOf(MfaRequiredError);
+  return error as MfaRequiredError;
+};
+
+describe('typed client: authenticator app (TOTP) and recovery codes', () => {
+  it('sets up an authenticator app: the secret and otpauth URI, a wrong code refused, the right one gives 10 recovery codes', async () => {
+    const { client, username } = await loggedIn();
+    const other = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
+    await other.login({ username, password: PASSWORD });
+
+    const wrongPassword = await failure(client.startTotp({ password: 'not the password' }));
+    const enrolment = await client.startTotp({ password: PASSWORD });
+    const app = authenticatorApp(enrolment.secret);
+    const beforeConfirm = await client.me();
+    const wrong = await failure(client.confirmTotp({ code: app.wrong() }));
+    const { recoveryCodes } = await client.confirmTotp({ code: await app.code() });
+    const after = await client.me();
+    const again = await failure(client.startTotp({ password: PASSWORD }));
+    const otherSession = await failure(other.me());
+
+    expect(wrongPassword).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(parseOtpauthUri(enrolment.otpauthUri)).toMatchObject({
+      issuer: 'login-service',
+      label: username,
+      secret: enrolment.secret,
+      algorithm: 'SHA1',
+      digits: 6,
+      period: 30,
+    });
+    expect(beforeConfirm.user.mfa).toEqual({ totp: false, passkeys: 0, recoveryCodesLeft: 0 });
+    expect(wrong).toMatchObject({ status: 400, code: 'invalid_mfa_code' });
+    expect(recoveryCodes).toHaveLength(10);
+    expect(new Set(recoveryCodes).size).toBe(10);
+    for (const code of recoveryCodes) expect(code).toMatch(RECOVERY_CODE);
+    // This session carried on; every other one ended.
+    expect(after.user.mfa).toEqual({ totp: true, passkeys: 0, recoveryCodesLeft: 10 });
+    expect(again).toMatchObject({ status: 409, code: 'mfa_already_enabled' });
+    expect(otherSession).toMatchObject({ status: 401, code: 'invalid_token' });
+  });
+
+  it('rejects a password login of a TOTP account with MfaRequiredError, and loginMfa with a code holds the session', async () => {
+    const { username, app } = await withTotp();
+    const client = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
+
+    const required = await stepUp(client, username);
+    const heldAfterStepUp = client.session;
+    const wrong = await failure(client.loginMfa({ mfaToken: required.mfaToken, code: app.wrong() }));
+    // The token survives a wrong code.
+    const pair = await client.loginMfa({ mfaToken: required.mfaToken, code: await app.code() });
+    const me = await client.me();
+    // Spent: refused for the token, whatever the code (a wrong one here, so no third code has to wait for the clock).
+    const spent = await failure(
+      createLoginClient({ baseUrl: server.url, fetch: checkedFetch }).loginMfa({ mfaToken: required.mfaToken, code: app.wrong() }),
+    );
+
+    expect(required).toBeInstanceOf(LoginServiceError);
+    expect(required).toMatchObject({ status: 403, code: 'mfa_required', methods: ['totp', 'recovery_code'] });
+    expect(required.mfaToken.length).toBeGreaterThan(20);
+    // The step-up token is not written out when the error is logged or serialized.
+    expect(JSON.stringify(required)).not.toContain(required.mfaToken);
+    expect(String(required)).not.toContain(required.mfaToken);
+    expect(Object.keys(required)).not.toContain('mfaToken');
+    expect(heldAfterStepUp).toBeNull();
+    expect(wrong).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
+    expect(client.session).toEqual(pair);
+    expect(pair.user.username).toBe(username);
+    expect(me.user.username).toBe(username);
+    expect(spent).toMatchObject({ status: 401, code: 'invalid_mfa_token' });
+  });
+
+  it('finishes a login with a recovery code once; the same code again is refused', async () => {
+    const { username, recoveryCodes } = await withTotp();
+    const client = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
+    const [first] = recoveryCodes as [string];
+
+    await client.loginMfa({ mfaToken: (await stepUp(client, username)).mfaToken, recoveryCode: first.toLowerCase() });
+    const me = await client.me();
+    const reused = await failure(client.loginMfa({ mfaToken: (await stepUp(client, username)).mfaToken, recoveryCode: first }));
+
+    expect(me.user.mfa).toEqual({ totp: true, passkeys: 0, recoveryCodesLeft: 9 });
+    expect(reused).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
+  });
+
+  it('replaces the recovery codes: the old ones stop working, the new ones log in; a wrong password changes nothing', async () => {
+    const { client, username, recoveryCodes: old } = await withTotp();
+
+    const wrongPassword = await failure(client.replaceRecoveryCodes({ password: 'not the password' }));
+    const { recoveryCodes } = await client.replaceRecoveryCodes({ password: PASSWORD });
+    const other = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
+    const oldCode = await failure(other.loginMfa({ mfaToken: (await stepUp(other, username)).mfaToken, recoveryCode: old[0]! }));
+    await other.loginMfa({ mfaToken: (await stepUp(other, username)).mfaToken, recoveryCode: recoveryCodes[0]! });
+
+    expect(wrongPassword).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(recoveryCodes).toHaveLength(10);
+    expect(recoveryCodes.filter((code) => old.includes(code))).toEqual([]);
+    expect(oldCode).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
+    expect((await other.me()).user.mfa.recoveryCodesLeft).toBe(9);
+  });
+
+  it('turns TOTP off with the password and a code: a wrong code is refused, then the password alone logs in', async () => {
+    const { client, username, app } = await withTotp();
+
+    const wrong = await failure(client.disableTotp({ password: PASSWORD, code: app.wrong() }));
+    const done = await client.disableTotp({ password: PASSWORD, code: await app.code() });
+    const me = await client.me();
+    const noCodes = await failure(client.replaceRecoveryCodes({ password: PASSWORD }));
+    const other = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
+    const pair = await other.login({ username, password: PASSWORD });
+
+    expect(wrong).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
+    expect(done).toBeUndefined();
+    expect(me.user.mfa).toEqual({ totp: false, passkeys: 0, recoveryCodesLeft: 0 });
+    expect(noCodes).toMatchObject({ status: 400, code: 'mfa_not_enabled' });
+    expect(pair.user.username).toBe(username);
+  }, 60_000);
+
+  it('turns TOTP off with a recovery code', async () => {
+    const { client, recoveryCodes } = await withTotp();
+
+    await client.disableTotp({ password: PASSWORD, recoveryCode: recoveryCodes[3]! });
+
+    expect((await client.me()).user.mfa.totp).toBe(false);
+  });
+});
+
+describe('typed client: passkeys', () => {
+  /** The ceremony as the browser on the server's own page carries it out. */
+  const ceremony = () => ({ origin: server.url, rpId: new URL(server.url).hostname });
+
+  it('adds a passkey, lists it, signs in with it (no password, no code), and removes it', async () => {
+    const { client, username } = await loggedIn();
+    const authenticator = createAuthenticator();
+
+    const wrongPassword = await failure(client.passkeyRegistrationOptions({ password: 'not the password' }));
+    const creation = await client.passkeyRegistrationOptions({ password: PASSWORD });
+    const added = await client.addPasskey({ response: authenticator.createCredential(creation, ceremony()), name: 'Test key' });
+    const listed = await client.listPasskeys();
+
+    const anonymous = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
+    const request = await anonymous.passkeyLoginOptions();
+    const pair = await anonymous.loginWithPasskey({ response: authenticator.getAssertion(request, ceremony()) });
+    const usedList = await anonymous.listPasskeys();
+    const replayed = await failure(anonymous.loginWithPasskey({ response: authenticator.getAssertion(request, ceremony()) }));
+
+    const removeWrong = await failure(anonymous.removePasskey({ id: added.id, password: 'not the password' }));
+    await anonymous.removePasskey({ id: added.id, password: PASSWORD });
+    const removedAgain = await failure(anonymous.removePasskey({ id: added.id, password: PASSWORD }));
+    const after = await anonymous.listPasskeys();
+    const gone = await failure(
+      createLoginClient({ baseUrl: server.url, fetch: checkedFetch }).loginWithPasskey({
+        response: authenticator.getAssertion(await anonymous.passkeyLoginOptions(), ceremony()),
+      }),
+    );
+
+    expect(wrongPassword).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(creation.authenticatorSelection).toMatchObject({ residentKey: 'required', userVerification: 'required' });
+    expect(added).toMatchObject({ name: 'Test key' });
+    expect(listed.passkeys).toEqual([{ id: added.id, name: 'Test key', createdAt: added.createdAt, lastUsedAt: null, backedUp: true }]);
+    expect(request.allowCredentials ?? []).toEqual([]);
+    expect(pair.user.username).toBe(username);
+    expect(anonymous.session).toEqual(pair);
+    expect(typeof usedList.passkeys[0]?.lastUsedAt).toBe('string');
+    expect(replayed).toMatchObject({ status: 401, code: 'invalid_passkey' });
+    expect(removeWrong).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(removedAgain).toMatchObject({ status: 404, code: 'not_found' });
+    expect(after.passkeys).toEqual([]);
+    expect(gone).toMatchObject({ status: 401, code: 'invalid_passkey' });
+  });
+
+  it('asks for a second factor too when TOTP is on, and offers "passkey" at the step-up once the account has one', async () => {
+    const { client, username, recoveryCodes } = await withTotp();
+    const authenticator = createAuthenticator();
+
+    const passwordOnly = await failure(client.passkeyRegistrationOptions({ password: PASSWORD }));
+    const creation = await client.passkeyRegistrationOptions({ password: PASSWORD, recoveryCode: recoveryCodes[0]! });
+    await client.addPasskey({ response: authenticator.createCredential(creation, ceremony()) });
+    const other = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
+    const required = await stepUp(other, username);
+    // The passkey stands for the whole login, second factor included.
+    const pair = await other.loginWithPasskey({
+      response: authenticator.getAssertion(await other.passkeyLoginOptions(), ceremony()),
+    });
+
+    expect(passwordOnly).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
+    expect([...required.methods].sort()).toEqual(['passkey', 'recovery_code', 'totp']);
+    expect(pair.user.username).toBe(username);
+    expect((await other.me()).user.mfa).toMatchObject({ totp: true, passkeys: 1 });
+  });
+
+  it('encodes a passkey id as one path segment', async () => {
+    const recorder = recordingFetch();
+    const { client } = await loggedIn({ fetch: recorder.fetchFn });
+
+    const missing = await failure(client.removePasskey({ id: 'a/b?c', password: PASSWORD }));
+
+    expect(missing).toMatchObject({ status: 404, code: 'not_found' });
+    expect(recorder.seen.at(-1)).toMatchObject({ method: 'DELETE', path: '/me/passkeys/a%2Fb%3Fc' });
   });
 });

@@ -1,13 +1,25 @@
 // The typed client of the login service: one method per route, typed by the server's own route table and schemas
 // (type-only imports: nothing of the server is in the bundle), the session held in memory and its access token
 // refreshed before it expires. Needs nothing but fetch, so it runs in browsers and in Node alike.
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
 import type * as v from 'valibot';
 import type { ROUTES } from '../adapters/http/routes';
 import { ENDPOINTS, type EndpointId } from './endpoints';
 import { errorFromAnswer, LoginServiceError } from './login-service-error';
 
-export { LoginServiceError } from './login-service-error';
-export type { ClientErrorCode, LoginServiceErrorCode, LoginServiceErrorInit } from './login-service-error';
+export { LoginServiceError, MfaRequiredError } from './login-service-error';
+export type { ClientErrorCode, LoginServiceErrorCode, LoginServiceErrorInit, MfaMethod } from './login-service-error';
+export type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+};
 
 type Route<K extends EndpointId> = (typeof ROUTES)[K];
 /** What a route's body schema accepts. */
@@ -35,7 +47,29 @@ export type ResetPasswordInput = BodyOf<'resetPassword'>;
 export type VerifyInput = Pick<BodyOf<'verify'>, 'token' | 'username'>;
 export type ChangePasswordInput = BodyOf<'changePassword'>;
 export type DeleteAccountInput = BodyOf<'deleteAccount'>;
+/** A second factor: a code from the authenticator app or one of the recovery codes, one of the two. */
+export type SecondFactor = { code: string; recoveryCode?: never } | { recoveryCode: string; code?: never };
+/** The step-up token of an MfaRequiredError and the second factor. */
+export type LoginMfaInput = Pick<BodyOf<'logInMfa'>, 'mfaToken'> & SecondFactor;
+export type StartTotpInput = BodyOf<'startTotp'>;
+export type ConfirmTotpInput = BodyOf<'confirmTotp'>;
+export type DisableTotpInput = Pick<BodyOf<'disableTotp'>, 'password'> & SecondFactor;
+export type ReplaceRecoveryCodesInput = BodyOf<'replaceRecoveryCodes'>;
+/** The password, and a second factor when the account has TOTP on. */
+export type PasskeyRegistrationOptionsInput = Pick<BodyOf<'passkeyRegistrationOptions'>, 'password'> &
+  (SecondFactor | { code?: never; recoveryCode?: never });
+/** The browser's answer to the registration options (`startRegistration` of @simplewebauthn/browser). */
+export type AddPasskeyInput = Omit<BodyOf<'addPasskey'>, 'response'> & { response: RegistrationResponseJSON };
+/** The browser's answer to the login options (`startAuthentication` of @simplewebauthn/browser). */
+export type PasskeyLoginInput = { response: AuthenticationResponseJSON };
+export type RemovePasskeyInput = { id: string } & BodyOf<'removePasskey'>;
 export type TokenPair = ResultOf<'logIn'>;
+/** `secret` (base32, for typing in by hand) and `otpauthUri` (for a QR code). */
+export type TotpEnrolment = ResultOf<'startTotp'>;
+/** Shown this once: the service keeps only their digests. */
+export type RecoveryCodesResult = ResultOf<'confirmTotp'>;
+export type PasskeyResult = ResultOf<'addPasskey'>;
+export type PasskeyListResult = ResultOf<'listPasskeys'>;
 export type RegisterResult = ResultOf<'register'>;
 export type VerifyResult = ResultOf<'verify'>;
 /** `user.email` (null when none), `user.emailVerified`, `user.pendingEmail` (a change waiting for its link). */
@@ -67,7 +101,28 @@ export type LoginClient = ReturnType<typeof createLoginClient>;
 const REFRESH_MARGIN_SECONDS = 30;
 
 type Held = { pair: TokenPair; expiresAt: number };
-type Call<K extends EndpointId> = { body?: BodyOf<K> | undefined; token?: string | undefined };
+type Call<K extends EndpointId> = {
+  body?: BodyOf<K> | undefined;
+  token?: string | undefined;
+  /** Values for the path's `{name}` parameters. */
+  params?: Readonly<Record<string, string>> | undefined;
+};
+
+/**
+ * A body holding the browser's WebAuthn answer, as its route's type: the schema reads that answer as any JSON
+ * object (the server's library checks its shape), which SimpleWebAuthn's interfaces are, but TypeScript does not
+ * count an interface without an index signature as one.
+ */
+const webAuthnBody = <K extends 'addPasskey' | 'logInWithPasskey'>(body: { response: object }) =>
+  body as unknown as BodyOf<K>;
+
+/** `/me/passkeys/{id}` with its parameters filled in, each encoded as one path segment. */
+const fillPath = (path: string, params: Readonly<Record<string, string>> = {}) =>
+  path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`the path ${path} needs ${name}`);
+    return encodeURIComponent(value);
+  });
 
 export const createLoginClient = (options: LoginClientOptions) => {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -77,8 +132,9 @@ export const createLoginClient = (options: LoginClientOptions) => {
   let held: Held | null = null;
   let refreshing: Promise<Held> | undefined;
 
-  const send = async <K extends EndpointId>(id: K, { body, token }: Call<K> = {}): Promise<ResultOf<K>> => {
-    const { method, path } = ENDPOINTS[id];
+  const send = async <K extends EndpointId>(id: K, { body, token, params }: Call<K> = {}): Promise<ResultOf<K>> => {
+    const { method } = ENDPOINTS[id];
+    const path = fillPath(ENDPOINTS[id].path, params);
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
@@ -148,16 +204,20 @@ export const createLoginClient = (options: LoginClientOptions) => {
   };
 
   /** A bearer call: refreshed first when the token is about to expire, retried once if it expired anyway. */
-  const withSession = async <K extends EndpointId>(id: K, body?: BodyOf<K>): Promise<ResultOf<K>> => {
+  const withSession = async <K extends EndpointId>(
+    id: K,
+    body?: BodyOf<K>,
+    params?: Readonly<Record<string, string>>,
+  ): Promise<ResultOf<K>> => {
     let current = held;
     if (current !== null && now() >= current.expiresAt - REFRESH_MARGIN_SECONDS * 1000) current = await refreshSession();
     try {
-      return await send(id, { body, token: current?.pair.token });
+      return await send(id, { body, token: current?.pair.token, params });
     } catch (error) {
       if (!(error instanceof LoginServiceError) || error.code !== 'token_expired' || current === null) throw error;
       // Another call may have refreshed meanwhile: then its token is the one to use.
       const fresh = held !== null && held.pair.token !== current.pair.token ? held : await refreshSession();
-      return send(id, { body, token: fresh.pair.token });
+      return send(id, { body, token: fresh.pair.token, params });
     }
   };
 
@@ -169,8 +229,25 @@ export const createLoginClient = (options: LoginClientOptions) => {
 
     register: (input: RegisterInput): Promise<RegisterResult> => send('register', { body: input }),
 
-    /** Starts a session: the client holds it and uses it for the calls below. */
+    /**
+     * Starts a session: the client holds it and uses it for the calls below. An account with a second factor
+     * rejects with MfaRequiredError (code mfa_required) instead: no session yet, finish with loginMfa.
+     */
     login: async (input: LoginInput): Promise<TokenPair> => hold(await send('logIn', { body: input })).pair,
+
+    /** A login's second step: the MfaRequiredError's mfaToken and a code (or a recovery code); holds the session. */
+    loginMfa: async (input: LoginMfaInput): Promise<TokenPair> => hold(await send('logInMfa', { body: input })).pair,
+
+    /**
+     * Public: options for the browser's `startAuthentication` (no account named, so they also serve the
+     * browser's passkey autofill). Each works once, for a few minutes.
+     */
+    passkeyLoginOptions: async (): Promise<PublicKeyCredentialRequestOptionsJSON> =>
+      (await send('passkeyLoginOptions', { body: {} })) as unknown as PublicKeyCredentialRequestOptionsJSON,
+
+    /** Signs in with the browser's answer to passkeyLoginOptions (password and second factor in one); holds it. */
+    loginWithPasskey: async (input: PasskeyLoginInput): Promise<TokenPair> =>
+      hold(await send('logInWithPasskey', { body: webAuthnBody<'logInWithPasskey'>(input) })).pair,
 
     /** Rotates the refresh token now (the bearer calls do this on their own when they need to). */
     refresh: async (): Promise<TokenPair> => (await refreshSession()).pair,
@@ -183,6 +260,44 @@ export const createLoginClient = (options: LoginClientOptions) => {
     /** Every other session ends; the client holds the new one the answer starts. */
     changePassword: async (input: ChangePasswordInput): Promise<TokenPair> =>
       hold(await withSession('changePassword', input)).pair,
+
+    /**
+     * Starts setting up an authenticator app: its secret and otpauth URI. Nothing changes until confirmTotp; a
+     * second call before then starts over with a new secret.
+     */
+    startTotp: (input: StartTotpInput): Promise<TotpEnrolment> => withSession('startTotp', input),
+
+    /**
+     * Turns TOTP on with a code from the app: the recovery codes, shown this once. Every other session ends;
+     * this one goes on.
+     */
+    confirmTotp: (input: ConfirmTotpInput): Promise<RecoveryCodesResult> => withSession('confirmTotp', input),
+
+    /** Turns TOTP off (the password and a code or a recovery code) and drops the recovery codes. */
+    disableTotp: async (input: DisableTotpInput): Promise<void> => {
+      await withSession('disableTotp', input);
+    },
+
+    /** A new set of recovery codes, shown this once; the old ones stop working. */
+    replaceRecoveryCodes: (input: ReplaceRecoveryCodesInput): Promise<RecoveryCodesResult> =>
+      withSession('replaceRecoveryCodes', input),
+
+    /** Options for the browser's `startRegistration`: the password, and a second factor when TOTP is on. */
+    passkeyRegistrationOptions: async (
+      input: PasskeyRegistrationOptionsInput,
+    ): Promise<PublicKeyCredentialCreationOptionsJSON> =>
+      (await withSession('passkeyRegistrationOptions', input)) as unknown as PublicKeyCredentialCreationOptionsJSON,
+
+    /** Registers the browser's answer to passkeyRegistrationOptions. Every other session ends; this one goes on. */
+    addPasskey: (input: AddPasskeyInput): Promise<PasskeyResult> =>
+      withSession('addPasskey', webAuthnBody<'addPasskey'>(input)),
+
+    listPasskeys: (): Promise<PasskeyListResult> => withSession('listPasskeys'),
+
+    /** Removes one of the account's passkeys (needs the password). */
+    removePasskey: async ({ id, ...body }: RemovePasskeyInput): Promise<void> => {
+      await withSession('removePasskey', body, { id });
+    },
 
     /**
      * Ends this session by its refresh token (which works when the access token has expired). The client forgets

@@ -44,6 +44,29 @@ export class LoginServiceError extends Error {
   }
 }
 
+/** What may stand for the second step: POST /login/mfa with a code or a recovery code, or a passkey login. */
+export type MfaMethod = 'totp' | 'recovery_code' | 'passkey';
+
+/**
+ * 403 mfa_required: the password was right and the account has a second factor. No session started; finish the
+ * login with `loginMfa({ mfaToken, code })` (or `recoveryCode`), or with a passkey when `methods` has "passkey".
+ */
+export class MfaRequiredError extends LoginServiceError {
+  /**
+   * The step-up token (it lasts a few minutes and finishes one login). Not enumerable, so logging the error or
+   * JSON.stringify(error) does not write it out; read it by name.
+   */
+  declare readonly mfaToken: string;
+  readonly methods: readonly MfaMethod[];
+
+  constructor(init: LoginServiceErrorInit & { mfaToken: string; methods: readonly MfaMethod[] }) {
+    const { mfaToken, methods, ...rest } = init;
+    super(rest);
+    Object.defineProperty(this, 'mfaToken', { value: mfaToken, enumerable: false });
+    this.methods = methods;
+  }
+}
+
 /** Retry-After is delta-seconds from this service; an HTTP date (a proxy's) is turned into seconds too. */
 const retryAfterSeconds = (header: string | null, now: number): number | undefined => {
   if (header === null) return undefined;
@@ -68,6 +91,16 @@ export const errorFromAnswer = (status: number, headers: Headers, text: string, 
       status,
       code: 'invalid_response',
       message: `the login service answered ${status} without its JSON error body`,
+    });
+  }
+  if (body.code === 'mfa_required' && typeof body.mfaToken === 'string' && Array.isArray(body.methods)) {
+    return new MfaRequiredError({
+      status,
+      code: 'mfa_required',
+      message: body.message,
+      mfaToken: body.mfaToken,
+      // A method this client does not know yet is passed on as it came: the caller may know it.
+      methods: body.methods.filter((method) => typeof method === 'string') as MfaMethod[],
     });
   }
   return new LoginServiceError({
