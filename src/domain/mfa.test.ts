@@ -3,7 +3,7 @@
 // RFC 6238 code cannot hide behind a test computing codes the same wrong way.
 import * as OTPAuth from 'otpauth';
 import { describe, expect, it } from 'vitest';
-import { createWorld, outcome, storedUser } from '../../test/fakes';
+import { createWorld, outcome, storeDown, storedUser } from '../../test/fakes';
 import { changePassword, getMe } from './account';
 import type { AppError } from './errors';
 import { logIn } from './log-in';
@@ -298,7 +298,7 @@ describe('confirmTotp', () => {
 
   it('counts the confirming step as used: its code cannot complete a login, the next step\u2019s can', async () => {
     // Prepare
-    const { deps, context, clock, logInAlice, stepUp, now } = setup();
+    const { deps, context, clock, users, audit, logInAlice, stepUp, now } = setup();
     const { claims } = await logInAlice();
     const { secret } = await startTotp(deps, claims, { password: PASSWORD }, context());
     const confirming = codeAt(secret, now());
@@ -313,6 +313,9 @@ describe('confirmTotp', () => {
     // Assess
     expect(reused).toEqual({ code: 'invalid_mfa_code' });
     expect(next).toEqual({ code: 'ok' });
+    // Refused before any write, as a wrong code: counted (then forgotten by the completed login).
+    expect(audit.entries.filter((entry) => entry.event === 'mfa.failed')).toHaveLength(1);
+    expect(users.peekLogin('alice')?.failures).toBe(0);
   });
 });
 
@@ -424,6 +427,42 @@ describe('a factor change', () => {
     expect(world.mail.sent).toEqual([]);
   });
 
+  it.each(CHANGES)('(%s) still keeps the calling session when carrying it over fails once', async (_event, prepare) => {
+    // Prepare
+    const world = setup();
+    const { session, change } = await prepare(world);
+    world.sessions.fail('carryOver', storeDown(), { times: 1 });
+
+    // Act
+    const answer = await outcome(change());
+
+    // Assess
+    // The change is made (and its recovery codes, if any, must reach the user): the carry-over is tried again.
+    expect(answer).toEqual({ code: 'ok' });
+    await expect(refreshSession(world.deps, session.refreshToken, world.context())).resolves.toMatchObject({
+      user: { username: 'alice' },
+    });
+  });
+
+  it('ends a password login in flight when TOTP goes on meanwhile: it leaves no session', async () => {
+    // Prepare
+    const world = setup();
+    const session = await world.logInAlice();
+    const { secret } = await startTotp(world.deps, session.claims, { password: PASSWORD }, world.context());
+    // The enrolment is confirmed after the racing login wrote its session, before its last write.
+    world.users.before('recordSuccess', async () => {
+      world.users.before('recordSuccess', undefined);
+      await confirmTotp(world.deps, session.claims, { code: codeAt(secret, world.now()) }, world.context());
+    });
+
+    // Act
+    const answer = await outcome(logIn(world.deps, { username: 'alice', password: PASSWORD }, world.context()));
+
+    // Assess
+    expect(answer).toEqual({ code: 'invalid_credentials' });
+    expect(world.sessions.sessionsOf('uid-alice').map((s) => s.sid)).toEqual([session.claims.sid]);
+  });
+
   it('voids a login in flight: an mfaToken issued before new recovery codes no longer works', async () => {
     // Prepare
     const world = setup();
@@ -483,7 +522,7 @@ describe('completeStepUp', () => {
 
   it('accepts a recovery code once: the second login with it is invalid_mfa_code', async () => {
     // Prepare
-    const { deps, context, clock, enrol, stepUp } = setup();
+    const { deps, context, clock, users, enrol, stepUp } = setup();
     const { recoveryCodes } = await enrol();
     const first = await stepUp();
     await completeStepUp(deps, { mfaToken: first.mfaToken, recoveryCode: recoveryCodes[0]! }, context());
@@ -492,10 +531,12 @@ describe('completeStepUp', () => {
 
     // Act
     const again = await outcome(completeStepUp(deps, { mfaToken: second.mfaToken, recoveryCode: recoveryCodes[0]! }, context()));
+    const failures = users.peekLogin('alice')?.failures;
     const another = await outcome(completeStepUp(deps, { mfaToken: second.mfaToken, recoveryCode: recoveryCodes[1]! }, context()));
 
     // Assess
     expect(again).toEqual({ code: 'invalid_mfa_code' });
+    expect(failures).toBe(1);
     expect(another).toEqual({ code: 'ok' });
   });
 
@@ -548,7 +589,7 @@ describe('completeStepUp', () => {
 
   it('refuses a code used already (the same step), on a later login within its 30 s', async () => {
     // Prepare
-    const { deps, context, clock, enrol, stepUp, now } = setup();
+    const { deps, context, clock, users, enrol, stepUp, now } = setup();
     const { secret } = await enrol();
     const code = codeAt(secret, now());
     await completeStepUp(deps, { mfaToken: (await stepUp()).mfaToken, code }, context());
@@ -560,11 +601,13 @@ describe('completeStepUp', () => {
 
     // Assess
     expect(answer).toEqual({ code: 'invalid_mfa_code' });
+    // A replay is a wrong code: it counts on the name's throttle.
+    expect(users.peekLogin('alice')?.failures).toBe(1);
   });
 
   it('refuses the code of an earlier step than the last one used, though it is within the drift', async () => {
     // Prepare
-    const { deps, context, clock, enrol, stepUp, now } = setup();
+    const { deps, context, clock, users, enrol, stepUp, now } = setup();
     const { secret } = await enrol();
     // A phone one step fast signs in first: the step ahead is recorded as used.
     await completeStepUp(deps, { mfaToken: (await stepUp()).mfaToken, code: codeAt(secret, now() + STEP_MS) }, context());
@@ -576,6 +619,7 @@ describe('completeStepUp', () => {
 
     // Assess
     expect(answer).toEqual({ code: 'invalid_mfa_code' });
+    expect(users.peekLogin('alice')?.failures).toBe(1);
   });
 
   it('accepts an mfaToken once: after a completed login it is invalid_mfa_token, even with a fresh code', async () => {
@@ -869,6 +913,7 @@ describe('disableTotp', () => {
     // Assess
     expect(error.code).toBe('invalid_mfa_code');
     expect(mfaOf(users.peek('alice')!).totp).not.toBeNull();
+    expect(users.peekLogin('alice')?.failures).toBe(1);
   });
 
   it('answers invalid_credentials for a wrong password, even with a right code', async () => {

@@ -127,10 +127,12 @@ export const factorChanged = async (
   event: Extract<AuditEvent, `mfa.${string}` | `passkey.${string}`>,
   context: RequestContext,
 ): Promise<void> => {
-  await retry({ attempts: ATTEMPTS.cleanUp, retryOnError: () => true }, () =>
-    deps.sessions.removeOthers(claims.uid, claims.sid),
-  );
-  await deps.sessions.carryOver(claims.uid, claims.sid, user.credentialVersion);
+  // The change is made already: a store hiccup here must not answer 503 for it (a confirmation's recovery codes
+  // would never be shown), so both writes are tried again. This session is carried over first: until it is, a
+  // refresh of its own would find the old version and end it.
+  const again = { attempts: ATTEMPTS.cleanUp, retryOnError: () => true };
+  await retry(again, () => deps.sessions.carryOver(claims.uid, claims.sid, user.credentialVersion));
+  await retry(again, () => deps.sessions.removeOthers(claims.uid, claims.sid));
   deps.audit.record(event, { username: user.username, known: true, context });
   if (user.email !== null && user.emailVerified) {
     await sendQuietly(deps, { kind: 'factor_changed', to: user.email, username: user.username, change: event });
