@@ -933,6 +933,29 @@ for (const target of STORE_TARGETS) {
         expect(await mfaBack('spender')).toMatchObject({ mfaSpentAt: NOW + 1, recoveryCodes: ['digest-c'] });
       });
 
+      it('lets one code serve once when a step-up login and a disable race with it: exactly one write holds', async () => {
+        await withTotp('racer-mfa', 100, ['digest-a']);
+        await users.openAttempt('racer-mfa', lease('r1'));
+
+        const [login, disable] = await Promise.all([
+          users.updateFactors('racer-mfa', {
+            expect: account('racer-mfa', 1),
+            recoveryCode: 'digest-a',
+            login: { leaseId: 'r1', expired: [], mfaIssuedAt: NOW },
+          }),
+          users.updateFactors('racer-mfa', {
+            expect: account('racer-mfa', 1),
+            recoveryCode: 'digest-a',
+            totp: null,
+            recoveryCodes: null,
+            bump: true,
+          }),
+        ]);
+
+        expect([login, disable].filter(Boolean)).toHaveLength(1);
+        expect(await rawItem('racer-mfa')).not.toHaveProperty('recoveryCodes');
+      });
+
       it('completes a login whose own lease is also among the expired ones without a store error', async () => {
         await withTotp('overdue-mfa', 100);
         await users.openAttempt('overdue-mfa', lease('o1', NOW - 1));
