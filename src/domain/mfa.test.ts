@@ -139,6 +139,22 @@ describe('startTotp', () => {
     expect(methods).toEqual(['password']);
   });
 
+  it('replaces a pending enrolment when started again: only the newest secret’s code confirms', async () => {
+    // Prepare
+    const { deps, context, logInAlice, now } = setup();
+    const { claims } = await logInAlice();
+    const first = await startTotp(deps, claims, { password: PASSWORD }, context());
+    const second = await startTotp(deps, claims, { password: PASSWORD }, context());
+
+    // Act
+    const withFirst = await outcome(confirmTotp(deps, claims, { code: codeAt(first.secret, now()) }, context()));
+    const withSecond = await outcome(confirmTotp(deps, claims, { code: codeAt(second.secret, now()) }, context()));
+
+    // Assess
+    expect(second.secret).not.toBe(first.secret);
+    expect([withFirst, withSecond]).toEqual([{ code: 'invalid_mfa_code' }, { code: 'ok' }]);
+  });
+
   it('answers invalid_credentials for a wrong password, counted as a failure of the name, and starts nothing', async () => {
     // Prepare
     const { deps, context, users, logInAlice } = setup();
@@ -705,6 +721,40 @@ describe('completeStepUp', () => {
 
     // Assess
     expect([off, replaced, gone]).toEqual([{ code: 'invalid_mfa_token' }, { code: 'invalid_mfa_token' }, { code: 'invalid_mfa_token' }]);
+  });
+
+  it('answers invalid_mfa_token, keeping no session or lease, when the password changes just before the last write', async () => {
+    // Prepare
+    const { deps, context, users, sessions, enrol, stepUp, now } = setup();
+    const { secret } = await enrol();
+    const { mfaToken } = await stepUp();
+    const before = sessions.sessionsOf('uid-alice').length;
+    users.before('updateFactors', () => users.patch('alice', { passwordHash: 'fake$new password', credentialVersion: 2 }));
+
+    // Act
+    const answer = await outcome(completeStepUp(deps, { mfaToken, code: codeAt(secret, now()) }, context()));
+
+    // Assess
+    expect(answer).toEqual({ code: 'invalid_mfa_token' });
+    expect(sessions.sessionsOf('uid-alice')).toHaveLength(before);
+    expect(users.peekLogin('alice')?.leases).toEqual({});
+  });
+
+  it('answers invalid_mfa_token to the second of two concurrent uses of one mfaToken (a double submit)', async () => {
+    // Prepare
+    const { deps, context, users, enrol, stepUp, now } = setup();
+    const { secret, recoveryCodes } = await enrol();
+    const { mfaToken } = await stepUp();
+
+    // Act
+    const answers = await Promise.all([
+      outcome(completeStepUp(deps, { mfaToken, code: codeAt(secret, now()) }, context())),
+      outcome(completeStepUp(deps, { mfaToken, recoveryCode: recoveryCodes[0]! }, context())),
+    ]);
+
+    // Assess
+    expect(answers.map((answer) => answer.code).sort()).toEqual(['invalid_mfa_token', 'ok']);
+    expect(users.peekLogin('alice')?.leases).toEqual({});
   });
 
   it('answers invalid_mfa_token for a tampered, truncated or made-up token, opening no attempt', async () => {

@@ -227,6 +227,12 @@ export const replaceRecoveryCodes = async (
   return { recoveryCodes: codes };
 };
 
+/** Whether a step-up token's account is still as it was sealed, with TOTP on and the token unspent. */
+const tokenStillUsable = (user: UserRecord, sealed: Record<string, string | number>): boolean => {
+  const { totp, mfaSpentAt } = mfaOf(user);
+  return user.uid === sealed.id && user.credentialVersion === sealed.v && totp !== null && mfaSpentAt < (sealed.t as number);
+};
+
 /**
  * The second step of a login: the step-up token and a code or a recovery code give the token pair. Under the
  * name's throttle, wrong codes counted as wrong passwords are. Four requests: the attempt opened and the client's
@@ -244,8 +250,7 @@ export const completeStepUp = async (
   const attempt = await attemptOnAccount(deps, sealed.u, context);
   if (attempt === null) throw invalidMfaToken();
   const { lease, fail, release, login: _login, ...user } = attempt;
-  const { totp, mfaSpentAt } = mfaOf(user);
-  if (user.uid !== sealed.id || user.credentialVersion !== sealed.v || totp === null || mfaSpentAt >= sealed.t) {
+  if (!tokenStillUsable(user, sealed)) {
     await release();
     throw invalidMfaToken();
   }
@@ -262,9 +267,14 @@ export const completeStepUp = async (
       ...proof,
       login: { leaseId: lease.id, expired: lease.expired, mfaIssuedAt: sealed.t as number },
     });
-  const pair = await startSession(deps, user, spend).catch((error: unknown) => {
-    // The write did not hold: the code or the token was used meanwhile, or the account changed.
-    throw error instanceof AppError && error.code === 'invalid_credentials' ? invalidMfaCode() : error;
+  const pair = await startSession(deps, user, spend).catch(async (error: unknown) => {
+    if (!(error instanceof AppError && error.code === 'invalid_credentials')) throw error;
+    // The write did not hold, so its lease is still on the item: give it back rather than let it hold a place
+    // until its deadline. Then say why, reading the account again (this path only): the token was spent or voided
+    // meanwhile (a double submit, a password or factor change: log in again), or only the code was used.
+    await release().catch(() => undefined);
+    const now = await deps.users.find(user.username).catch(() => null);
+    throw now !== null && tokenStillUsable(now, sealed) ? invalidMfaCode() : invalidMfaToken();
   });
   deps.audit.record('login.succeeded', { username: user.username, known: true, context, method });
   return pair;
