@@ -10,6 +10,7 @@ import { createRecoveryCodes } from './adapters/crypto/recovery-codes';
 import { createSealer } from './adapters/crypto/sealer';
 import { createSecretBox } from './adapters/crypto/secret-box';
 import { createTotp } from './adapters/crypto/totp';
+import { createWebAuthn } from './adapters/crypto/webauthn';
 import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
 import { createDynamoUserStore } from './adapters/dynamodb/user-store';
@@ -27,9 +28,18 @@ import { resendVerification, verifyEmail } from './domain/email-verification';
 import { forgotPassword, resetPassword } from './domain/password-reset';
 import { logIn } from './domain/log-in';
 import { completeStepUp, confirmTotp, disableTotp, replaceRecoveryCodes, startTotp } from './domain/mfa';
+import {
+  addPasskey,
+  listPasskeys,
+  logInWithPasskey,
+  passkeyLoginOptions,
+  passkeyRegistrationOptions,
+  removePasskey,
+  type PasskeySettings,
+} from './domain/passkeys';
 import { logOut, logOutAll } from './domain/log-out';
 import { createPacer } from './domain/pace';
-import type { Clock, Timer } from './domain/ports';
+import type { AccessClaims, Clock, RequestContext, Timer } from './domain/ports';
 import { register } from './domain/register';
 import { authenticate, refreshSession } from './domain/sessions';
 import { verifyToken } from './domain/verify-token';
@@ -64,6 +74,24 @@ export type ComposeOptions = {
   firstForgotPasswordMs?: number;
   /** Where the outbox prints its line per mail (standard output by default). */
   mailLine?: (text: string) => void;
+};
+
+type FactorProof = { password: string; code?: string | undefined; recoveryCode?: string | undefined };
+
+/**
+ * The relying party passkeys are made for. Without WEBAUTHN_ORIGINS locally the origin is the server's own URL,
+ * read when a ceremony needs it (PORT=0 picks the port at listen time).
+ */
+const passkeySettingsOf = (config: Config, options: ComposeOptions): PasskeySettings => {
+  const passkeys = config.passkeys ?? { rpId: 'localhost', rpName: config.mfa.issuer, origins: [], challengeTtlSeconds: 300 };
+  return {
+    rpId: passkeys.rpId,
+    rpName: passkeys.rpName,
+    challengeTtlSeconds: passkeys.challengeTtlSeconds,
+    get origins() {
+      return passkeys.origins ?? [new URL(options.appUrl?.() ?? 'http://localhost:3000').origin];
+    },
+  };
 };
 
 const systemClock: Clock = { now: () => new Date() };
@@ -145,7 +173,25 @@ export const compose = (config: Config, options: ComposeOptions) => {
     mfaSettings: { issuer: config.mfa.issuer, tokenTtlSeconds: config.mfa.tokenTtlSeconds },
     passkeysEnabled: config.passkeys !== null,
     passkeys,
+    // The library loads with the first passkey request (it is 453 KB): nothing of it at a cold start.
+    webauthn: createWebAuthn(),
+    passkeySettings: passkeySettingsOf(config, options),
+    loginChallenges: createSealer(options.keys.refreshSecret, 'passkey-login'),
   };
+  const passkeyRoutes =
+    config.passkeys === null
+      ? undefined
+      : {
+          registrationOptions: (claims: AccessClaims, input: FactorProof, context: RequestContext) =>
+            passkeyRegistrationOptions(deps, claims, input, context),
+          add: (claims: AccessClaims, input: { response: unknown; name?: string | undefined }, context: RequestContext) =>
+            addPasskey(deps, claims, input, context),
+          list: (claims: AccessClaims) => listPasskeys(deps, claims),
+          remove: (claims: AccessClaims, id: string, input: { password: string }, context: RequestContext) =>
+            removePasskey(deps, claims, id, input, context),
+          loginOptions: (context: RequestContext) => passkeyLoginOptions(deps, context),
+          logIn: (input: { response: unknown }, context: RequestContext) => logInWithPasskey(deps, input, context),
+        };
 
   const pages: PageId[] = [
     ...(options.allPages === true || config.demoEnabled ? (['demo'] as const) : []),
@@ -171,6 +217,7 @@ export const compose = (config: Config, options: ComposeOptions) => {
     confirmTotp: (claims, input, context) => confirmTotp(deps, claims, input, context),
     disableTotp: (claims, input, context) => disableTotp(deps, claims, input, context),
     replaceRecoveryCodes: (claims, input, context) => replaceRecoveryCodes(deps, claims, input, context),
+    ...(passkeyRoutes === undefined ? {} : { passkeys: passkeyRoutes }),
     authenticate: async (accessToken) => (await authenticate(deps, accessToken)).claims,
     jwks: options.keys.signing.publicJwks,
     log,
