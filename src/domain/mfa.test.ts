@@ -312,6 +312,24 @@ describe('confirmTotp', () => {
     expect(error.code).toBe('mfa_already_enabled');
   });
 
+  it('answers mfa_already_enabled to the second of two concurrent confirmations (a double submit)', async () => {
+    // Prepare
+    const { deps, context, users, logInAlice, now } = setup();
+    const { claims } = await logInAlice();
+    const { secret } = await startTotp(deps, claims, { password: PASSWORD }, context());
+    const code = codeAt(secret, now());
+
+    // Act
+    const answers = await Promise.all([
+      outcome(confirmTotp(deps, claims, { code }, context())),
+      outcome(confirmTotp(deps, claims, { code }, context())),
+    ]);
+
+    // Assess
+    expect(answers.map((answer) => answer.code).sort()).toEqual(['mfa_already_enabled', 'ok']);
+    expect(users.peek('alice')?.credentialVersion).toBe(1);
+  });
+
   it('counts the confirming step as used: its code cannot complete a login, the next step\u2019s can', async () => {
     // Prepare
     const { deps, context, clock, users, audit, logInAlice, stepUp, now } = setup();

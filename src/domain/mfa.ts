@@ -34,6 +34,7 @@ export const invalidMfaCode = (status?: 400) =>
   new AppError('invalid_mfa_code', 'the authentication code is incorrect', status === undefined ? {} : { details: { status } });
 const invalidMfaToken = () => new AppError('invalid_mfa_token', 'the sign-in step has expired or was used: log in again');
 const notEnabled = () => new AppError('mfa_not_enabled', 'two-step verification is not on');
+const alreadyEnabled = () => new AppError('mfa_already_enabled', 'two-step verification is already on');
 
 const boxOf = (deps: MfaDeps): SecretBox => {
   if (deps.secretBox === null) throw new AppError('not_found', 'no such endpoint');
@@ -148,13 +149,13 @@ export const startTotp = async (
 ): Promise<{ secret: string; otpauthUri: string }> => {
   const box = boxOf(deps);
   const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
-  if (mfaOf(user).totp !== null) throw new AppError('mfa_already_enabled', 'two-step verification is already on');
+  if (mfaOf(user).totp !== null) throw alreadyEnabled();
   const secret = deps.totp.newSecret();
   const pendingTotp = { secret: box.seal(secret, user.uid), expiresAt: deps.clock.now().getTime() + PENDING_TOTP_MS };
   if (!(await deps.users.updateFactors(user.username, { expect: { uid: user.uid, credentialVersion: user.credentialVersion }, pendingTotp }))) {
     // Turned on meanwhile (another enrolment confirmed), or the account changed.
     const now = await currentAccount(deps, claims);
-    if (mfaOf(now).totp !== null) throw new AppError('mfa_already_enabled', 'two-step verification is already on');
+    if (mfaOf(now).totp !== null) throw alreadyEnabled();
     throw incorrectPassword('password');
   }
   return { secret, otpauthUri: deps.totp.otpauthUri({ issuer: deps.mfaSettings.issuer, account: user.username, secret }) };
@@ -171,7 +172,7 @@ export const confirmTotp = async (
   const user = await currentAccount(deps, claims);
   const { pendingTotp, totp } = mfaOf(user);
   const now = deps.clock.now();
-  if (totp !== null) throw new AppError('mfa_already_enabled', 'two-step verification is already on');
+  if (totp !== null) throw alreadyEnabled();
   if (pendingTotp === null || pendingTotp.expiresAt <= now.getTime()) {
     throw new AppError('invalid_request', 'there is no enrolment to confirm: start one with POST /me/mfa/totp');
   }
@@ -185,7 +186,13 @@ export const confirmTotp = async (
     recoveryCodes: codes.map((code) => deps.recoveryCodes.digest(code)),
     bump: true,
   });
-  if (!enabled) throw new AppError('invalid_request', 'the enrolment changed meanwhile: start again');
+  if (!enabled) {
+    // Turned on meanwhile (the same confirmation sent twice), or the enrolment was restarted or the account changed.
+    if (mfaOf(await currentAccount(deps, claims)).totp !== null) {
+      throw alreadyEnabled();
+    }
+    throw new AppError('invalid_request', 'the enrolment changed meanwhile: start again');
+  }
   await factorChanged(deps, claims, { ...user, credentialVersion: user.credentialVersion + 1 }, 'mfa.enabled', context);
   return { recoveryCodes: codes };
 };
