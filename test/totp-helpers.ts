@@ -33,6 +33,9 @@ export const freshCode = (clock: Clock & { advance(seconds: number): void }, sec
   return totpCode(secret, clock.now());
 };
 
+/** The raw bytes of a base32 secret, as otpauth decodes them. */
+export const secretBytes = (secret: string): Uint8Array => Secret.fromBase32(secret).bytes;
+
 /** What otpauth reads from an enrolment URI: an authenticator app's view of it. */
 export const parseOtpauthUri = (uri: string) => {
   const parsed = URI.parse(uri);
