@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from '../../test/app-harness';
 import { checkedFetch } from '../../test/contract';
 import { createTestOutbox, type TestOutbox } from '../../test/outbox';
-import { parseOtpauthUri, RECOVERY_CODE, totpCode, wrongCode } from '../../test/totp-helpers';
+import { authenticatorApp } from '../../test/browser/authenticator-app';
+import { parseOtpauthUri, RECOVERY_CODE } from '../../test/totp-helpers';
 import { createAuthenticator } from '../../test/webauthn-authenticator';
 import { ROUTES, type RouteId } from '../adapters/http/routes';
 import { startServer, type RunningServer } from '../server';
@@ -551,27 +552,6 @@ describe('typed client: email addresses and password reset', () => {
   });
 });
 
-/**
- * An authenticator app for one secret, on the real clock (the server's): each code is of a later time step than
- * the last one given, since a step is accepted once. The server takes one step either side of its own, so two
- * codes come at once; a third waits for the clock to reach the step before its own.
- */
-const authenticatorApp = (secret: string) => {
-  let lastStep = Number.NEGATIVE_INFINITY;
-  return {
-    code: async (): Promise<string> => {
-      const current = Math.floor(Date.now() / 30_000);
-      const step = Math.max(lastStep + 1, current);
-      const wait = (step - 1) * 30_000 - Date.now() + 100;
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      lastStep = step;
-      return totpCode(secret, step * 30_000);
-    },
-    /** None of the codes the server would take now. */
-    wrong: (): string => wrongCode(secret, Date.now()),
-  };
-};
-
 /** A new account logged in on `client`, with TOTP turned on: its app, recovery codes and name. */
 const withTotp = async () => {
   const { client, username } = await loggedIn();
@@ -767,7 +747,7 @@ describe('typed client: passkeys', () => {
       response: authenticator.getAssertion(await other.passkeyLoginOptions(), ceremony()),
     });
 
-    expect(passwordOnly).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
+    expect(passwordOnly).toMatchObject({ status: 400, code: 'invalid_request' });
     expect([...required.methods].sort()).toEqual(['passkey', 'recovery_code', 'totp']);
     expect(pair.user.username).toBe(username);
     expect((await other.me()).user.mfa).toMatchObject({ totp: true, passkeys: 1 });
