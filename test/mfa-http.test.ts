@@ -518,6 +518,59 @@ describe('the throttle on second factors', () => {
   });
 });
 
+describe('races', () => {
+  it('one code sent with two mfaTokens at once completes one login, not two', async () => {
+    // Prepare: the newer token's success spends the older one; the older one's success leaves the newer one valid,
+    // and then only the conditional write on the code's step stands between the two.
+    const { secret } = await enrolled(t, 'race-code');
+    const first = await stepUp(t, 'race-code');
+    t.clock.advance(1);
+    const second = await stepUp(t, 'race-code');
+    const code = freshCode(t.clock, secret);
+
+    // Act
+    const answers = await Promise.all([first, second].map((mfaToken) => t.post('/login/mfa', { mfaToken, code })));
+
+    // Assess
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([200, 401]);
+  });
+
+  it('one recovery code sent with two mfaTokens at once completes one login, and is spent', async () => {
+    // Prepare
+    const { recoveryCodes } = await enrolled(t, 'race-recovery');
+    const first = await stepUp(t, 'race-recovery');
+    t.clock.advance(1);
+    const second = await stepUp(t, 'race-recovery');
+
+    // Act
+    const answers = await Promise.all(
+      [first, second].map((mfaToken) => t.post('/login/mfa', { mfaToken, recoveryCode: recoveryCodes[0] })),
+    );
+
+    // Assess
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 401]);
+    const winner = answers.find((answer) => answer.status === 200) as Response;
+    expect((await meOf(t, (await json(winner)).token as string)).user?.mfa).toMatchObject({ recoveryCodesLeft: 9 });
+  });
+
+  it('20 wrong codes at once get at most 5 plain 401s; the rest wait (429)', async () => {
+    // Prepare
+    const { secret } = await enrolled(t, 'race-guesses');
+    const mfaToken = await stepUp(t, 'race-guesses');
+    t.clock.advance(30);
+    const wrong = wrongCode(secret, t.clock.now());
+
+    // Act
+    const answers = await Promise.all(Array.from({ length: 20 }, () => t.post('/login/mfa', { mfaToken, code: wrong })));
+
+    // Assess
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+  });
+});
+
 describe('account rules: sessions and logins in flight', () => {
   it('enabling TOTP ends every other session; the caller goes on (GET /me and a refresh with its refresh token)', async () => {
     // Prepare
