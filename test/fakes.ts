@@ -34,6 +34,7 @@ import type {
   EventLog,
   FailureRecord,
   Ids,
+  LoginMethod,
   LoginState,
   PasswordHasher,
   RefreshSecrets,
@@ -866,7 +867,7 @@ export const createTimer = (clock?: FakeClock): FakeTimer => {
 // ---------------------------------------------------------------------------------------------------------------
 // Logs and policies
 
-export type AuditEntry = { event: AuditEvent; username: string; known: boolean; context: RequestContext };
+export type AuditEntry = { event: AuditEvent; username: string; known: boolean; context: RequestContext; method?: LoginMethod };
 export type FakeAuditLog = AuditLog & { readonly entries: AuditEntry[] };
 
 /** Remembers every audit event (copies), in order. */
@@ -875,7 +876,13 @@ export const createAuditLog = (): FakeAuditLog => {
   return {
     entries,
     record: (event, entry) => {
-      entries.push({ event, username: entry.username, known: entry.known, context: { ...entry.context } });
+      entries.push({
+        event,
+        username: entry.username,
+        known: entry.known,
+        context: { ...entry.context },
+        ...(entry.method === undefined ? {} : { method: entry.method }),
+      });
     },
   };
 };

@@ -294,7 +294,7 @@ describe('logIn audit and pacing', () => {
 
     // Assess
     expect(audit.entries).toEqual([
-      { event: 'login.succeeded', username: 'alice', known: true, context },
+      { event: 'login.succeeded', username: 'alice', known: true, context, method: 'password' },
     ]);
   });
 
