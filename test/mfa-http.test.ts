@@ -343,6 +343,41 @@ describe('enrolment, step-up login, and the tokens', () => {
   });
 });
 
+describe('settings', () => {
+  let custom: TestApp;
+  beforeAll(async () => {
+    custom = await createTestApp(store.endpoint, { MFA_ISSUER: 'Acme Login', MFA_TOKEN_TTL_SECONDS: '60' });
+  });
+  afterAll(() => custom?.client.destroy());
+  beforeEach(() => custom.clock.freeze());
+  afterEach(() => custom.clock.run());
+
+  it('MFA_ISSUER names the issuer of the otpauth URI (percent-encoded), and MFA_TOKEN_TTL_SECONDS the mfaToken life', async () => {
+    // Prepare
+    const session = await custom.registerAndLogIn('custom-issuer');
+    const started = (await json(await custom.post('/me/mfa/totp', { password: PASSWORD }, custom.bearer(session.token)))) as {
+      secret: string;
+      otpauthUri: string;
+    };
+    await custom.post('/me/mfa/totp/confirm', { code: totpCode(started.secret, custom.clock.now()) }, custom.bearer(session.token));
+
+    // Act
+    const inTime = await custom.post('/login/mfa', { mfaToken: await stepUp(custom, 'custom-issuer'), code: freshCode(custom.clock, started.secret) });
+    const late = await stepUp(custom, 'custom-issuer');
+    custom.clock.advance(61);
+    const tooLate = await custom.post('/login/mfa', { mfaToken: late, code: totpCode(started.secret, custom.clock.now()) });
+
+    // Assess
+    expect(started.otpauthUri).toBe(
+      `otpauth://totp/Acme%20Login:custom-issuer?secret=${started.secret}&issuer=Acme%20Login&algorithm=SHA1&digits=6&period=30`,
+    );
+    expect(parseOtpauthUri(started.otpauthUri)).toMatchObject({ issuer: 'Acme Login', label: 'custom-issuer' });
+    expect(inTime.status).toBe(200);
+    expect(tooLate.status).toBe(401);
+    expect(await json(tooLate)).toMatchObject({ code: 'invalid_mfa_token' });
+  });
+});
+
 describe('at rest', () => {
   it("keeps the TOTP secret encrypted and the recovery codes as digests on the user's item", async () => {
     // Prepare
