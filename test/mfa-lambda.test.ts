@@ -184,10 +184,8 @@ describe('a Lambda without any MFA key', () => {
     }
   });
 
-  // Product bug: disableTotp (src/domain/mfa.ts) checks the password and answers 400 mfa_not_enabled before it
-  // looks for the key, so without one DELETE answers 400 where POST /me/mfa/totp and /confirm answer 404 (the route
-  // table documents not_found for it). Fix: `boxOf(deps);` as disableTotp's first line, as startTotp does.
-  it.fails('answers DELETE /me/mfa/totp with 404 not_found', async () => {
+  // Without a key every TOTP route is unserved alike (disable used to check the password and answer 400 first).
+  it('answers DELETE /me/mfa/totp with 404 not_found', async () => {
     const result = await invoke(
       httpApiEvent({ method: 'DELETE', path: '/me/mfa/totp', headers: auth(token), body: text({ password: PASSWORD, code: '123456' }) }),
     );
@@ -196,12 +194,12 @@ describe('a Lambda without any MFA key', () => {
     expect(bodyOf(result)).toMatchObject({ code: 'not_found' });
   });
 
-  it('answers POST /me/mfa/recovery-codes with 400 mfa_not_enabled (without a key TOTP is never on)', async () => {
+  it('answers POST /me/mfa/recovery-codes with 404 not_found, as the other TOTP routes', async () => {
     const result = await invoke(
       restEvent({ method: 'POST', path: '/me/mfa/recovery-codes', headers: auth(token), body: text({ password: PASSWORD }) }),
     );
 
-    expect(result.statusCode).toBe(400);
-    expect(bodyOf(result)).toMatchObject({ code: 'mfa_not_enabled' });
+    expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toMatchObject({ code: 'not_found' });
   });
 });

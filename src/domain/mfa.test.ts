@@ -513,6 +513,22 @@ describe('a factor change', () => {
 });
 
 describe('completeStepUp', () => {
+  it('answers 503 service_unavailable for a code where the service lost its MFA key, and a recovery code still works', async () => {
+    // Prepare: enrolled under a key; the same store served by a deployment without one
+    const { deps, context, enrol, stepUp, now } = setup();
+    const { secret, recoveryCodes } = await enrol();
+    const keyless: MfaDeps = { ...deps, secretBox: null };
+    const first = await stepUp();
+
+    // Act
+    const viaCode = await outcome(completeStepUp(keyless, { mfaToken: first.mfaToken, code: codeAt(secret, now()) }, context()));
+    const viaRecovery = await outcome(completeStepUp(keyless, { mfaToken: first.mfaToken, recoveryCode: recoveryCodes[0]! }, context()));
+
+    // Assess
+    expect(viaCode).toEqual({ code: 'service_unavailable' });
+    expect(viaRecovery).toEqual({ code: 'ok' });
+  });
+
   it('gives the token pair for the right code, forgets the name\u2019s failures and records password+totp', async () => {
     // Prepare
     const { deps, context, users, sessions, tokens, methods, enrol, stepUp, now } = setup();

@@ -50,7 +50,9 @@ const checkFactor = (
   const totp = mfaOf(user).totp;
   if (totp === null) return null;
   if (input.code !== undefined) {
-    const step = deps.totp.check(boxOf(deps).open(totp.secret, user.uid), input.code, deps.clock.now());
+    // An account enrolled where a key was, on a service now without one: a fault of the deployment, not of the code.
+    if (deps.secretBox === null) throw new AppError('service_unavailable', 'two-step verification is not available: no MFA key is configured');
+    const step = deps.totp.check(deps.secretBox.open(totp.secret, user.uid), input.code, deps.clock.now());
     // The same or an earlier step than the last one used is a replay.
     return step !== null && step > totp.lastStep ? { step } : null;
   }
@@ -204,6 +206,7 @@ export const disableTotp = async (
   input: { password: string } & FactorInput,
   context: RequestContext,
 ): Promise<void> => {
+  boxOf(deps);
   const account = await currentAccount(deps, claims);
   if (mfaOf(account).totp === null) {
     // Still the password first: the answer about the account's factors is for its owner.
@@ -221,6 +224,7 @@ export const replaceRecoveryCodes = async (
   input: { password: string },
   context: RequestContext,
 ): Promise<{ recoveryCodes: string[] }> => {
+  boxOf(deps);
   const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
   if (mfaOf(user).totp === null) throw notEnabled();
   const codes = deps.recoveryCodes.newCodes();

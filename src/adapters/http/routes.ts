@@ -225,7 +225,7 @@ export const ROUTES = {
     summary: 'A new set of recovery codes (needs the password); the old ones stop working',
     body: PasswordBody,
     success: { status: 200, body: RecoveryCodesResponse },
-    errors: ['invalid_credentials', 'mfa_not_enabled', 'too_many_attempts'],
+    errors: ['invalid_credentials', 'mfa_not_enabled', 'too_many_attempts', 'not_found'],
   },
   passkeyRegistrationOptions: {
     method: 'POST',
