@@ -1,0 +1,353 @@
+// Issue 11's passkeys over HTTP: registration behind the password (and a TOTP code when it is on), listing, signing
+// in with a passkey, removal, and every check a relying party must make (replayed and expired challenges, a wrong
+// origin or RP id, no user verification, a counter going backwards, another account's credential or user handle),
+// driven by the software authenticator in test/webauthn-authenticator.ts through the real app on dynalite. Every
+// response is checked against the OpenAPI document by the harness.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import { createTestApp, json, onDynalite, type LoginAnswer, type TestApp } from './app-harness';
+import { startStoreProxy, type StoreProxy } from './store-proxy';
+import { ScanCommand } from '../src/adapters/dynamodb/client';
+import { testClient, type TestStore } from './stores';
+import { freshCode, totpCode } from './totp-helpers';
+import { createAuthenticator, type AssertionOptions, type CeremonyOptions, type SoftwareAuthenticator } from './webauthn-authenticator';
+
+const PASSWORD = 'correct horse battery';
+// The harness's relying party: no WEBAUTHN_* settings, so locally localhost and the default server URL.
+const RP_ID = 'localhost';
+const ORIGIN = 'http://localhost:3000';
+// WEBAUTHN_CHALLENGE_TTL_SECONDS's default.
+const CHALLENGE_TTL_SECONDS = 300;
+
+let store: TestStore;
+let t: TestApp;
+
+onDynalite((started, app) => {
+  store = started;
+  t = app;
+});
+
+// Stopped time: a challenge's expiry and a TOTP step are then where each test puts them.
+beforeEach(() => t.clock.freeze());
+afterEach(() => t.clock.run());
+
+/** The browser side of a ceremony on the right page: origin and RP id as the server expects, unless overridden. */
+const ceremony = (override: Partial<AssertionOptions> = {}): AssertionOptions => ({ origin: ORIGIN, rpId: RP_ID, ...override });
+
+/** Any method with a JSON body (the harness's `post` is POST only; DELETE routes here take a password). */
+const send = (app: TestApp, method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  app.app.request(path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+const get = (app: TestApp, path: string, token: string) => app.app.request(path, { headers: app.bearer(token) });
+
+const meOf = async (app: TestApp, token: string) => {
+  const response = await get(app, '/me', token);
+  return { status: response.status, user: response.status === 200 ? ((await json(response)).user as Record<string, unknown>) : undefined };
+};
+
+type Listed = { id: string; name: string; createdAt: string; lastUsedAt: string | null; backedUp: boolean };
+
+const listOf = async (app: TestApp, token: string): Promise<Listed[]> => {
+  const response = await get(app, '/me/passkeys', token);
+  if (response.status !== 200) throw new Error(`GET /me/passkeys answered ${response.status}`);
+  return ((await response.json()) as { passkeys: Listed[] }).passkeys;
+};
+
+/** POST /me/passkeys/options with these factors: the creation options, which must come (200). */
+const creationOptions = async (
+  app: TestApp,
+  token: string,
+  factors: Record<string, string> = { password: PASSWORD },
+): Promise<PublicKeyCredentialCreationOptionsJSON> => {
+  const response = await app.post('/me/passkeys/options', factors, app.bearer(token));
+  if (response.status !== 200) throw new Error(`registration options answered ${response.status} ${String((await json(response)).code)}`);
+  return (await response.json()) as PublicKeyCredentialCreationOptionsJSON;
+};
+
+const addPasskey = (app: TestApp, token: string, response: unknown, name?: string) =>
+  app.post('/me/passkeys', name === undefined ? { response } : { response, name }, app.bearer(token));
+
+/** POST /login/passkey/options: the request options, which must come (200). */
+const requestOptions = async (app: TestApp): Promise<PublicKeyCredentialRequestOptionsJSON> => {
+  const response = await app.post('/login/passkey/options', {});
+  if (response.status !== 200) throw new Error(`login options answered ${response.status}`);
+  return (await response.json()) as PublicKeyCredentialRequestOptionsJSON;
+};
+
+const logIn = (app: TestApp, response: unknown) => app.post('/login/passkey', { response });
+
+/** A full passkey login with fresh options, the authenticator's newest credential unless `override` says another. */
+const logInWith = async (app: TestApp, authenticator: SoftwareAuthenticator, override: Partial<AssertionOptions> = {}) =>
+  logIn(app, authenticator.getAssertion(await requestOptions(app), ceremony(override)));
+
+type WithPasskey = {
+  session: LoginAnswer;
+  authenticator: SoftwareAuthenticator;
+  creation: PublicKeyCredentialCreationOptionsJSON;
+  passkey: { id: string; name: string; createdAt: string };
+};
+
+/** A registered, logged-in account with one passkey on `authenticator` (made for it unless given). */
+const withPasskey = async (app: TestApp, username: string, authenticator = createAuthenticator()): Promise<WithPasskey> => {
+  const session = await app.registerAndLogIn(username);
+  const creation = await creationOptions(app, session.token);
+  const added = await addPasskey(app, session.token, authenticator.createCredential(creation, ceremony()));
+  if (added.status !== 201) throw new Error(`adding a passkey for ${username} answered ${added.status}`);
+  return { session, authenticator, creation, passkey: (await added.json()) as WithPasskey['passkey'] };
+};
+
+/** An account with TOTP on (enrolled through the routes, the code from `otpauth` at the app's clock). */
+const withTotp = async (app: TestApp, username: string) => {
+  const session = await app.registerAndLogIn(username);
+  const started = await app.post('/me/mfa/totp', { password: PASSWORD }, app.bearer(session.token));
+  const { secret } = (await started.json()) as { secret: string };
+  const confirmed = await app.post('/me/mfa/totp/confirm', { code: totpCode(secret, app.clock.now()) }, app.bearer(session.token));
+  if (confirmed.status !== 200) throw new Error(`TOTP confirmation for ${username} answered ${confirmed.status}`);
+  const { recoveryCodes } = (await confirmed.json()) as { recoveryCodes: string[] };
+  return { session, secret, recoveryCodes };
+};
+
+/** The first step of a password login of a TOTP account (403 mfa_required), as its body. */
+const stepUp = async (app: TestApp, username: string) => {
+  const response = await app.post('/login', { username, password: PASSWORD });
+  const body = await json(response);
+  if (response.status !== 403) throw new Error(`login of ${username} answered ${response.status} ${String(body.code)}`);
+  return body as { code: string; mfaToken: string; methods: string[] };
+};
+
+const expectRefused = async (response: Response, status: 400 | 401) => {
+  expect(response.status).toBe(status);
+  expect(await json(response)).toEqual({ code: 'invalid_passkey', message: expect.any(String) });
+};
+
+/** Every item of a table (dynalite: one page is plenty for a test's few items). */
+const scan = async (tableName: string): Promise<Record<string, unknown>[]> => {
+  const client = testClient(store.endpoint);
+  try {
+    return ((await client.send(new ScanCommand({ TableName: tableName }))).Items ?? []) as Record<string, unknown>[];
+  } finally {
+    client.destroy();
+  }
+};
+
+/** A base64url text with one character changed (still valid base64url). */
+const tamper = (text: string) => `${text.slice(0, 10)}${text[10] === 'A' ? 'B' : 'A'}${text.slice(11)}`;
+
+/** A response with its clientDataJSON rewritten: a `none` attestation signs nothing over it (an assertion does). */
+const withClientData = <R extends RegistrationResponseJSON | AuthenticationResponseJSON>(response: R, patch: Record<string, unknown>): R => {
+  const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const clientDataJSON = Buffer.from(JSON.stringify({ ...clientData, ...patch }), 'utf8').toString('base64url');
+  return { ...response, response: { ...response.response, clientDataJSON } };
+};
+
+/** The base64url id of the authenticator's newest credential. */
+const newestId = (authenticator: SoftwareAuthenticator) => Buffer.from(authenticator.credentials().at(-1)!.id).toString('base64url');
+
+describe('registering a passkey and signing in with it', () => {
+  it('options (password) → add 201 → listed and counted on GET /me → login options name nothing → login gives a working pair → lastUsedAt set', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-whole', PASSWORD, 'Whole Passkey');
+    const authenticator = createAuthenticator();
+
+    // Act: registration.
+    const optionsResponse = await t.post('/me/passkeys/options', { password: PASSWORD }, t.bearer(session.token));
+    const creation = (await json(optionsResponse)) as unknown as PublicKeyCredentialCreationOptionsJSON;
+    const registeredAt = t.clock.now().toISOString();
+    const added = await addPasskey(t, session.token, authenticator.createCredential(creation, ceremony()), '  Laptop  ');
+    const passkey = (await json(added)) as { id: string; name: string; createdAt: string };
+    const listed = await listOf(t, session.token);
+    const me = await meOf(t, session.token);
+
+    // Act: the login, a while later.
+    t.clock.advance(60);
+    const request = await requestOptions(t);
+    const loggedIn = await logIn(t, authenticator.getAssertion(request, ceremony()));
+    const pair = (await json(loggedIn)) as unknown as LoginAnswer;
+    const meByPasskey = await meOf(t, pair.token);
+    const refreshed = await t.post('/token/refresh', { refreshToken: pair.refreshToken });
+    const used = await listOf(t, session.token);
+
+    // Assess: the creation options are SimpleWebAuthn's, with the service's insistences.
+    expect(optionsResponse.status).toBe(200);
+    expect(creation.rp).toEqual({ id: RP_ID, name: 'login-service' });
+    expect(creation.user).toMatchObject({ name: 'pk-whole', displayName: 'Whole Passkey' });
+    // The user handle is random bytes (16 to 64), never the name.
+    const handle = Buffer.from(creation.user.id, 'base64url');
+    expect(handle.length).toBeGreaterThanOrEqual(16);
+    expect(handle.length).toBeLessThanOrEqual(64);
+    expect(handle.toString('latin1')).not.toContain('pk-whole');
+    expect(creation.authenticatorSelection).toMatchObject({ residentKey: 'required', requireResidentKey: true, userVerification: 'required' });
+    expect(creation.attestation).toBe('none');
+    expect(creation.pubKeyCredParams.map((param) => param.alg)).toContain(-7);
+    expect(creation.excludeCredentials ?? []).toEqual([]);
+    expect(creation.timeout).toBe(CHALLENGE_TTL_SECONDS * 1000);
+
+    expect(added.status).toBe(201);
+    expect(passkey).toEqual({ id: newestId(authenticator), name: 'Laptop', createdAt: registeredAt });
+    expect(listed).toEqual([{ id: passkey.id, name: 'Laptop', createdAt: registeredAt, lastUsedAt: null, backedUp: true }]);
+    expect(me.user?.mfa).toEqual({ totp: false, passkeys: 1, recoveryCodesLeft: 0 });
+
+    // The login options say nothing about any account.
+    expect(request).not.toHaveProperty('allowCredentials');
+    expect(request.rpId).toBe(RP_ID);
+    expect(request.userVerification).toBe('required');
+
+    expect(loggedIn.status).toBe(200);
+    expect(pair).toMatchObject({ tokenType: 'Bearer', user: { username: 'pk-whole', name: 'Whole Passkey' } });
+    expect(meByPasskey.status).toBe(200);
+    expect(refreshed.status).toBe(200);
+    expect(used).toEqual([{ ...listed[0], lastUsedAt: t.clock.now().toISOString() }]);
+  });
+
+  it('names a passkey "Passkey" when no name is given, cuts a long name to 64 characters, lists oldest first and excludes known ones', async () => {
+    // Prepare
+    const { session, passkey } = await withPasskey(t, 'pk-two');
+    const second = createAuthenticator({ backupEligible: false });
+
+    // Act
+    t.clock.advance(1);
+    const creation = await creationOptions(t, session.token);
+    const added = await addPasskey(t, session.token, second.createCredential(creation, ceremony()), `  ${'é'.repeat(70)}  `);
+    const listed = await listOf(t, session.token);
+    const me = await meOf(t, session.token);
+    const bySecond = await logInWith(t, second);
+
+    // Assess
+    expect(passkey.name).toBe('Passkey');
+    expect(creation.excludeCredentials?.map((descriptor) => descriptor.id)).toEqual([passkey.id]);
+    expect(added.status).toBe(201);
+    expect(listed.map((entry) => [entry.name, entry.backedUp])).toEqual([
+      ['Passkey', true],
+      ['é'.repeat(64), false],
+    ]);
+    expect(me.user?.mfa).toMatchObject({ passkeys: 2 });
+    expect(bySecond.status).toBe(200);
+    expect(await json(bySecond)).toMatchObject({ user: { username: 'pk-two' } });
+  });
+
+  it('logs in again and again with a counter-less passkey (its counter stays 0; the challenge is the replay guard)', async () => {
+    // Prepare
+    const { authenticator } = await withPasskey(t, 'pk-nocount', createAuthenticator({ counterStep: 0 }));
+
+    // Act
+    const first = await logInWith(t, authenticator);
+    const second = await logInWith(t, authenticator);
+
+    // Assess
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(authenticator.credentials()[0]?.counter).toBe(0);
+  });
+
+  it('with TOTP on, asks for a code or a recovery code too; once the account has a passkey the step-up offers "passkey", and the passkey alone signs in', async () => {
+    // Prepare
+    const { session, secret, recoveryCodes } = await withTotp(t, 'pk-totp');
+    const bearer = t.bearer(session.token);
+    const authenticator = createAuthenticator();
+    const before = await stepUp(t, 'pk-totp');
+
+    // Act
+    const passwordOnly = await t.post('/me/passkeys/options', { password: PASSWORD }, bearer);
+    const wrongPassword = await t.post('/me/passkeys/options', { password: 'not the password', code: freshCode(t.clock, secret) }, bearer);
+    t.clock.advance(30);
+    const wrongCode = await t.post('/me/passkeys/options', { password: PASSWORD, code: totpCode(secret, t.clock.now(), -5) }, bearer);
+    const byCode = await t.post('/me/passkeys/options', { password: PASSWORD, code: freshCode(t.clock, secret) }, bearer);
+    const byRecovery = await t.post('/me/passkeys/options', { password: PASSWORD, recoveryCode: recoveryCodes[0] }, bearer);
+    const creation = (await json(byRecovery)) as unknown as PublicKeyCredentialCreationOptionsJSON;
+    const added = await addPasskey(t, session.token, authenticator.createCredential(creation, ceremony()));
+    const after = await stepUp(t, 'pk-totp');
+    const byPasskey = await logInWith(t, authenticator);
+    const pair = (await json(byPasskey)) as unknown as LoginAnswer;
+    const me = await meOf(t, pair.token);
+
+    // Assess
+    expect(before.methods).toEqual(['totp', 'recovery_code']);
+    expect(passwordOnly.status).toBe(400);
+    expect(await json(passwordOnly)).toMatchObject({ code: 'invalid_request' });
+    expect(wrongPassword.status).toBe(401);
+    expect(await json(wrongPassword)).toMatchObject({ code: 'invalid_credentials' });
+    expect(wrongCode.status).toBe(401);
+    expect(await json(wrongCode)).toMatchObject({ code: 'invalid_mfa_code' });
+    expect(byCode.status).toBe(200);
+    expect(byRecovery.status).toBe(200);
+    expect(added.status).toBe(201);
+    expect(after.code).toBe('mfa_required');
+    expect([...after.methods].sort()).toEqual(['passkey', 'recovery_code', 'totp']);
+    // The passkey stands for the whole login: no step-up after it.
+    expect(byPasskey.status).toBe(200);
+    expect(pair).toMatchObject({ token: expect.any(String), user: { username: 'pk-totp' } });
+    expect(me.user?.mfa).toEqual({ totp: true, passkeys: 1, recoveryCodesLeft: 9 });
+  });
+
+  it('answers the registration options 401 invalid_credentials for a wrong password, and without a bearer token 401 missing_token', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-wrongpw');
+
+    // Act
+    const wrong = await t.post('/me/passkeys/options', { password: 'not the password' }, t.bearer(session.token));
+    const anonymous = await t.post('/me/passkeys/options', { password: PASSWORD });
+    const anonymousAdd = await t.post('/me/passkeys', { response: {} });
+    const anonymousList = await t.app.request('/me/passkeys');
+
+    // Assess
+    expect(wrong.status).toBe(401);
+    expect(await json(wrong)).toMatchObject({ code: 'invalid_credentials' });
+    for (const response of [anonymous, anonymousAdd, anonymousList]) {
+      expect(response.status).toBe(401);
+      expect(await json(response)).toMatchObject({ code: 'missing_token' });
+    }
+  });
+});
+
+describe('the login options', () => {
+  let proxy: StoreProxy;
+  let counted: TestApp;
+
+  beforeAll(async () => {
+    proxy = await startStoreProxy(store.endpoint);
+    counted = await createTestApp(proxy.endpoint);
+  });
+  afterAll(async () => {
+    counted?.client.destroy();
+    await proxy?.close();
+  });
+
+  it('write nothing but the per-client count: no challenge stored, every table but the throttle one left as it was', async () => {
+    // Prepare: an account with a passkey, so the tables hold something.
+    await withPasskey(counted, 'pk-count');
+    const { config } = counted;
+    const others = [config.tableName, config.sessionsTableName, config.oneTimeTokensTableName, config.emailsTableName, config.passkeysTableName];
+    const itemsBefore = await Promise.all(others.map(scan));
+    const throttleBefore = await scan(config.throttleTableName);
+    proxy.reset();
+
+    // Act: ten calls, with and without a body.
+    const answers: Response[] = [];
+    for (let i = 0; i < 5; i += 1) answers.push(await counted.post('/login/passkey/options', {}));
+    for (let i = 0; i < 5; i += 1) answers.push(await counted.app.request('/login/passkey/options', { method: 'POST' }));
+    const calls = [...proxy.calls()];
+    const itemsAfter = await Promise.all(others.map(scan));
+    const throttleAfter = await scan(config.throttleTableName);
+    const challenges = await Promise.all(answers.map(async (answer) => ((await answer.json()) as { challenge: string }).challenge));
+
+    // Assess
+    for (const answer of answers) expect(answer.status).toBe(200);
+    expect(new Set(challenges).size).toBe(10);
+    const writes = calls.filter((c) => ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'].includes(c.operation));
+    // One counted event per call, all on the throttle table (the per-client ceiling), nothing else anywhere.
+    expect(writes.map((c) => [c.operation, c.table])).toEqual(Array.from({ length: 10 }, () => ['UpdateItem', config.throttleTableName]));
+    expect(calls.filter((c) => c.table !== config.throttleTableName)).toEqual([]);
+    expect(itemsAfter).toEqual(itemsBefore);
+    // One window item per client, not one item per call.
+    expect(throttleAfter.length - throttleBefore.length).toBeLessThanOrEqual(1);
+  });
+});
