@@ -351,3 +351,257 @@ describe('the login options', () => {
     expect(throttleAfter.length - throttleBefore.length).toBeLessThanOrEqual(1);
   });
 });
+
+describe('a login with a passkey is refused, 401 invalid_passkey', () => {
+  it('for a replayed challenge: the same options work once, and the very same assertion never twice', async () => {
+    // Prepare
+    const { authenticator } = await withPasskey(t, 'pk-replay');
+    const request = await requestOptions(t);
+
+    // Act
+    const assertion = authenticator.getAssertion(request, ceremony());
+    const first = await logIn(t, assertion);
+    const sameAssertion = await logIn(t, assertion);
+    const sameChallenge = await logIn(t, authenticator.getAssertion(request, ceremony()));
+    const fresh = await logInWith(t, authenticator);
+
+    // Assess
+    expect(first.status).toBe(200);
+    await expectRefused(sameAssertion, 401);
+    await expectRefused(sameChallenge, 401);
+    expect(fresh.status).toBe(200);
+  });
+
+  it('for an expired challenge (the app clock moved past WEBAUTHN_CHALLENGE_TTL_SECONDS), not one just inside it', async () => {
+    // Prepare
+    const { authenticator } = await withPasskey(t, 'pk-expired');
+    const stale = await requestOptions(t);
+    t.clock.advance(CHALLENGE_TTL_SECONDS + 1);
+    const inTime = await requestOptions(t);
+    t.clock.advance(CHALLENGE_TTL_SECONDS - 1);
+
+    // Act
+    const late = await logIn(t, authenticator.getAssertion(stale, ceremony()));
+    const justInTime = await logIn(t, authenticator.getAssertion(inTime, ceremony()));
+
+    // Assess
+    await expectRefused(late, 401);
+    expect(justInTime.status).toBe(200);
+  });
+
+  it('for a wrong origin, a wrong RP id, a cross-origin frame, a registration-type client data, or no user verification or presence', async () => {
+    // Prepare
+    const { authenticator } = await withPasskey(t, 'pk-wrongs');
+    const wrongs: Partial<AssertionOptions>[] = [
+      { origin: 'http://localhost:3001' },
+      { origin: 'https://evil.example' },
+      { origin: 'http://localhost.evil.example:3000' },
+      { rpId: 'evil.example' },
+      { rpId: 'sub.localhost' },
+      { type: 'webauthn.create' },
+      { userVerified: false },
+      { userPresent: false },
+    ];
+
+    // Act
+    const refused: Response[] = [];
+    for (const wrong of wrongs) refused.push(await logInWith(t, authenticator, wrong));
+    const right = await logInWith(t, authenticator);
+
+    // Assess
+    for (const response of refused) await expectRefused(response, 401);
+    expect(right.status).toBe(200);
+  });
+
+  it('for a signature counter that went backwards or stood still, and takes the next higher one', async () => {
+    // Prepare: the passkey counts 0 at registration, 5 at its first login.
+    const { authenticator, session } = await withPasskey(t, 'pk-counter');
+    const first = await logInWith(t, authenticator, { counter: 5 });
+
+    // Act
+    const backwards = await logInWith(t, authenticator, { counter: 3 });
+    const zero = await logInWith(t, authenticator, { counter: 0 });
+    const same = await logInWith(t, authenticator, { counter: 5 });
+    const onwards = await logInWith(t, authenticator, { counter: 6 });
+    const listed = await listOf(t, session.token);
+
+    // Assess
+    expect(first.status).toBe(200);
+    await expectRefused(backwards, 401);
+    await expectRefused(zero, 401);
+    await expectRefused(same, 401);
+    expect(onwards.status).toBe(200);
+    expect(listed[0]?.lastUsedAt).toBe(t.clock.now().toISOString());
+  });
+
+  it("for another account's credential: a user handle not the owner's, none at all, or a signature by another key under its id", async () => {
+    // Prepare: two accounts with a passkey each.
+    const alice = await withPasskey(t, 'pk-alice');
+    const bob = await withPasskey(t, 'pk-bob');
+    const aliceId = alice.passkey.id;
+    const bobHandle = bob.creation.user.id;
+
+    // Act
+    const bobsHandle = await logInWith(t, alice.authenticator, { userHandle: bobHandle });
+    const noHandle = await logInWith(t, alice.authenticator, { userHandle: null });
+    const madeUpHandle = await logInWith(t, alice.authenticator, { userHandle: Buffer.alloc(32, 7).toString('base64url') });
+    // Bob's authenticator signs, but the assertion names Alice's credential (and her handle).
+    const signedByBob = bob.authenticator.getAssertion(await requestOptions(t), ceremony({ userHandle: alice.creation.user.id }));
+    const forged = await logIn(t, { ...signedByBob, id: aliceId, rawId: aliceId });
+    const aliceRight = await logInWith(t, alice.authenticator);
+    const bobRight = await logInWith(t, bob.authenticator);
+
+    // Assess
+    await expectRefused(bobsHandle, 401);
+    await expectRefused(noHandle, 401);
+    await expectRefused(madeUpHandle, 401);
+    await expectRefused(forged, 401);
+    expect(await json(aliceRight)).toMatchObject({ user: { username: 'pk-alice' } });
+    expect(await json(bobRight)).toMatchObject({ user: { username: 'pk-bob' } });
+  });
+
+  it('for a credential never registered, a challenge the server did not make, and a tampered signature or client data', async () => {
+    // Prepare
+    const { authenticator } = await withPasskey(t, 'pk-forged');
+    const stranger = createAuthenticator();
+    stranger.createCredential(await creationOptionsFor('pk-stranger'), ceremony());
+
+    // Act
+    const unknown = await logInWith(t, stranger);
+    const request = await requestOptions(t);
+    const madeUp = await logIn(t, authenticator.getAssertion({ ...request, challenge: Buffer.from('not a sealed challenge').toString('base64url') }, ceremony()));
+    const good = authenticator.getAssertion(await requestOptions(t), ceremony());
+    const badSignature = await logIn(t, { ...good, response: { ...good.response, signature: tamper(good.response.signature) } });
+    const badClientData = await logIn(t, withClientData(good, { origin: ORIGIN, extra: 'changed after signing' }));
+    const badData = await logIn(t, { ...good, response: { ...good.response, authenticatorData: tamper(good.response.authenticatorData) } });
+    const untouched = await logIn(t, good);
+
+    // Assess
+    await expectRefused(unknown, 401);
+    await expectRefused(madeUp, 401);
+    await expectRefused(badSignature, 401);
+    await expectRefused(badClientData, 401);
+    await expectRefused(badData, 401);
+    expect(untouched.status).toBe(200);
+  });
+});
+
+/** Registration options of a new account (for an authenticator whose credential is never added). */
+const creationOptionsFor = async (username: string) => creationOptions(t, (await t.registerAndLogIn(username)).token);
+
+describe('a registration is refused, 400 invalid_passkey, and nothing is stored', () => {
+  it('for a replayed challenge, and for one superseded by newer options; the newest works', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-reg-replay');
+    const first = createAuthenticator();
+    const second = createAuthenticator();
+    const third = createAuthenticator();
+    const used = await creationOptions(t, session.token);
+    const added = await addPasskey(t, session.token, first.createCredential(used, ceremony()));
+
+    // Act
+    const replayed = await addPasskey(t, session.token, second.createCredential(used, ceremony()));
+    // (Each write a second later: with a stopped clock, two passkeys made at one instant list in no set order.)
+    t.clock.advance(1);
+    const older = await creationOptions(t, session.token);
+    const newer = await creationOptions(t, session.token);
+    const superseded = await addPasskey(t, session.token, second.createCredential(older, ceremony()));
+    const newest = await addPasskey(t, session.token, third.createCredential(newer, ceremony()));
+    const listed = await listOf(t, session.token);
+
+    // Assess
+    expect(added.status).toBe(201);
+    await expectRefused(replayed, 400);
+    await expectRefused(superseded, 400);
+    expect(newest.status).toBe(201);
+    expect(listed.map((entry) => entry.id)).toEqual([newestId(first), newestId(third)]);
+  });
+
+  it('for an expired challenge', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-reg-expired');
+    const creation = await creationOptions(t, session.token);
+    t.clock.advance(CHALLENGE_TTL_SECONDS + 1);
+
+    // Act
+    const late = await addPasskey(t, session.token, createAuthenticator().createCredential(creation, ceremony()));
+
+    // Assess
+    await expectRefused(late, 400);
+    expect(await listOf(t, session.token)).toEqual([]);
+    expect((await meOf(t, session.token)).user?.mfa).toMatchObject({ passkeys: 0 });
+  });
+
+  it.each<[string, Partial<CeremonyOptions>]>([
+    ['a wrong origin', { origin: 'https://evil.example' }],
+    ['another port', { origin: 'http://localhost:3001' }],
+    ['a wrong RP id', { rpId: 'evil.example' }],
+    ['no user verification', { userVerified: false }],
+    ['no user presence', { userPresent: false }],
+    ['a login-type client data', { type: 'webauthn.get' }],
+  ])('for %s, and the challenge is spent by the attempt', async (_, wrong) => {
+    // Prepare
+    const session = await t.registerAndLogIn(`pk-reg-${Object.keys(wrong).join('')}-${String(Object.values(wrong)[0]).replace(/\W/g, '')}`);
+    const creation = await creationOptions(t, session.token);
+
+    // Act
+    const refused = await addPasskey(t, session.token, createAuthenticator().createCredential(creation, ceremony(wrong)));
+    const retried = await addPasskey(t, session.token, createAuthenticator().createCredential(creation, ceremony()));
+    const listed = await listOf(t, session.token);
+    const fresh = await addPasskey(t, session.token, createAuthenticator().createCredential(await creationOptions(t, session.token), ceremony()));
+
+    // Assess
+    await expectRefused(refused, 400);
+    await expectRefused(retried, 400);
+    expect(listed).toEqual([]);
+    expect(fresh.status).toBe(201);
+  });
+
+  it("for another account's challenge, and for a credential id registered already (to another account or the same)", async () => {
+    // Prepare
+    const alice = await t.registerAndLogIn('pk-reg-alice');
+    const bob = await t.registerAndLogIn('pk-reg-bob');
+    const aliceAuthenticator = createAuthenticator();
+    const aliceCreation = await creationOptions(t, alice.token);
+
+    // Act: Bob sends a response made for Alice's challenge.
+    const crossed = await addPasskey(t, bob.token, createAuthenticator().createCredential(aliceCreation, ceremony()));
+    const aliceResponse = aliceAuthenticator.createCredential(await creationOptions(t, alice.token), ceremony());
+    const aliceAdded = await addPasskey(t, alice.token, aliceResponse);
+    // Her credential again, under Bob's own fresh challenge (a `none` attestation signs no client data), and hers;
+    // a second later (the store takes the same credential, key and instant for its own retried write).
+    t.clock.advance(1);
+    const bobCreation = await creationOptions(t, bob.token);
+    const copiedToBob = await addPasskey(t, bob.token, withClientData(aliceResponse, { challenge: bobCreation.challenge }));
+    const again = await creationOptions(t, alice.token);
+    const copiedToAlice = await addPasskey(t, alice.token, withClientData(aliceResponse, { challenge: again.challenge }));
+    const bobList = await listOf(t, bob.token);
+    const aliceList = await listOf(t, alice.token);
+    const login = await logInWith(t, aliceAuthenticator);
+
+    // Assess
+    await expectRefused(crossed, 400);
+    expect(aliceAdded.status).toBe(201);
+    await expectRefused(copiedToBob, 400);
+    await expectRefused(copiedToAlice, 400);
+    expect(bobList).toEqual([]);
+    expect(aliceList).toHaveLength(1);
+    expect((await meOf(t, bob.token)).user?.mfa).toMatchObject({ passkeys: 0 });
+    expect((await meOf(t, alice.token)).user?.mfa).toMatchObject({ passkeys: 1 });
+    expect(await json(login)).toMatchObject({ user: { username: 'pk-reg-alice' } });
+  });
+
+  it("for a response whose id is not the credential's in the authenticator data", async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-reg-id');
+    const response = createAuthenticator().createCredential(await creationOptions(t, session.token), ceremony());
+    const otherId = Buffer.alloc(32, 9).toString('base64url');
+
+    // Act
+    const refused = await addPasskey(t, session.token, { ...response, id: otherId, rawId: otherId });
+
+    // Assess
+    await expectRefused(refused, 400);
+    expect(await listOf(t, session.token)).toEqual([]);
+  });
+});
