@@ -5,16 +5,11 @@ import type { CredentialProvider } from './adapters/aws/json-protocol';
 import { createDynamoClient, type DynamoClient } from './adapters/dynamodb/client';
 import { createDynamoEmailClaimStore } from './adapters/dynamodb/email-claim-store';
 import { createDynamoOneTimeTokenStore } from './adapters/dynamodb/one-time-token-store';
-import { createDynamoPasskeyStore } from './adapters/dynamodb/passkey-store';
-import { createRecoveryCodes } from './adapters/crypto/recovery-codes';
 import { createSealer } from './adapters/crypto/sealer';
-import { createSecretBox } from './adapters/crypto/secret-box';
-import { createTotp } from './adapters/crypto/totp';
-import { createWebAuthn } from './adapters/crypto/webauthn';
 import { createDynamoSessionStore } from './adapters/dynamodb/session-store';
 import { createDynamoThrottleStore } from './adapters/dynamodb/throttle-store';
 import { createDynamoUserStore } from './adapters/dynamodb/user-store';
-import { createApp } from './adapters/http/app';
+import { createApp, type PasskeyHandlers } from './adapters/http/app';
 import { pageFilesIn, type PageFiles, type PageId } from './adapters/http/pages';
 import { createJwtTokens } from './adapters/jwt/jwt-tokens';
 import { createAuditLog } from './adapters/log/audit-log';
@@ -27,19 +22,11 @@ import { changeEmail, changePassword, deleteAccount, getMe } from './domain/acco
 import { resendVerification, verifyEmail } from './domain/email-verification';
 import { forgotPassword, resetPassword } from './domain/password-reset';
 import { logIn } from './domain/log-in';
-import { completeStepUp, confirmTotp, disableTotp, replaceRecoveryCodes, startTotp } from './domain/mfa';
-import {
-  addPasskey,
-  listPasskeys,
-  logInWithPasskey,
-  passkeyLoginOptions,
-  passkeyRegistrationOptions,
-  removePasskey,
-  type PasskeySettings,
-} from './domain/passkeys';
 import { logOut, logOutAll } from './domain/log-out';
 import { createPacer } from './domain/pace';
-import type { AccessClaims, Clock, RequestContext, Timer } from './domain/ports';
+import type { Clock, Timer } from './domain/ports';
+import type { PasskeySettings } from './domain/passkeys';
+import type { SecondFactors } from './second-factors';
 import { register } from './domain/register';
 import { authenticate, refreshSession } from './domain/sessions';
 import { verifyToken } from './domain/verify-token';
@@ -76,14 +63,13 @@ export type ComposeOptions = {
   mailLine?: (text: string) => void;
 };
 
-type FactorProof = { password: string; code?: string | undefined; recoveryCode?: string | undefined };
-
 /**
  * The relying party passkeys are made for. Without WEBAUTHN_ORIGINS locally the origin is the server's own URL,
  * read when a ceremony needs it (PORT=0 picks the port at listen time).
  */
-const passkeySettingsOf = (config: Config, options: ComposeOptions): PasskeySettings => {
-  const passkeys = config.passkeys ?? { rpId: 'localhost', rpName: config.mfa.issuer, origins: [], challengeTtlSeconds: 300 };
+const passkeySettingsOf = (config: Config, options: ComposeOptions): PasskeySettings | null => {
+  const passkeys = config.passkeys;
+  if (passkeys === null) return null;
   return {
     rpId: passkeys.rpId,
     rpName: passkeys.rpName,
@@ -117,7 +103,6 @@ export const compose = (config: Config, options: ComposeOptions) => {
   const throttle = createDynamoThrottleStore({ ...store, tableName: config.throttleTableName, nameDigest });
   const oneTimeTokenStore = createDynamoOneTimeTokenStore({ ...store, tableName: config.oneTimeTokensTableName });
   const emailClaims = createDynamoEmailClaimStore({ ...store, tableName: config.emailsTableName });
-  const passkeys = createDynamoPasskeyStore({ ...store, tableName: config.passkeysTableName });
   const hasher = createArgon2Hasher(config.argon2);
   const tokens = createJwtTokens({
     keys: options.keys.signing,
@@ -164,33 +149,35 @@ export const compose = (config: Config, options: ComposeOptions) => {
     ids: randomIds,
     secrets: createRefreshSecrets(options.keys.refreshSecret),
     settings: { refreshTtlSeconds: config.refreshTtlSeconds, refreshGraceSeconds: config.refreshGraceSeconds },
-    // Second factors: TOTP secrets sealed under MFA_ENCRYPTION_KEY (none on Lambda without one: TOTP is off),
-    // step-up tokens under a key derived from the refresh-token secret.
-    totp: createTotp(),
-    secretBox: options.keys.mfaKey === null ? null : createSecretBox(options.keys.mfaKey),
-    recoveryCodes: createRecoveryCodes(),
+    // A password login needs only to know whether the account has a second factor and to seal its step-up token.
     stepUpTokens: createSealer(options.keys.refreshSecret, 'step-up'),
     mfaSettings: { issuer: config.mfa.issuer, tokenTtlSeconds: config.mfa.tokenTtlSeconds },
     passkeysEnabled: config.passkeys !== null,
-    passkeys,
-    // The library loads with the first passkey request (it is 453 KB): nothing of it at a cold start.
-    webauthn: createWebAuthn(),
-    passkeySettings: passkeySettingsOf(config, options),
-    loginChallenges: createSealer(options.keys.refreshSecret, 'passkey-login'),
+    // An account's passkeys go with it; their store loads with the rest of the second factors.
+    passkeys: { removeAllFor: async (uid: string): Promise<void> => (await factors()).passkeyStore.removeAllFor(uid) },
   };
-  const passkeyRoutes =
+  // The second factors' code loads with the first request that needs it (a password login never does).
+  let loaded: Promise<SecondFactors> | undefined;
+  const factors = (): Promise<SecondFactors> =>
+    (loaded ??= import('./second-factors').then(({ createSecondFactors }) =>
+      createSecondFactors(deps, {
+        store,
+        passkeysTableName: config.passkeysTableName,
+        mfaKey: options.keys.mfaKey,
+        refreshSecret: options.keys.refreshSecret,
+        passkeySettings: passkeySettingsOf(config, options),
+      }),
+    ));
+  const passkeyRoutes: PasskeyHandlers | undefined =
     config.passkeys === null
       ? undefined
       : {
-          registrationOptions: (claims: AccessClaims, input: FactorProof, context: RequestContext) =>
-            passkeyRegistrationOptions(deps, claims, input, context),
-          add: (claims: AccessClaims, input: { response: unknown; name?: string | undefined }, context: RequestContext) =>
-            addPasskey(deps, claims, input, context),
-          list: (claims: AccessClaims) => listPasskeys(deps, claims),
-          remove: (claims: AccessClaims, id: string, input: { password: string }, context: RequestContext) =>
-            removePasskey(deps, claims, id, input, context),
-          loginOptions: (context: RequestContext) => passkeyLoginOptions(deps, context),
-          logIn: (input: { response: unknown }, context: RequestContext) => logInWithPasskey(deps, input, context),
+          registrationOptions: async (...args) => (await factors()).passkeys.registrationOptions(...args),
+          add: async (...args) => (await factors()).passkeys.add(...args),
+          list: async (...args) => (await factors()).passkeys.list(...args),
+          remove: async (...args) => (await factors()).passkeys.remove(...args),
+          loginOptions: async (...args) => (await factors()).passkeys.loginOptions(...args),
+          logIn: async (...args) => (await factors()).passkeys.logIn(...args),
         };
 
   const pages: PageId[] = [
@@ -212,11 +199,11 @@ export const compose = (config: Config, options: ComposeOptions) => {
     changeEmail: (claims, input, context) => changeEmail(deps, claims, input, context),
     forgotPassword: (input, context) => forgotPassword(deps, input, context),
     resetPassword: (input, context) => resetPassword(deps, input, context),
-    logInMfa: (input, context) => completeStepUp(deps, input, context),
-    startTotp: (claims, input, context) => startTotp(deps, claims, input, context),
-    confirmTotp: (claims, input, context) => confirmTotp(deps, claims, input, context),
-    disableTotp: (claims, input, context) => disableTotp(deps, claims, input, context),
-    replaceRecoveryCodes: (claims, input, context) => replaceRecoveryCodes(deps, claims, input, context),
+    logInMfa: async (input, context) => (await factors()).logInMfa(input, context),
+    startTotp: async (claims, input, context) => (await factors()).startTotp(claims, input, context),
+    confirmTotp: async (claims, input, context) => (await factors()).confirmTotp(claims, input, context),
+    disableTotp: async (claims, input, context) => (await factors()).disableTotp(claims, input, context),
+    replaceRecoveryCodes: async (claims, input, context) => (await factors()).replaceRecoveryCodes(claims, input, context),
     ...(passkeyRoutes === undefined ? {} : { passkeys: passkeyRoutes }),
     authenticate: async (accessToken) => (await authenticate(deps, accessToken)).claims,
     jwks: options.keys.signing.publicJwks,

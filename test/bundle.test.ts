@@ -150,6 +150,19 @@ describe('Lambda bundle', () => {
     expect(run.builtins.filter((name) => name.includes('undici'))).toEqual([]);
   });
 
+  it('loads no second-factor code at a cold start: TOTP and passkeys come with the first request that needs them', () => {
+    // Prepare
+    const metafile = JSON.parse(readFileSync(`${BUNDLE_DIR}.meta.json`, 'utf8')) as Metafile;
+    const loadedAtStart = staticClosure(metafile, 'dist/lambda/index.mjs') as string[];
+    const inputs = loadedAtStart.flatMap((file) => Object.keys(metafile.outputs[file]?.inputs ?? {}));
+    const everything = Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs));
+
+    // Assess: they are in the bundle, in chunks a password login does not load
+    const factorCode = /src\/(second-factors|domain\/(mfa|passkeys)|adapters\/crypto\/(totp|secret-box|recovery-codes|webauthn)|adapters\/dynamodb\/passkey-store)\.ts$|@simplewebauthn\/|@peculiar\/asn1|cbor/;
+    expect(everything.filter((file) => factorCode.test(file)).length).toBeGreaterThan(8);
+    expect(inputs.filter((file) => factorCode.test(file))).toEqual([]);
+  });
+
   it('leaves the SDK credential chain out of what it loads: credentials come from the environment, as on Lambda', () => {
     // Prepare: the files loaded before the first request (the SES client's chunk has the SDK's chain, for its own use)
     const metafile = JSON.parse(readFileSync(`${BUNDLE_DIR}.meta.json`, 'utf8')) as Metafile;
