@@ -605,3 +605,137 @@ describe('a registration is refused, 400 invalid_passkey, and nothing is stored'
     expect(await listOf(t, session.token)).toEqual([]);
   });
 });
+
+describe('removing a passkey', () => {
+  it('needs the password, answers 404 for an id that is not one of this account\'s, and then the passkey no longer signs in', async () => {
+    // Prepare
+    const alice = await withPasskey(t, 'pk-rm-alice');
+    const bob = await withPasskey(t, 'pk-rm-bob');
+    const path = `/me/passkeys/${alice.passkey.id}`;
+
+    // Act
+    const wrongPassword = await send(t, 'DELETE', path, { password: 'not the password' }, t.bearer(alice.session.token));
+    const bobsTry = await send(t, 'DELETE', path, { password: PASSWORD }, t.bearer(bob.session.token));
+    const unknown = await send(t, 'DELETE', `/me/passkeys/${Buffer.alloc(32, 1).toString('base64url')}`, { password: PASSWORD }, t.bearer(alice.session.token));
+    const notAnId = await send(t, 'DELETE', `/me/passkeys/${encodeURIComponent('not an id!')}`, { password: PASSWORD }, t.bearer(alice.session.token));
+    const stillSigns = await logInWith(t, alice.authenticator);
+    const removed = await send(t, 'DELETE', path, { password: PASSWORD }, t.bearer(alice.session.token));
+    const again = await send(t, 'DELETE', path, { password: PASSWORD }, t.bearer(alice.session.token));
+    const listed = await listOf(t, alice.session.token);
+    const me = await meOf(t, alice.session.token);
+    const gone = await logInWith(t, alice.authenticator);
+    const bobStill = await logInWith(t, bob.authenticator);
+
+    // Assess
+    expect(wrongPassword.status).toBe(401);
+    expect(await json(wrongPassword)).toMatchObject({ code: 'invalid_credentials' });
+    for (const response of [bobsTry, unknown, notAnId]) {
+      expect(response.status).toBe(404);
+      expect(await json(response)).toMatchObject({ code: 'not_found' });
+    }
+    expect(stillSigns.status).toBe(200);
+    expect(removed.status).toBe(204);
+    expect(again.status).toBe(404);
+    expect(listed).toEqual([]);
+    expect(me.user?.mfa).toMatchObject({ passkeys: 0 });
+    await expectRefused(gone, 401);
+    expect(bobStill.status).toBe(200);
+  });
+
+  it('ends the other sessions and keeps the caller\'s', async () => {
+    // Prepare
+    const { session, passkey } = await withPasskey(t, 'pk-rm-sessions');
+    const other = (await json(await t.post('/login', { username: 'pk-rm-sessions', password: PASSWORD }))) as unknown as LoginAnswer;
+
+    // Act
+    const removed = await send(t, 'DELETE', `/me/passkeys/${passkey.id}`, { password: PASSWORD }, t.bearer(session.token));
+    const callerMe = await meOf(t, session.token);
+    const otherMe = await meOf(t, other.token);
+    const otherRefresh = await t.post('/token/refresh', { refreshToken: other.refreshToken });
+    const callerRefresh = await t.post('/token/refresh', { refreshToken: session.refreshToken });
+
+    // Assess
+    expect(removed.status).toBe(204);
+    expect(callerMe.status).toBe(200);
+    expect(otherMe.status).toBe(401);
+    expect(otherRefresh.status).toBe(401);
+    expect(callerRefresh.status).toBe(200);
+  });
+});
+
+describe('adding a passkey ends the other sessions', () => {
+  it("keeps the caller's session (access and refresh token), ends another's, and voids a TOTP login in flight", async () => {
+    // Prepare: a TOTP account signed in twice, and a third login waiting at its second step.
+    const { session, secret } = await withTotp(t, 'pk-add-sessions');
+    const other = await t.post('/login/mfa', { mfaToken: (await stepUp(t, 'pk-add-sessions')).mfaToken, code: freshCode(t.clock, secret) });
+    const otherPair = (await json(other)) as unknown as LoginAnswer;
+    const inFlight = (await stepUp(t, 'pk-add-sessions')).mfaToken;
+    const creation = await creationOptions(t, session.token, { password: PASSWORD, code: freshCode(t.clock, secret) });
+
+    // Act
+    const added = await addPasskey(t, session.token, createAuthenticator().createCredential(creation, ceremony()));
+    const callerMe = await meOf(t, session.token);
+    const otherMe = await meOf(t, otherPair.token);
+    const otherRefresh = await t.post('/token/refresh', { refreshToken: otherPair.refreshToken });
+    const finished = await t.post('/login/mfa', { mfaToken: inFlight, code: freshCode(t.clock, secret) });
+    const callerRefresh = await t.post('/token/refresh', { refreshToken: session.refreshToken });
+    const refreshedMe = await meOf(t, ((await json(callerRefresh)) as unknown as LoginAnswer).token);
+
+    // Assess
+    expect(other.status).toBe(200);
+    expect(added.status).toBe(201);
+    expect(callerMe.status).toBe(200);
+    expect(otherMe.status).toBe(401);
+    expect(otherRefresh.status).toBe(401);
+    expect(finished.status).toBe(401);
+    expect(await json(finished)).toMatchObject({ code: 'invalid_mfa_token' });
+    expect(callerRefresh.status).toBe(200);
+    expect(refreshedMe.status).toBe(200);
+  });
+
+  it('a refused registration ends nothing', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-add-refused');
+    const other = (await json(await t.post('/login', { username: 'pk-add-refused', password: PASSWORD }))) as unknown as LoginAnswer;
+    const creation = await creationOptions(t, session.token);
+
+    // Act
+    const refused = await addPasskey(t, session.token, createAuthenticator().createCredential(creation, ceremony({ origin: 'https://evil.example' })));
+    const otherMe = await meOf(t, other.token);
+
+    // Assess
+    await expectRefused(refused, 400);
+    expect(otherMe.status).toBe(200);
+  });
+});
+
+describe('DELETE /me', () => {
+  it('removes the account\'s passkeys with it: the credential no longer signs in, not even for a new account of the name', async () => {
+    // Prepare
+    const { session, authenticator, passkey } = await withPasskey(t, 'pk-delete');
+    t.clock.advance(1);
+    const second = createAuthenticator();
+    await addPasskey(t, session.token, second.createCredential(await creationOptions(t, session.token), ceremony()));
+    const stored = (await scan(t.config.passkeysTableName)).filter((item) => item.username === 'pk-delete');
+
+    // Act
+    const deleted = await send(t, 'DELETE', '/me', { password: PASSWORD }, t.bearer(session.token));
+    const left = (await scan(t.config.passkeysTableName)).filter((item) => item.username === 'pk-delete');
+    const byFirst = await logInWith(t, authenticator);
+    const bySecond = await logInWith(t, second);
+    // The name registered again is another account: the old credentials are not its.
+    const reborn = await t.registerAndLogIn('pk-delete');
+    const rebornList = await listOf(t, reborn.token);
+    const afterRebirth = await logInWith(t, authenticator);
+
+    // Assess
+    expect(stored.map((item) => item.id).sort()).toEqual([passkey.id, newestId(second)].sort());
+    expect(deleted.status).toBe(204);
+    expect(left).toEqual([]);
+    await expectRefused(byFirst, 401);
+    await expectRefused(bySecond, 401);
+    expect(rebornList).toEqual([]);
+    expect((await meOf(t, reborn.token)).user?.mfa).toEqual({ totp: false, passkeys: 0, recoveryCodesLeft: 0 });
+    await expectRefused(afterRebirth, 401);
+  });
+});
