@@ -9,6 +9,7 @@ const requests: MailRequest[] = [
   { kind: 'reset_password', to: 'alice@example.com', username: 'alice', token: TOKEN, expiresInSeconds: 1800 },
   { kind: 'password_changed', to: 'alice@example.com', username: 'alice' },
   { kind: 'email_changed', to: 'old@example.com', username: 'alice' },
+  { kind: 'factor_changed', to: 'alice@example.com', username: 'alice', change: 'passkey.added' },
 ];
 
 /** The visible text of the HTML part, tags dropped and entities read back, to compare it with the text part. */
@@ -21,6 +22,20 @@ const visible = (html: string) =>
     .trim();
 
 describe('createMessages', () => {
+  it('says in words which sign-in method changed, and that other sessions ended', () => {
+    const messages = createMessages({ appUrl: 'https://auth.example.com', productName: 'Acme Login' });
+    const changes = ['mfa.enabled', 'mfa.disabled', 'mfa.recovery_codes_replaced', 'passkey.added', 'passkey.removed'] as const;
+
+    const texts = changes.map((change) => messages.build({ kind: 'factor_changed', to: 'a@example.com', username: 'alice', change }).text);
+
+    expect(texts[0]).toContain('Two-step verification with an authenticator app was turned on for the account "alice"');
+    expect(texts[1]).toContain('was turned off');
+    expect(texts[2]).toContain('A new set of recovery codes was made');
+    expect(texts[3]).toContain('A passkey was added');
+    expect(texts[4]).toContain('A passkey was removed');
+    for (const text of texts) expect(text).toContain('Every other session of the account has ended');
+  });
+
   it('starts each subject as the contract says and names the product in subject, text and HTML', () => {
     // Prepare
     const messages = createMessages({ appUrl: 'https://auth.example.com', productName: 'Acme Login' });
@@ -34,6 +49,7 @@ describe('createMessages', () => {
       'Reset your password for Acme Login',
       'Your password was changed at Acme Login',
       'Your email address was changed at Acme Login',
+      'Your sign-in methods changed at Acme Login',
     ]);
     for (const message of built) {
       expect(message.text).toContain('Acme Login');

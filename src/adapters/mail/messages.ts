@@ -30,7 +30,7 @@ export const SUBJECTS = {
   factor_changed: 'Your sign-in methods changed',
 } as const;
 
-// What each change says, in words: "<this> on the account ...".
+// What each change says, in words: "<this> for the account ...".
 const FACTOR_CHANGES = {
   'mfa.enabled': 'Two-step verification with an authenticator app was turned on',
   'mfa.disabled': 'Two-step verification with an authenticator app was turned off',
@@ -93,7 +93,7 @@ export const createMessages = (options: MessageOptions): { build(request: MailRe
         return {
           subject: `${SUBJECTS.factor_changed} at ${product}`,
           paragraphs: [
-            { text: `${FACTOR_CHANGES[request.change]} on the account "${request.username}" at ${product}. Every other session of the account has ended.` },
+            { text: `${FACTOR_CHANGES[request.change]} for the account "${request.username}" at ${product}. Every other session of the account has ended.` },
             { text: 'If you did this, there is nothing more to do.' },
             { text: `If you did not, someone else knows your password: use "Forgot password" at ${product} to choose a new one, which ends every session, and check the account's sign-in methods:` },
             { link: base },
