@@ -2,9 +2,12 @@
 import { createLoginClient } from '../client/index';
 import { mountAccount } from './features/account';
 import { mountEmail } from './features/email';
+import { mountMfa } from './features/mfa';
+import { mountPasskeys } from './features/passkeys';
 import { mountPasswordReset } from './features/password-reset';
 import { mountSession } from './features/session';
 import { mountSignIn } from './features/sign-in';
+import { mountStepUp } from './features/step-up';
 import { createDemo } from './page';
 
 // The service is the origin (and stage prefix) this page came from.
@@ -16,6 +19,12 @@ const baseUrl = new URL('.', document.baseURI).href;
 // front end that must survive reloads keeps the refresh token in an HttpOnly cookie set by its own back end.
 const demo = createDemo(createLoginClient({ baseUrl }));
 
-// Each feature wires its own section of index.html; the next issues add theirs here (second factors, passkeys).
-// The mailed links last: the page is wired before a link's action runs.
-for (const mount of [mountSignIn, mountSession, mountEmail, mountAccount, mountPasswordReset]) mount(demo);
+// Each feature wires its own section of index.html. The step-up form follows the sign-in form's refused login;
+// the passkeys share the security form's password and code boxes with two-step verification. The mailed links
+// last: the page is wired before a link's action runs.
+mountSignIn(demo, mountStepUp(demo));
+mountSession(demo);
+mountEmail(demo);
+mountAccount(demo);
+mountPasskeys(demo, mountMfa(demo));
+mountPasswordReset(demo);

@@ -1,7 +1,7 @@
 // The demo page's shared parts: its elements, the status region, and how an action runs and reports.
 import { LoginServiceError, type LoginClient } from '../client/index';
 
-type Me = Awaited<ReturnType<LoginClient['me']>>['user'];
+export type Me = Awaited<ReturnType<LoginClient['me']>>['user'];
 
 /** An element the page's HTML must have; a missing one is a bug in index.html, said at start-up. */
 export const element = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -33,6 +33,11 @@ export const describeError = (error: unknown): string => {
     const status = error.status === 0 ? 'no answer' : `HTTP ${error.status}`;
     return `Error ${error.code} (${status}): ${error.message}${details.length > 0 ? ` (${details.join('; ')})` : ''}`;
   }
+  // The browser's WebAuthn refusals (the person cancelled, no passkey fits, the device has one already).
+  if (error instanceof Error && (error.name === 'WebAuthnError' || error instanceof DOMException)) {
+    const cause = error.cause instanceof Error ? error.cause.name : error.name;
+    return `Error passkey_ceremony (${cause}): ${error.message}`;
+  }
   // Not the service's answer: a bug of this page, shown rather than swallowed.
   return `Error page_error: ${error instanceof Error ? error.message : String(error)}`;
 };
@@ -48,6 +53,10 @@ export type Demo = {
   showSignedIn(): Promise<void>;
   /** After the session ended (logout, deletion, or an answer saying it is gone). */
   showSignedOut(): void;
+  /** Called with the account each time showSignedIn shows it (showSignedIn waits for them). */
+  onSignedIn(listener: (me: Me) => Promise<void> | void): void;
+  /** Called each time the page goes back to signed out. */
+  onSignedOut(listener: () => void): void;
 };
 
 export const createDemo = (client: LoginClient): Demo => {
@@ -57,6 +66,8 @@ export const createDemo = (client: LoginClient): Demo => {
   const resultLine = element('status-result');
   const errorLine = element('status-error');
   let busy = false;
+  const signedInListeners: ((me: Me) => Promise<void> | void)[] = [];
+  const signedOutListeners: (() => void)[] = [];
 
   const showUser = (me: Me) => {
     element('me-username').textContent = me.username;
@@ -66,6 +77,11 @@ export const createDemo = (client: LoginClient): Demo => {
     element('me-email').textContent =
       me.email === null ? 'none' : `${me.email} (${me.emailVerified ? 'verified' : 'not verified'})`;
     element('me-pending-email').textContent = me.pendingEmail ?? 'none';
+    const left = me.mfa.recoveryCodesLeft;
+    element('me-mfa').textContent = me.mfa.totp
+      ? `on: authenticator app, ${left} recovery ${left === 1 ? 'code' : 'codes'} left`
+      : 'off';
+    element('me-passkeys').textContent = String(me.mfa.passkeys);
     // Something awaits a link: the unverified address, or the new one of a change.
     element('resend-actions').hidden = !((me.email !== null && !me.emailVerified) || me.pendingEmail !== null);
     userLine.textContent = `Signed in as ${me.username}`;
@@ -93,7 +109,11 @@ export const createDemo = (client: LoginClient): Demo => {
       }
     },
     async showSignedIn() {
-      showUser((await client.me()).user);
+      const { user } = await client.me();
+      // The features first (the passkey list is one more request): the status line says "Signed in" only once
+      // the whole account is on the page.
+      for (const listener of signedInListeners) await listener(user);
+      showUser(user);
       const wasSignedOut = signedIn.hidden;
       signedOut.hidden = true;
       signedIn.hidden = false;
@@ -105,8 +125,11 @@ export const createDemo = (client: LoginClient): Demo => {
       signedIn.hidden = true;
       signedOut.hidden = false;
       for (const form of signedIn.querySelectorAll('form')) form.reset();
+      for (const listener of signedOutListeners) listener();
       field(element<HTMLFormElement>('sign-in-form'), 'username').focus();
     },
+    onSignedIn: (listener) => void signedInListeners.push(listener),
+    onSignedOut: (listener) => void signedOutListeners.push(listener),
   };
   return demo;
 };

@@ -4,9 +4,12 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
+import qrcode from 'qrcode-generator';
 import { describe, expect, it } from 'vitest';
 import { PAGES } from '../../src/adapters/http/pages';
+import { parseOtpauthUri, RECOVERY_CODE } from '../totp-helpers';
+import { authenticatorApp } from './authenticator-app';
 import { newestLink, useServerAndBrowser, watchPage } from './browser';
 
 // The README's picture is rewritten only when asked (`UPDATE_SCREENSHOT=1 npx vitest run test/browser`): the page
@@ -17,25 +20,99 @@ const running = useServerAndBrowser();
 
 const textbox = (page: Page, name: string) => page.getByRole('textbox', { name, exact: true });
 const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
+/** A form by its heading: where two forms have a box of the same name (Current password). */
+const form = (page: Page, name: string) => page.getByRole('form', { name, exact: true });
 
 /** Waits until the live region says `text`, then returns all it says. */
 const statusSays = async (page: Page, text: string) => {
   const status = page.getByRole('status');
-  await status.filter({ hasText: text }).waitFor({ timeout: 30_000 });
+  try {
+    await status.filter({ hasText: text }).waitFor({ timeout: 30_000 });
+  } catch (error) {
+    // What it said instead is what tells why.
+    throw new Error(`the status never said "${text}"; it says: ${await status.innerText().catch(() => '(gone)')}`, { cause: error });
+  }
   return status.innerText();
 };
 
 /**
- * The visible controls (text boxes, buttons, links) whose role and accessible name some other visible control
- * shares: a person, or a test finding controls by name, could not tell them apart.
+ * The visible controls (text boxes, buttons, links) whose role and accessible name some other visible control of
+ * the same form shares: a person, or a test finding controls by name, could not tell them apart. The same name in
+ * two named forms is told apart by the form (Current password in Change password and in the second factors').
  */
 const ambiguousControls = async (page: Page) => {
   const snapshot = await page.locator('body').ariaSnapshot();
-  const controls = [...snapshot.matchAll(/- (textbox|button|link) "([^"]*)"/g)].map(([, role, name]) => `${role} "${name}"`);
+  const controls: string[] = [];
+  // The named forms around the current line, by their indentation.
+  const forms: { indent: number; name: string }[] = [];
+  for (const line of snapshot.split('\n')) {
+    const indent = line.search(/\S/);
+    while (forms.length > 0 && forms.at(-1)!.indent >= indent) forms.pop();
+    const form = /^\s*- form "([^"]*)"/.exec(line)?.[1];
+    if (form !== undefined) forms.push({ indent, name: form });
+    const control = /^\s*- (textbox|button|link) "([^"]*)"/.exec(line);
+    if (control !== null) {
+      const where = forms.length > 0 ? ` in form "${forms.at(-1)!.name}"` : '';
+      controls.push(`${control[1]} "${control[2]}"${where}`);
+    }
+  }
   // Every state of the page has a button: none found means the snapshot's format changed, not a clean page.
   if (!controls.some((control) => control.startsWith('button '))) throw new Error(`no control in the snapshot:\n${snapshot}`);
   return controls.filter((control, index) => controls.indexOf(control) !== index);
 };
+
+/**
+ * The QR code the page drew, read back as a module matrix: each module's centre tested against the SVG's shapes
+ * (whatever path syntax draws them), so it can be compared with the matrix of the text it should hold.
+ */
+const drawnQrModules = (page: Page, name: string) =>
+  page.getByRole('img', { name, exact: true }).evaluate((svg) => {
+    const shapes = [...svg.querySelectorAll<SVGGeometryElement>('path, rect')].filter((shape) => shape.getAttribute('fill') === '#000');
+    const [, , width] = (svg.getAttribute('viewBox') ?? '').split(' ').map(Number);
+    const rows: boolean[][] = [];
+    for (let y = 0; y < (width ?? 0); y += 1) {
+      const row: boolean[] = [];
+      for (let x = 0; x < (width ?? 0); x += 1) {
+        row.push(shapes.some((shape) => shape.isPointInFill(new DOMPoint(x + 0.5, y + 0.5))));
+      }
+      rows.push(row);
+    }
+    return rows;
+  });
+
+/** The modules of `text`'s QR code (error correction M), with the 4-module quiet zone around them. */
+const qrModules = (text: string) => {
+  const code = qrcode(0, 'M');
+  code.addData(text, 'Byte');
+  code.make();
+  const count = code.getModuleCount();
+  return Array.from({ length: count + 8 }, (_, y) =>
+    Array.from({ length: count + 8 }, (_, x) => {
+      const [row, col] = [y - 4, x - 4];
+      return row >= 0 && row < count && col >= 0 && col < count && code.isDark(row, col);
+    }),
+  );
+};
+
+/** Chromium's virtual authenticator (DevTools protocol): a platform passkey with user verification, always present. */
+const addVirtualAuthenticator = async (page: Page) => {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+};
+
+const credentialsOf = async (cdp: CDPSession, authenticatorId: string) =>
+  (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
 
 const focusedName = (page: Page) =>
   page.evaluate(() => {
@@ -97,7 +174,7 @@ describe('demo page in Chromium', () => {
 
     // Password change: a weak one is refused with its reasons, then a good one.
     watch.expectStatus(400, 'POST', '/me/password');
-    await textbox(page, 'Current password').fill('analytical engine');
+    await form(page, 'Change password').getByRole('textbox', { name: 'Current password', exact: true }).fill('analytical engine');
     await textbox(page, 'New password').fill('ada');
     await button(page, 'Change password').click();
     expect(await statusSays(page, 'weak_password')).toMatch(/reasons: .*too_short/);
@@ -284,4 +361,183 @@ describe('demo page in Chromium', () => {
     expect(watch.problems.join('\n')).toMatch(/console error: .*Content Security Policy/);
     await page.close();
   });
+});
+
+describe('demo page in Chromium: second factors and passkeys', () => {
+  it('sets up an authenticator app from its QR code, logs in with a code and with a recovery code, then adds a passkey and signs in with it through the virtual authenticator', async () => {
+    const page = await running.browser.context.newPage();
+    const watch = await watchPage(page, running.server.url);
+    const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
+    // WebAuthn needs a host name: the page's origin is the one passkeys are made for.
+    expect(new URL(running.server.url).hostname).toBe('localhost');
+    /** Runs `steps` with nobody at the authenticator: a ceremony started meanwhile waits until they are done. */
+    const withoutPresence = async (steps: () => Promise<unknown>) => {
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+      try {
+        await steps();
+      } finally {
+        await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+      }
+    };
+    const security = form(page, 'Two-step verification and passkeys');
+    const account = page.getByRole('region', { name: 'Your account' });
+    const logIn = async () => {
+      await textbox(page, 'Username').fill('katherine');
+      await textbox(page, 'Password').fill('orbital mechanics');
+      await button(page, 'Log in').click();
+    };
+    const logOut = async () => {
+      await button(page, 'Log out').click();
+      await statusSays(page, 'Logged out');
+    };
+    await page.goto(`${running.server.url}/`);
+    await statusSays(page, 'Not signed in');
+    // The Username box offers passkeys in the browser's autofill.
+    expect(await textbox(page, 'Username').getAttribute('autocomplete')).toBe('username webauthn');
+
+    await textbox(page, 'Name').fill('Katherine Johnson');
+    await textbox(page, 'Username').fill('Katherine');
+    await textbox(page, 'Password').fill('orbital mechanics');
+    await button(page, 'Register').click();
+    await statusSays(page, 'Registered katherine');
+    await logIn();
+    await statusSays(page, 'Signed in as katherine');
+    await account.getByText('off', { exact: true }).waitFor();
+
+    // Set up the authenticator app: the password again, then the QR code and the setup key.
+    watch.expectStatus(401, 'POST', '/me/mfa/totp');
+    await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('not my password');
+    await button(page, 'Set up authenticator app').click();
+    expect(await statusSays(page, 'invalid_credentials')).toContain('Signed in as katherine');
+    await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
+    await button(page, 'Set up authenticator app').click();
+    await statusSays(page, 'Authenticator app setup started');
+    const secret = (await security.getByText(/^Setup key:/).innerText()).replace('Setup key:', '').trim();
+    const otpauthUri = (await page.getByRole('link', { name: 'Open in an authenticator app on this device' }).getAttribute('href')) ?? '';
+    expect(parseOtpauthUri(otpauthUri)).toMatchObject({ issuer: 'login-service', label: 'katherine', secret, digits: 6, period: 30 });
+    // The QR code holds exactly that URI, drawn on the page (no image was fetched for it).
+    expect(await drawnQrModules(page, 'QR code for your authenticator app')).toEqual(qrModules(otpauthUri));
+    expect(await ambiguousControls(page)).toEqual([]);
+
+    // Confirm with a code the app computes: the recovery codes are shown, once.
+    const app = authenticatorApp(secret);
+    watch.expectStatus(400, 'POST', '/me/mfa/totp/confirm');
+    await textbox(page, 'Authentication code').fill(app.wrong());
+    await button(page, 'Confirm').click();
+    expect(await statusSays(page, 'invalid_mfa_code')).toMatch(/HTTP 400/);
+    await textbox(page, 'Authentication code').fill(await app.code());
+    await button(page, 'Confirm').click();
+    await statusSays(page, 'Two-step verification is on');
+    const codesRegion = page.getByRole('region', { name: 'Your recovery codes' });
+    const recoveryCodes = await codesRegion.getByRole('listitem').allInnerTexts();
+    expect(recoveryCodes).toHaveLength(10);
+    for (const code of recoveryCodes) expect(code).toMatch(RECOVERY_CODE);
+    await account.getByText('on: authenticator app, 10 recovery codes left', { exact: true }).waitFor();
+    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).count()).toBe(0);
+    expect(await button(page, 'Set up authenticator app').count()).toBe(0);
+    expect(await ambiguousControls(page)).toEqual([]);
+
+    // Log out and in: the password is not enough, the step-up asks for a code (a wrong one first).
+    await logOut();
+    expect(await codesRegion.count()).toBe(0);
+    watch.expectStatus(403, 'POST', '/login');
+    await logIn();
+    expect(await statusSays(page, 'Password accepted')).toContain('Not signed in');
+    expect(await focusedName(page)).toBe('Authentication code');
+    expect(await textbox(page, 'Password').count()).toBe(0);
+    expect(await ambiguousControls(page)).toEqual([]);
+    watch.expectStatus(401, 'POST', '/login/mfa');
+    await textbox(page, 'Authentication code').fill(app.wrong());
+    await button(page, 'Verify code').click();
+    expect(await statusSays(page, 'invalid_mfa_code')).toContain('Not signed in');
+    // The step-up token survives a wrong code.
+    await textbox(page, 'Authentication code').fill(await app.code());
+    await button(page, 'Verify code').click();
+    expect(await statusSays(page, 'Signed in as katherine')).toContain('with two-step verification');
+    // Shown once: the codes are not on the page again.
+    expect(await codesRegion.count()).toBe(0);
+
+    // Again with a recovery code, which then counts as used.
+    await logOut();
+    await logIn();
+    await statusSays(page, 'Password accepted');
+    await button(page, 'Use a recovery code').click();
+    expect(await focusedName(page)).toBe('Recovery code');
+    await textbox(page, 'Recovery code').fill(recoveryCodes[0]!);
+    await button(page, 'Verify code').click();
+    await statusSays(page, 'Signed in as katherine');
+    await account.getByText('on: authenticator app, 9 recovery codes left', { exact: true }).waitFor();
+
+    // Add a passkey: with the app on it needs a second factor too (here a recovery code).
+    await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
+    await security.getByRole('button', { name: 'Use a recovery code', exact: true }).click();
+    await security.getByRole('textbox', { name: 'Recovery code', exact: true }).fill(recoveryCodes[1]!);
+    await textbox(page, 'Passkey name').fill('Work laptop');
+    await button(page, 'Add a passkey').click();
+    expect(await statusSays(page, 'Passkey added: Work laptop')).toContain('Signed in as katherine');
+    const [credential, ...others] = await credentialsOf(cdp, authenticatorId);
+    expect(others).toEqual([]);
+    expect(credential).toMatchObject({ isResidentCredential: true, rpId: 'localhost' });
+    const today = new Date().toISOString().slice(0, 10);
+    await account.getByText(`Work laptop, added ${today}, not used yet`).waitFor();
+    await account.getByText('8 recovery codes left', { exact: false }).waitFor();
+
+    // Sign in with it, no password, no code: from the Username box's autofill (conditional mediation), which the
+    // virtual authenticator answers at once, as a person picking the passkey there.
+    await logOut();
+    expect(await statusSays(page, 'Signed in as katherine')).toContain("with a passkey from the browser's autofill");
+    await account.getByText(`Work laptop, added ${today}, last used ${today}`).waitFor();
+
+    // And by the button. Without presence the autofill request waits, as it does for a person who picks nothing;
+    // the button ends it and asks itself, and then the person is there.
+    await withoutPresence(logOut);
+    await withoutPresence(() => button(page, 'Sign in with a passkey').click());
+    expect(await statusSays(page, 'Signed in as katherine')).toContain('with a passkey on this device');
+    await account.getByText(`Work laptop, added ${today}, last used ${today}`).waitFor();
+    expect((await credentialsOf(cdp, authenticatorId))[0]?.signCount).toBeGreaterThan(credential!.signCount);
+
+    // The step-up offers the passkey too, now that the account has one (the autofill waits meanwhile).
+    await withoutPresence(async () => {
+      await logOut();
+      await logIn();
+      await statusSays(page, 'Password accepted');
+    });
+    expect(await ambiguousControls(page)).toEqual([]);
+    await withoutPresence(() => button(page, 'Sign in with a passkey').click());
+    expect(await statusSays(page, 'Signed in as katherine')).toContain('with a passkey on this device');
+
+    // New recovery codes, then turn the app off with one of them.
+    await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
+    await button(page, 'New recovery codes').click();
+    await statusSays(page, 'New recovery codes');
+    const newCodes = await codesRegion.getByRole('listitem').allInnerTexts();
+    expect(newCodes).toHaveLength(10);
+    expect(newCodes.filter((code) => recoveryCodes.includes(code))).toEqual([]);
+    await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
+    await security.getByRole('button', { name: 'Use a recovery code', exact: true }).click();
+    await security.getByRole('textbox', { name: 'Recovery code', exact: true }).fill(newCodes[0]!);
+    await button(page, 'Turn off authenticator app').click();
+    await statusSays(page, 'Two-step verification is off');
+    await account.getByText('off', { exact: true }).waitFor();
+    expect(await codesRegion.count()).toBe(0);
+
+    // Remove the passkey (the password again): it no longer signs in.
+    await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
+    await button(page, `Remove Work laptop, added ${today}`).click();
+    await statusSays(page, 'Passkey removed');
+    expect(await account.getByText('Work laptop').count()).toBe(0);
+    // The device still holds it, and offers it: the service refuses it.
+    await withoutPresence(logOut);
+    watch.expectStatus(401, 'POST', '/login/passkey');
+    await withoutPresence(() => button(page, 'Sign in with a passkey').click());
+    expect(await statusSays(page, 'invalid_passkey')).toContain('Not signed in');
+
+    // And the password alone logs in again.
+    await logIn();
+    expect(await statusSays(page, 'Signed in as katherine')).toContain('Logged in as katherine');
+
+    expect(watch.problems).toEqual([]);
+    expect(watch.requests.every((url) => new URL(url).origin === new URL(running.server.url).origin)).toBe(true);
+    await page.close();
+  }, 120_000);
 });

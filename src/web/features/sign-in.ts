@@ -1,8 +1,10 @@
 // Register and log in: one form, three submit buttons (Log in first, so Enter in a field logs in), by username
-// or by a verified email address.
+// or by a verified email address. An account with two-step verification goes on to the step-up form.
+import { MfaRequiredError } from '../../client/index';
 import { element, field, type Demo } from '../page';
+import type { StepUp } from './step-up';
 
-export const mountSignIn = (demo: Demo) => {
+export const mountSignIn = (demo: Demo, stepUp: StepUp) => {
   const form = element<HTMLFormElement>('sign-in-form');
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -26,7 +28,16 @@ export const mountSignIn = (demo: Demo) => {
     // Log in with email, or Enter with Username left empty and an address typed: the address logs in.
     const byEmail = submitter?.value === 'log-in-email' || (username === '' && email !== '');
     void demo.run(async () => {
-      const pair = await demo.client.login(byEmail ? { email, password } : { username, password });
+      let pair;
+      try {
+        pair = await demo.client.login(byEmail ? { email, password } : { username, password });
+      } catch (error) {
+        if (!(error instanceof MfaRequiredError)) throw error;
+        // The password was right: it is not needed again, the step-up token stands for it now.
+        form.reset();
+        stepUp.begin(error);
+        return 'Password accepted: two-step verification is on for this account, enter a code to finish';
+      }
       // The password leaves the page's memory with the form; the tokens stay only in the client's memory.
       form.reset();
       await demo.showSignedIn();
