@@ -9,7 +9,7 @@ import { GetCommand } from '../../src/adapters/dynamodb/client';
 import { createSealer } from '../../src/adapters/crypto/sealer';
 import { TEST_REFRESH_SECRET, type LoginAnswer, type TestApp } from '../app-harness';
 import { startDynalite, testClient, type TestStore } from '../stores';
-import { freshCode, totpCode } from '../totp-helpers';
+import { freshCode, secretBytes, totpCode } from '../totp-helpers';
 import { createAuthenticator } from '../webauthn-authenticator';
 import { guardLogs } from './log-guard';
 import {
@@ -317,5 +317,269 @@ describe('the mfaToken', () => {
 
     expect({ status: withNewCode.status, code: await codeOf(withNewCode) }).toEqual({ status: 401, code: 'invalid_mfa_token' });
     expect({ status: withOldCode.status, code: await codeOf(withOldCode) }).toEqual({ status: 401, code: 'invalid_mfa_token' });
+  });
+});
+
+describe('sealed values of one purpose are refused for another', () => {
+  it('a passkey login challenge is no mfaToken, and an mfaToken is no passkey login challenge', async () => {
+    const account = await enrol('sealed-cross');
+    const authenticator = createAuthenticator();
+    await addPasskey(t, account.session.token, authenticator, account);
+    const mfaToken = await stepUpToken('sealed-cross');
+    const options = await loginOptions(t);
+    const loginChallenge = challengeText(options);
+    logs.remember(loginChallenge);
+    const right = code(freshCode(t.clock, account.secret));
+
+    const challengeAsToken = await post(t, '/login/mfa', { mfaToken: loginChallenge, code: right });
+    const tokenAsChallenge = await post(t, '/login/passkey', {
+      response: authenticator.getAssertion({ ...options, challenge: asChallenge(mfaToken) }, CEREMONY),
+    });
+    // Controls: each value works where it belongs, so the refusals above are for the purpose alone.
+    const tokenAsToken = await post(t, '/login/mfa', { mfaToken, code: right });
+    const challengeAsChallenge = await post(t, '/login/passkey', { response: authenticator.getAssertion(options, CEREMONY) });
+    for (const pair of [tokenAsToken, challengeAsChallenge]) if (pair.status === 200) logs.remember(((await pair.json()) as LoginAnswer).token);
+
+    expect({ status: challengeAsToken.status, code: await codeOf(challengeAsToken) }).toEqual({ status: 401, code: 'invalid_mfa_token' });
+    expect({ status: tokenAsChallenge.status, code: await codeOf(tokenAsChallenge) }).toEqual({ status: 401, code: 'invalid_passkey' });
+    expect(tokenAsToken.status).toBe(200);
+    expect(challengeAsChallenge.status).toBe(200);
+  });
+
+  it('a registration challenge is no login challenge, no mfaToken and no mail token; and none of those registers a passkey', async () => {
+    const owner = await session('sealed-registration');
+    const first = createAuthenticator();
+    await addPasskey(t, owner.token, first);
+    // A second registration's options: their challenge is the value under attack.
+    const creation = await registrationOptions(t, owner.token);
+    const registrationChallenge = challengeText(creation);
+    logs.remember(registrationChallenge);
+    const { secret } = await enrol('sealed-registration-mfa');
+    const mfaToken = await stepUpToken('sealed-registration-mfa');
+    const loginChallenge = challengeText(await loginOptions(t));
+    logs.remember(loginChallenge);
+    const second = createAuthenticator();
+
+    // The registration challenge where other sealed or one-time values go.
+    const asLogin = await post(t, '/login/passkey', {
+      response: first.getAssertion({ challenge: asChallenge(registrationChallenge), rpId: 'localhost' }, CEREMONY),
+    });
+    const asMfaToken = await post(t, '/login/mfa', { mfaToken: registrationChallenge, code: code(freshCode(t.clock, secret)) });
+    const asVerification = await post(t, '/email/verify', { token: registrationChallenge });
+    const asReset = await post(t, '/password/reset', { token: registrationChallenge, newPassword: 'a brand new passphrase 77' });
+    // Other values where the registration challenge goes.
+    const withChallenge = (challenge: string) => ({ ...creation, challenge: asChallenge(challenge) });
+    const byLoginChallenge = await post(t, '/me/passkeys', { response: second.createCredential(withChallenge(loginChallenge), CEREMONY) }, bearer(owner.token));
+    const byMfaToken = await post(t, '/me/passkeys', { response: second.createCredential(withChallenge(mfaToken), CEREMONY) }, bearer(owner.token));
+    // Refused elsewhere, the registration challenge was not used up: it still registers, once.
+    const registered = await post(t, '/me/passkeys', { response: second.createCredential(creation, CEREMONY) }, bearer(owner.token));
+
+    expect({ status: asLogin.status, code: await codeOf(asLogin) }).toEqual({ status: 401, code: 'invalid_passkey' });
+    expect({ status: asMfaToken.status, code: await codeOf(asMfaToken) }).toEqual({ status: 401, code: 'invalid_mfa_token' });
+    expect({ status: asVerification.status, code: await codeOf(asVerification) }).toEqual({ status: 400, code: 'invalid_verification_token' });
+    expect({ status: asReset.status, code: await codeOf(asReset) }).toEqual({ status: 400, code: 'invalid_reset_token' });
+    expect({ status: byLoginChallenge.status, code: await codeOf(byLoginChallenge) }).toEqual({ status: 400, code: 'invalid_passkey' });
+    expect({ status: byMfaToken.status, code: await codeOf(byMfaToken) }).toEqual({ status: 400, code: 'invalid_passkey' });
+    expect(registered.status).toBe(201);
+  });
+});
+
+describe('the TOTP secret and the recovery codes are shown once', () => {
+  it('no later answer holds them: GET /me, GET /me/passkeys, the options, a second start or confirmation, the errors', async () => {
+    const account = await enrol('shown-once');
+    const owner = bearer(account.session.token);
+    const client = testClient(store.endpoint);
+    const item = (await client.send(new GetCommand({ TableName: t.tableName, Key: { username: 'shown-once' }, ConsistentRead: true }))).Item;
+    client.destroy();
+    const sealed = String(item?.totpSecret);
+    logs.remember(sealed);
+    const mfaToken = await stepUpToken('shown-once');
+    const [wrong] = wrongCodes(account.secret, t.clock.now(), 1).map(code);
+
+    const texts: string[] = [];
+    const keep = async (response: Promise<Response>) => texts.push(`${(await response).status} ${await (await response).text()}`);
+    await keep(t.app.request('/me', { headers: owner }));
+    await keep(t.app.request('/me/passkeys', { headers: owner }));
+    await keep(post(t, '/me/mfa/totp', { password: PASSWORD }, owner));
+    await keep(post(t, '/me/mfa/totp/confirm', { code: code(totpCode(account.secret, t.clock.now())) }, owner));
+    await keep(post(t, '/me/mfa/totp/confirm', { code: wrong }, owner));
+    await keep(post(t, '/login', { username: 'shown-once', password: PASSWORD }));
+    await keep(post(t, '/login/mfa', { mfaToken, code: wrong }));
+    await keep(post(t, '/login/mfa', { mfaToken, recoveryCode: 'AAAA-BBBB-CCCC-DDDD' }));
+    await keep(post(t, '/login/mfa', { mfaToken, code: wrong, recoveryCode: account.recoveryCodes[1] }));
+    await keep(send(t, 'DELETE', '/me/mfa/totp', { password: PASSWORD, code: wrong }, owner));
+    await keep(post(t, '/me/passkeys/options', { password: PASSWORD, recoveryCode: account.recoveryCodes[0] }, owner));
+    await keep(t.app.request('/openapi.json'));
+    const everything = texts.join('\n');
+
+    expect(texts[0]).toMatch(/^200 /);
+    expect(texts[2]).toMatch(/^409 /);
+    expect(texts[3]).toMatch(/^409 /);
+    expect(texts[10]).toMatch(/^200 /);
+    // The secret as base32 (either case), its 20 bytes as hex or base64url, and its sealed form at rest.
+    const bytes = Buffer.from(secretBytes(account.secret));
+    const forms = [account.secret, account.secret.toLowerCase(), bytes.toString('hex'), bytes.toString('base64url'), sealed];
+    for (const form of forms) expect(everything).not.toContain(form);
+    for (const recovery of account.recoveryCodes) {
+      expect(everything).not.toContain(recovery);
+      expect(everything).not.toContain(recovery.replaceAll('-', ''));
+    }
+  });
+
+  it('a start while another is pending gives a new secret, never the pending one back', async () => {
+    const owner = await session('pending-secret');
+    const first = (await (await post(t, '/me/mfa/totp', { password: PASSWORD }, bearer(owner.token))).json()) as { secret: string };
+    const second = (await (await post(t, '/me/mfa/totp', { password: PASSWORD }, bearer(owner.token))).json()) as { secret: string; otpauthUri: string };
+    logs.remember(first.secret, second.secret);
+
+    expect(second.secret).not.toBe(first.secret);
+    expect(second.otpauthUri).not.toContain(first.secret);
+  });
+});
+
+describe('a stolen access token alone (no password)', () => {
+  it('cannot turn TOTP off: no password is 400; a wrong password with a right code is 401 and spends nothing', async () => {
+    const { session: stolen, secret } = await enrol('stolen-disable');
+    const right = code(freshCode(t.clock, secret));
+
+    const noPassword = await send(t, 'DELETE', '/me/mfa/totp', { code: right }, bearer(stolen.token));
+    const wrongPassword = await send(t, 'DELETE', '/me/mfa/totp', { password: 'a guessed passphrase', code: right }, bearer(stolen.token));
+    const noBody = await send(t, 'DELETE', '/me/mfa/totp', '', bearer(stolen.token));
+    // The owner's login with that same code still works: the thief's attempts did not spend it.
+    const owner = await post(t, '/login/mfa', { mfaToken: await stepUpToken('stolen-disable'), code: right });
+
+    expect({ status: noPassword.status, code: await codeOf(noPassword) }).toEqual({ status: 400, code: 'invalid_request' });
+    expect({ status: wrongPassword.status, code: await codeOf(wrongPassword) }).toEqual({ status: 401, code: 'invalid_credentials' });
+    expect(noBody.status).toBe(400);
+    expect(owner.status).toBe(200);
+    logs.remember(((await owner.json()) as LoginAnswer).token);
+    expect((await me(stolen.token)).body).toMatchObject({ user: { mfa: { totp: true, recoveryCodesLeft: 10 } } });
+  });
+
+  it('cannot get passkey registration options, nor replace the recovery codes', async () => {
+    const { session: stolen, recoveryCodes } = await enrol('stolen-options');
+
+    const attempts = [
+      await post(t, '/me/passkeys/options', {}, bearer(stolen.token)),
+      await post(t, '/me/passkeys/options', { recoveryCode: recoveryCodes[0] }, bearer(stolen.token)),
+      await post(t, '/me/passkeys/options', { password: 'a guessed passphrase', recoveryCode: recoveryCodes[0] }, bearer(stolen.token)),
+      await post(t, '/me/mfa/recovery-codes', {}, bearer(stolen.token)),
+      await post(t, '/me/mfa/recovery-codes', { password: 'a guessed passphrase' }, bearer(stolen.token)),
+    ];
+
+    expect(statusesOf(attempts)).toEqual([400, 400, 401, 400, 401]);
+    // Nothing was spent or replaced: the owner's codes are all there, the first one included.
+    expect((await me(stolen.token)).body).toMatchObject({ user: { mfa: { totp: true, passkeys: 0, recoveryCodesLeft: 10 } } });
+    const owner = await post(t, '/login/mfa', { mfaToken: await stepUpToken('stolen-options'), recoveryCode: recoveryCodes[0] });
+    expect(owner.status).toBe(200);
+    logs.remember(((await owner.json()) as LoginAnswer).token);
+  });
+
+  it('cannot add a passkey without options of its own: a made-up challenge, or another account\'s registration, is 400', async () => {
+    const victim = await session('stolen-add-victim');
+    const thief = await session('stolen-add-thief');
+    const thiefAuthenticator = createAuthenticator();
+    const thiefCreation = await registrationOptions(t, thief.token);
+    const thiefResponse = thiefAuthenticator.createCredential(thiefCreation, CEREMONY);
+    const madeUp = createAuthenticator().createCredential({ ...thiefCreation, challenge: asChallenge('a challenge nobody issued') }, CEREMONY);
+
+    // The thief's own registration response (its account's challenge) at the victim's session, and a made-up one.
+    const crossed = await post(t, '/me/passkeys', { response: thiefResponse }, bearer(victim.token));
+    const invented = await post(t, '/me/passkeys', { response: madeUp }, bearer(victim.token));
+    // The crossed challenge was spent by that attempt: it does not register at its own account afterwards either.
+    const ownAfter = await post(t, '/me/passkeys', { response: thiefResponse }, bearer(thief.token));
+
+    expect({ status: crossed.status, code: await codeOf(crossed) }).toEqual({ status: 400, code: 'invalid_passkey' });
+    expect({ status: invented.status, code: await codeOf(invented) }).toEqual({ status: 400, code: 'invalid_passkey' });
+    expect(ownAfter.status).toBe(400);
+    for (const token of [victim.token, thief.token]) {
+      expect((await answer(await t.app.request('/me/passkeys', { headers: bearer(token) }))).body).toEqual({ passkeys: [] });
+    }
+  });
+});
+
+describe('passkey ceremonies', () => {
+  it('a login with an assertion made for another RP id, another origin, a create ceremony or without user verification is 401', async () => {
+    const owner = await session('passkey-other-rp');
+    const authenticator = createAuthenticator();
+    await addPasskey(t, owner.token, authenticator);
+    const variants = [
+      { rpId: 'evil.example' },
+      { rpId: 'localhost.evil.example' },
+      { origin: 'https://evil.example' },
+      { origin: 'http://localhost:3001' },
+      { origin: 'https://localhost:3000' },
+      { type: 'webauthn.create' },
+      { userVerified: false },
+      { userPresent: false },
+    ];
+
+    const refused = [];
+    for (const variant of variants) {
+      const options = await loginOptions(t);
+      refused.push(await post(t, '/login/passkey', { response: authenticator.getAssertion(options, { ...CEREMONY, ...variant }) }));
+    }
+    const real = await post(t, '/login/passkey', { response: authenticator.getAssertion(await loginOptions(t), CEREMONY) });
+
+    for (const [i, response] of refused.entries()) {
+      expect({ variant: variants[i], status: response.status, code: await codeOf(response) }).toEqual({
+        variant: variants[i],
+        status: 401,
+        code: 'invalid_passkey',
+      });
+    }
+    expect(real.status).toBe(200);
+    logs.remember(((await real.json()) as LoginAnswer).token);
+  });
+
+  it('a registration made for another RP id or origin, or without user verification, is 400 and adds nothing', async () => {
+    const owner = await session('passkey-register-other-rp');
+    const variants = [{ rpId: 'evil.example' }, { origin: 'https://evil.example' }, { userVerified: false }, { type: 'webauthn.get' }];
+
+    const refused = [];
+    for (const variant of variants) {
+      const creation = await registrationOptions(t, owner.token);
+      refused.push(await post(t, '/me/passkeys', { response: createAuthenticator().createCredential(creation, { ...CEREMONY, ...variant }) }, bearer(owner.token)));
+    }
+
+    expect(statusesOf(refused)).toEqual([400, 400, 400, 400]);
+    expect((await answer(await t.app.request('/me/passkeys', { headers: bearer(owner.token) }))).body).toEqual({ passkeys: [] });
+  });
+
+  it('an assertion replayed, with an expired challenge, with another account\'s user handle, or of a removed passkey is 401', async () => {
+    const owner = await session('passkey-replays');
+    const other = await session('passkey-replays-other');
+    const authenticator = createAuthenticator({ counterStep: 0 });
+    const id = await addPasskey(t, owner.token, authenticator);
+    const otherHandle = (await registrationOptions(t, other.token)).user.id;
+
+    const options = await loginOptions(t);
+    const assertion = authenticator.getAssertion(options, CEREMONY);
+    const [first, replayed] = await Promise.all([
+      post(t, '/login/passkey', { response: assertion }),
+      post(t, '/login/passkey', { response: assertion }),
+    ]);
+    const foreignHandle = await post(t, '/login/passkey', {
+      response: authenticator.getAssertion(await loginOptions(t), { ...CEREMONY, userHandle: otherHandle }),
+    });
+    const noHandle = await post(t, '/login/passkey', {
+      response: authenticator.getAssertion(await loginOptions(t), { ...CEREMONY, userHandle: null }),
+    });
+    const stale = await loginOptions(t);
+    t.clock.advance(301);
+    const expired = await post(t, '/login/passkey', { response: authenticator.getAssertion(stale, CEREMONY) });
+    const removedByOther = await send(t, 'DELETE', `/me/passkeys/${id}`, { password: PASSWORD }, bearer(other.token));
+    const removed = await send(t, 'DELETE', `/me/passkeys/${id}`, { password: PASSWORD }, bearer(owner.token));
+    const afterRemoval = await post(t, '/login/passkey', { response: authenticator.getAssertion(await loginOptions(t), CEREMONY) });
+
+    const statuses = [first.status, replayed.status].sort();
+    expect(statuses).toEqual([200, 401]);
+    for (const pair of [first, replayed]) if (pair.status === 200) logs.remember(((await pair.json()) as LoginAnswer).token);
+    for (const response of [foreignHandle, noHandle, expired, afterRemoval]) {
+      expect({ status: response.status, code: await codeOf(response) }).toEqual({ status: 401, code: 'invalid_passkey' });
+    }
+    // Another account's session cannot remove it (404, and it still signed in until its owner removed it).
+    expect({ status: removedByOther.status, code: await codeOf(removedByOther) }).toEqual({ status: 404, code: 'not_found' });
+    expect(removed.status).toBe(204);
   });
 });
