@@ -8,7 +8,7 @@ const json = (status: number, body: unknown, extra: Record<string, string> = {})
   body: JSON.stringify(body),
 });
 const me = (answer: Omit<Observed, 'method' | 'path'>): Observed => ({ method: 'GET', path: '/me', ...answer });
-const user = { username: 'ada', name: 'Ada', createdAt: '2026-12-01T10:00:00.000Z', email: null, emailVerified: false, pendingEmail: null };
+const user = { username: 'ada', name: 'Ada', createdAt: '2026-12-01T10:00:00.000Z', email: null, emailVerified: false, pendingEmail: null, mfa: { totp: false, passkeys: 0, recoveryCodesLeft: 0 } };
 const bearerChallenge = { 'WWW-Authenticate': 'Bearer error="invalid_token"' };
 
 describe('contract check', () => {
