@@ -583,3 +583,88 @@ describe('passkey ceremonies', () => {
     expect(removed.status).toBe(204);
   });
 });
+
+describe('a thief with the password and a stolen access token', () => {
+  // FINDING 1: POST /me/mfa/recovery-codes asks for the password only, so a thief who has the password and an access
+  // token (the very pair the passkey options' code guards against: "a stolen access token alone must not be able to
+  // add a factor that signs in") gets 10 fresh recovery codes, and with one of them registers a passkey, turns TOTP
+  // off, or completes any later login: the second factor is gone. The owner's codes stop working too.
+  // Fix: src/domain/mfa.ts replaceRecoveryCodes: prove the factors with proveFactors(deps, claims, input, context,
+  // { recoveryCodes: digests, bump: true }) instead of checkOwnPassword (a code or one of the current recovery codes
+  // as well as the password; the new set is written in the same conditional write that spends it), and give the
+  // route ProveFactorsBody in src/adapters/http/routes.ts (replaceRecoveryCodes, errors + invalid_mfa_code); the
+  // issue's contract, OpenAPI, client and README say `{password, code}` or `{password, recoveryCode}`.
+  it.fails('cannot replace the recovery codes with the password alone while TOTP is on (a code is asked for too)', async () => {
+    const { session: stolen, secret } = await enrol('thief-recovery-codes');
+
+    const passwordOnly = await post(t, '/me/mfa/recovery-codes', { password: PASSWORD }, bearer(stolen.token));
+    const got = passwordOnly.status === 200 ? ((await passwordOnly.json()) as { recoveryCodes: string[] }).recoveryCodes : [];
+    if (got.length > 0) logs.remember(...got);
+    const withCode = await post(t, '/me/mfa/recovery-codes', { password: PASSWORD, code: code(freshCode(t.clock, secret)) }, bearer(stolen.token));
+    if (withCode.status === 200) logs.remember(...((await withCode.json()) as { recoveryCodes: string[] }).recoveryCodes);
+
+    // What the thief gets today: codes, and with one of them a passkey registration behind the owner's back.
+    expect(got.length, 'recovery codes handed out').toBe(0);
+    expect({ status: passwordOnly.status, code: await codeOf(passwordOnly) }).toEqual({ status: 400, code: 'invalid_request' });
+    expect(withCode.status).toBe(200);
+  });
+
+  // FINDING 2: every route that checks the password alone (checkOwnPassword in src/domain/account.ts: POST /me/mfa/totp,
+  // POST /me/mfa/recovery-codes, DELETE /me/passkeys/{id}, POST /me/email, POST /me/password, DELETE /me) calls
+  // settle(), which forgets the name's failures, wrong second-factor codes included. A thief with the password and an
+  // access token guesses 4 codes, resets the count with POST /me/mfa/totp {password} (409, nothing changed) or
+  // DELETE /me/passkeys/nonexistent {password} (404), and guesses again, forever: the contract's "only a completed
+  // login forgets the failures (otherwise a thief who knows the password could guess codes forever)" does not hold,
+  // and a guessed code disables TOTP or completes a login.
+  // Fix: src/domain/account.ts checkOwnPassword: for an account with TOTP on (mfaOf(user).totp !== null), end the
+  // attempt with release() (and check user.uid === claims.uid) instead of settle(), so only a proof of every factor
+  // (proveFactors, completeStepUp) or a passwordless passkey login forgets the failures.
+  it.fails('cannot reset the count of wrong codes by proving the password alone between guesses', async () => {
+    const { session: stolen, secret } = await enrol('thief-reset-count');
+    const mfaToken = await stepUpToken('thief-reset-count');
+    const guesses = wrongCodes(secret, t.clock.now(), 12).map(code);
+
+    const answers: number[] = [];
+    for (let round = 0; round < 3; round += 1) {
+      for (const guess of guesses.slice(round * 4, round * 4 + 4)) answers.push((await post(t, '/login/mfa', { mfaToken, code: guess })).status);
+      // Nothing changes here (TOTP is on already), but the password was right.
+      await post(t, '/me/mfa/totp', { password: PASSWORD }, bearer(stolen.token));
+    }
+
+    // The name's limit: 5 wrong codes are checked, every later guess waits.
+    expect(answers.filter((status) => status === 401).length).toBeLessThanOrEqual(5);
+    expect(answers.slice(5)).toEqual(Array(7).fill(429));
+  });
+
+  // Control for FINDING 2: without a password check in between, the same 12 guesses meet the limit.
+  it('12 wrong codes in a row (no password check between them): 5 are checked, 7 wait', async () => {
+    const { secret } = await enrol('thief-no-reset');
+    const mfaToken = await stepUpToken('thief-no-reset');
+
+    const answers: number[] = [];
+    for (const guess of wrongCodes(secret, t.clock.now(), 12).map(code)) answers.push((await post(t, '/login/mfa', { mfaToken, code: guess })).status);
+
+    expect(answers).toEqual([...Array(5).fill(401), ...Array(7).fill(429)]);
+  });
+
+  // FINDING 3: POST /me/mfa/totp/confirm checks codes with no throttle at all (confirmTotp in src/domain/mfa.ts never
+  // opens an attempt), so an access token alone, while its owner has an enrolment pending (15 minutes), may try every
+  // code: at 1,000 requests a second that is ~900,000 guesses against 3 accepted codes per step, a >90% chance to turn
+  // TOTP on and be handed the 10 recovery codes (ending the owner's other sessions). The confirm needs no password.
+  // Fix: src/domain/mfa.ts confirmTotp: check the code under attemptOnAccount(deps, user.username, context) like
+  // completeStepUp (fail() on a wrong code, release() otherwise; too_many_attempts added to the route's errors in
+  // src/adapters/http/routes.ts), or drop the pending enrolment after 5 wrong codes (a start again needs the password).
+  it.fails('wrong codes at /me/mfa/totp/confirm are limited like every other code: at most 5 are checked', async () => {
+    const owner = await session('thief-confirm');
+    const started = (await (await post(t, '/me/mfa/totp', { password: PASSWORD }, bearer(owner.token))).json()) as { secret: string };
+    logs.remember(started.secret);
+
+    const checked: string[] = [];
+    for (const guess of wrongCodes(started.secret, t.clock.now(), 30).map(code)) {
+      const response = await post(t, '/me/mfa/totp/confirm', { code: guess }, bearer(owner.token));
+      checked.push(`${response.status} ${await codeOf(response)}`);
+    }
+
+    expect(checked.filter((outcome) => outcome === '400 invalid_mfa_code').length).toBeLessThanOrEqual(5);
+  });
+});
