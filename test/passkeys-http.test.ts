@@ -15,7 +15,7 @@ import { startStoreProxy, type StoreProxy } from './store-proxy';
 import { ScanCommand } from '../src/adapters/dynamodb/client';
 import { testClient, type TestStore } from './stores';
 import { freshCode, totpCode } from './totp-helpers';
-import { createAuthenticator, type AssertionOptions, type CeremonyOptions, type SoftwareAuthenticator } from './webauthn-authenticator';
+import { createAuthenticator, encodeCbor, type AssertionOptions, type CeremonyOptions, type SoftwareAuthenticator } from './webauthn-authenticator';
 
 const PASSWORD = 'correct horse battery';
 // The harness's relying party: no WEBAUTHN_* settings, so locally localhost and the default server URL.
@@ -737,5 +737,145 @@ describe('DELETE /me', () => {
     expect(rebornList).toEqual([]);
     expect((await meOf(t, reborn.token)).user?.mfa).toEqual({ totp: false, passkeys: 0, recoveryCodesLeft: 0 });
     await expectRefused(afterRebirth, 401);
+  });
+});
+
+// A malformed body is a client's mistake with a stable code: the schema's (invalid_json, invalid_request) for a body
+// that is not the route's shape, invalid_passkey for a `response` that is not a ceremony's; never a 5xx.
+// (A body over 16 KB is refused before it is read: 413 payload_too_large.)
+type Malformed<R> = [label: string, body: (good: R) => unknown, code: 'invalid_json' | 'invalid_request' | 'invalid_passkey' | 'payload_too_large'];
+
+const statusOf = (code: Malformed<unknown>[2], refused: 400 | 401) =>
+  code === 'payload_too_large' ? 413 : code === 'invalid_passkey' ? refused : 400;
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+const longText = (length: number) => 'A'.repeat(length);
+
+/** Bodies that no schema lets through, on both POSTs. */
+const notTheShape = <R>(): Malformed<R>[] => [
+  ['a body that is not JSON', () => 'response=abc', 'invalid_json'],
+  ['a JSON array', (good) => JSON.stringify([{ response: good }]), 'invalid_request'],
+  ['no response', () => ({}), 'invalid_request'],
+  ['a text response', () => ({ response: 'abc' }), 'invalid_request'],
+  ['a null response', () => ({ response: null }), 'invalid_request'],
+  // (The schema lets an array through as an object; the ceremony's reader refuses it.)
+  ['an array response', (good) => ({ response: [good] }), 'invalid_passkey'],
+  ['a number response', () => ({ response: 7 }), 'invalid_request'],
+];
+
+/** Mutations of a real response's outer credential, on both POSTs. */
+const credentialMutations = <R extends { id: string; rawId: string; response: object }>(): Malformed<R>[] => [
+  ['an empty response object', () => ({ response: {} }), 'invalid_passkey'],
+  ['another type', (good) => ({ response: { ...good, type: 'password' } }), 'invalid_passkey'],
+  ['no type', (good) => ({ response: { ...good, type: undefined } }), 'invalid_passkey'],
+  ['id and rawId that differ', (good) => ({ response: { ...good, rawId: tamper(good.rawId) } }), 'invalid_passkey'],
+  ['an id that is not base64url', (good) => ({ response: { ...good, id: 'not/base64+url=', rawId: 'not/base64+url=' } }), 'invalid_passkey'],
+  ['an empty id', (good) => ({ response: { ...good, id: '', rawId: '' } }), 'invalid_passkey'],
+  ['an id longer than WebAuthn allows', (good) => ({ response: { ...good, id: longText(2000), rawId: longText(2000) } }), 'invalid_passkey'],
+  ['a numeric id', (good) => ({ response: { ...good, id: 12, rawId: 12 } }), 'invalid_passkey'],
+  ['no inner response', (good) => ({ response: { ...good, response: undefined } }), 'invalid_passkey'],
+  ['a text inner response', (good) => ({ response: { ...good, response: 'abc' } }), 'invalid_passkey'],
+  ['no clientDataJSON', (good) => ({ response: { ...good, response: { ...good.response, clientDataJSON: undefined } } }), 'invalid_passkey'],
+  ['a clientDataJSON that is not JSON', (good) => ({ response: { ...good, response: { ...good.response, clientDataJSON: b64('{not json') } } }), 'invalid_passkey'],
+  ['a clientDataJSON that is a number', (good) => ({ response: { ...good, response: { ...good.response, clientDataJSON: b64('42') } } }), 'invalid_passkey'],
+  [
+    'a clientDataJSON whose challenge is a number',
+    (good) => ({ response: { ...good, response: { ...good.response, clientDataJSON: b64(JSON.stringify({ type: 'webauthn.get', challenge: 5, origin: ORIGIN })) } } }),
+    'invalid_passkey',
+  ],
+  [
+    'a clientDataJSON whose challenge is not UTF-8',
+    (good) => ({
+      response: {
+        ...good,
+        response: { ...good.response, clientDataJSON: b64(JSON.stringify({ type: 'webauthn.get', challenge: Buffer.from([0xff, 0xfe]).toString('base64url'), origin: ORIGIN })) },
+      },
+    }),
+    'invalid_passkey',
+  ],
+  ['a long clientDataJSON of nothing', (good) => ({ response: { ...good, response: { ...good.response, clientDataJSON: longText(12_000) } } }), 'invalid_passkey'],
+  ['a huge clientDataJSON', (good) => ({ response: { ...good, response: { ...good.response, clientDataJSON: longText(40_000) } } }), 'payload_too_large'],
+  ['a clientDataJSON that is not base64url', (good) => ({ response: { ...good, response: { ...good.response, clientDataJSON: '{"challenge":"x"}' } } }), 'invalid_passkey'],
+];
+
+/** A field of the inner response replaced (undefined: left out). */
+const inner = <R extends { response: object }>(field: string, value: unknown) => (good: R) => ({
+  response: { ...good, response: { ...good.response, [field]: value } },
+});
+
+describe('malformed bodies at POST /me/passkeys: 4xx with a stable code, never 5xx', () => {
+  const registrationMutations: Malformed<RegistrationResponseJSON>[] = [
+    ...notTheShape<RegistrationResponseJSON>(),
+    ['a numeric name', (good) => ({ response: good, name: 5 }), 'invalid_request'],
+    ['a name with a lone surrogate', (good) => ({ response: good, name: 'key \uD800' }), 'invalid_request'],
+    ...credentialMutations<RegistrationResponseJSON>(),
+    ['no attestationObject', inner('attestationObject', undefined), 'invalid_passkey'],
+    ['an attestationObject that is not base64url', inner('attestationObject', '%%%'), 'invalid_passkey'],
+    ['an attestationObject of random bytes', inner('attestationObject', Buffer.alloc(64, 0xa7).toString('base64url')), 'invalid_passkey'],
+    ['a truncated attestationObject', (good) => inner('attestationObject', good.response.attestationObject.slice(0, 40))(good), 'invalid_passkey'],
+    ['an attestationObject without authData', inner('attestationObject', Buffer.from(encodeCbor({ fmt: 'none', attStmt: {} })).toString('base64url')), 'invalid_passkey'],
+    ['an attestationObject that is a CBOR number', inner('attestationObject', Buffer.from(encodeCbor(7)).toString('base64url')), 'invalid_passkey'],
+    ['a long attestationObject of nothing', inner('attestationObject', longText(12_000)), 'invalid_passkey'],
+    ['a huge attestationObject', inner('attestationObject', longText(40_000)), 'payload_too_large'],
+    ['transports that are text', inner('transports', 'usb'), 'invalid_passkey'],
+    ['a hundred transports', inner('transports', Array.from({ length: 100 }, () => 'usb')), 'invalid_passkey'],
+  ];
+
+  it.each(registrationMutations)('%s', async (_, body, code) => {
+    // Prepare: a fresh account, its challenge, and a real response to spoil.
+    const session = await t.registerAndLogIn(`pk-bad-reg-${registrationMutations.findIndex(([label]) => label === _)}`);
+    const good = createAuthenticator().createCredential(await creationOptions(t, session.token), ceremony());
+
+    // Act
+    const payload = body(good);
+    const answer = await t.post('/me/passkeys', typeof payload === 'string' ? payload : JSON.stringify(payload), t.bearer(session.token));
+
+    // Assess
+    expect(answer.status).toBe(statusOf(code, 400));
+    expect(await json(answer)).toMatchObject({ code });
+    expect(await listOf(t, session.token)).toEqual([]);
+  });
+});
+
+describe('malformed bodies at POST /login/passkey: 4xx with a stable code, never 5xx', () => {
+  let authenticator: SoftwareAuthenticator;
+
+  beforeAll(async () => {
+    ({ authenticator } = await withPasskey(t, 'pk-bad-login'));
+  });
+
+  const loginMutations: Malformed<AuthenticationResponseJSON>[] = [
+    ...notTheShape<AuthenticationResponseJSON>(),
+    ...credentialMutations<AuthenticationResponseJSON>(),
+    ['no authenticatorData', inner('authenticatorData', undefined), 'invalid_passkey'],
+    ['an authenticatorData that is not base64url', inner('authenticatorData', '***'), 'invalid_passkey'],
+    ['an empty authenticatorData', inner('authenticatorData', ''), 'invalid_passkey'],
+    ['a truncated authenticatorData', (good) => inner('authenticatorData', good.response.authenticatorData.slice(0, 20))(good), 'invalid_passkey'],
+    ['a long authenticatorData of nothing', inner('authenticatorData', longText(12_000)), 'invalid_passkey'],
+    ['a huge authenticatorData', inner('authenticatorData', longText(40_000)), 'payload_too_large'],
+    ['no signature', inner('signature', undefined), 'invalid_passkey'],
+    ['an empty signature', inner('signature', ''), 'invalid_passkey'],
+    ['a signature of random bytes', inner('signature', Buffer.alloc(70, 0x30).toString('base64url')), 'invalid_passkey'],
+    ['a signature that is an object', inner('signature', { r: 1, s: 2 }), 'invalid_passkey'],
+    ['a numeric userHandle', inner('userHandle', 12), 'invalid_passkey'],
+    ['a userHandle that is not base64url', inner('userHandle', 'not a handle!'), 'invalid_passkey'],
+    ['a userHandle longer than 64 bytes', inner('userHandle', longText(200)), 'invalid_passkey'],
+  ];
+
+  it.each(loginMutations)('%s', async (_, body, code) => {
+    // Prepare: a real assertion to spoil.
+    const good = authenticator.getAssertion(await requestOptions(t), ceremony());
+
+    // Act
+    const payload = body(good);
+    const answer = await t.post('/login/passkey', typeof payload === 'string' ? payload : JSON.stringify(payload));
+
+    // Assess
+    expect(answer.status).toBe(statusOf(code, 401));
+    expect(await json(answer)).toMatchObject({ code });
+  });
+
+  it('still signs in with a sound assertion after all of them', async () => {
+    expect((await logInWith(t, authenticator)).status).toBe(200);
   });
 });
