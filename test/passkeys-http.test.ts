@@ -879,3 +879,66 @@ describe('malformed bodies at POST /login/passkey: 4xx with a stable code, never
     expect((await logInWith(t, authenticator)).status).toBe(200);
   });
 });
+
+describe('the logs', () => {
+  let logged: TestApp;
+  const lines: string[] = [];
+  const spies: { mockRestore(): void }[] = [];
+
+  beforeAll(async () => {
+    logged = await createTestApp(store.endpoint, { LOG_LEVEL: 'DEBUG' });
+    // JSON lines are kept for the test (and not printed); anything else goes through.
+    for (const stream of [process.stdout, process.stderr]) {
+      const write = stream.write.bind(stream);
+      spies.push(
+        vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+          const text = String(chunk);
+          if (text.startsWith('{')) {
+            lines.push(...text.split('\n').filter(Boolean));
+            return true;
+          }
+          return (write as (chunk: string, ...rest: unknown[]) => boolean)(text, ...rest);
+        }),
+      );
+    }
+  });
+  afterAll(() => {
+    for (const spy of spies) spy.mockRestore();
+    logged?.client.destroy();
+  });
+
+  it('record passkey.added, a login with method passkey, a refused one, and passkey.removed; and hold no token, challenge or key', async () => {
+    // Prepare / Act
+    const { session, authenticator, creation, passkey } = await withPasskey(logged, 'pk-logged');
+    const request = await requestOptions(logged);
+    const assertion = authenticator.getAssertion(request, ceremony());
+    const pair = (await json(await logIn(logged, assertion))) as unknown as LoginAnswer;
+    const replayed = await logIn(logged, assertion);
+    const removed = await send(logged, 'DELETE', `/me/passkeys/${passkey.id}`, { password: PASSWORD }, logged.bearer(pair.token));
+
+    // Assess
+    expect(replayed.status).toBe(401);
+    expect(removed.status).toBe(204);
+    const events = lines.flatMap((line) => {
+      const parsed = JSON.parse(line) as { event?: unknown; username?: unknown; method?: unknown };
+      return typeof parsed.event === 'string' && parsed.username === 'pk-logged' ? [parsed] : [];
+    });
+    expect(events.map((event) => event.event)).toEqual(expect.arrayContaining(['passkey.added', 'login.failed', 'passkey.removed']));
+    expect(events.filter((event) => event.event === 'login.succeeded').map((event) => event.method)).toEqual(['password', 'passkey']);
+    const everything = lines.join('\n');
+    const secrets = [
+      PASSWORD,
+      session.token,
+      session.refreshToken,
+      pair.token,
+      pair.refreshToken,
+      creation.challenge,
+      Buffer.from(creation.challenge, 'base64url').toString('utf8'),
+      request.challenge,
+      Buffer.from(request.challenge, 'base64url').toString('utf8'),
+      assertion.response.signature,
+      assertion.response.clientDataJSON,
+    ];
+    for (const secret of secrets) expect(everything.includes(secret), `a secret of ${secret.length} characters is in the log`).toBe(false);
+  });
+});
