@@ -1,4 +1,5 @@
 // The demo page's shared parts: its elements, the status region, and how an action runs and reports.
+import { WebAuthnError } from '@simplewebauthn/browser';
 import { LoginServiceError, type LoginClient } from '../client/index';
 
 export type Me = Awaited<ReturnType<LoginClient['me']>>['user'];
@@ -33,11 +34,10 @@ export const describeError = (error: unknown): string => {
     const status = error.status === 0 ? 'no answer' : `HTTP ${error.status}`;
     return `Error ${error.code} (${status}): ${error.message}${details.length > 0 ? ` (${details.join('; ')})` : ''}`;
   }
-  // The browser's WebAuthn refusals (the person cancelled, no passkey fits, the device has one already).
-  if (error instanceof Error && (error.name === 'WebAuthnError' || error instanceof DOMException)) {
-    const cause = error.cause instanceof Error ? error.cause.name : error.name;
-    return `Error passkey_ceremony (${cause}): ${error.message}`;
-  }
+  // The browser's WebAuthn refusals (the person cancelled, no passkey fits, the device has one already): the
+  // library's reading of them when it has one, else the browser's own.
+  if (error instanceof WebAuthnError) return `Error ${error.code} (${error.name}): ${error.message}`;
+  if (error instanceof DOMException) return `Error passkey_ceremony (${error.name}): ${error.message}`;
   // Not the service's answer: a bug of this page, shown rather than swallowed.
   return `Error page_error: ${error instanceof Error ? error.message : String(error)}`;
 };

@@ -370,13 +370,25 @@ describe('demo page in Chromium: second factors and passkeys', () => {
     const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
     // WebAuthn needs a host name: the page's origin is the one passkeys are made for.
     expect(new URL(running.server.url).hostname).toBe('localhost');
-    /** Runs `steps` with nobody at the authenticator: a ceremony started meanwhile waits until they are done. */
-    const withoutPresence = async (steps: () => Promise<unknown>) => {
-      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+    /**
+     * Runs `steps` (from signed in) as in a browser without passkey autofill: the virtual authenticator answers
+     * an autofill request at once, as if the person picked the passkey, so while one is pending a test cannot
+     * tell which ceremony signed in. Here the page starts none, and only the button's can.
+     */
+    const withoutAutofill = async (steps: () => Promise<unknown>) => {
+      const set = (available: boolean) =>
+        page.evaluate((on) => {
+          const credential = PublicKeyCredential as { isConditionalMediationAvailable?: () => Promise<boolean> } & {
+            browserOwn?: () => Promise<boolean>;
+          };
+          credential.browserOwn ??= credential.isConditionalMediationAvailable;
+          credential.isConditionalMediationAvailable = on ? credential.browserOwn : () => Promise.resolve(false);
+        }, available);
+      await set(false);
       try {
         await steps();
       } finally {
-        await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+        await set(true);
       }
     };
     const security = form(page, 'Two-step verification and passkeys');
@@ -425,9 +437,11 @@ describe('demo page in Chromium: second factors and passkeys', () => {
     await textbox(page, 'Authentication code').fill(app.wrong());
     await button(page, 'Confirm').click();
     expect(await statusSays(page, 'invalid_mfa_code')).toMatch(/HTTP 400/);
+    // By keyboard: Enter in the code box confirms.
     await textbox(page, 'Authentication code').fill(await app.code());
-    await button(page, 'Confirm').click();
+    await textbox(page, 'Authentication code').press('Enter');
     await statusSays(page, 'Two-step verification is on');
+    expect(await focusedName(page)).toBe('Your recovery codes');
     const codesRegion = page.getByRole('region', { name: 'Your recovery codes' });
     const recoveryCodes = await codesRegion.getByRole('listitem').allInnerTexts();
     expect(recoveryCodes).toHaveLength(10);
@@ -488,23 +502,24 @@ describe('demo page in Chromium: second factors and passkeys', () => {
     expect(await statusSays(page, 'Signed in as katherine')).toContain("with a passkey from the browser's autofill");
     await account.getByText(`Work laptop, added ${today}, last used ${today}`).waitFor();
 
-    // And by the button. Without presence the autofill request waits, as it does for a person who picks nothing;
-    // the button ends it and asks itself, and then the person is there.
-    await withoutPresence(logOut);
-    await withoutPresence(() => button(page, 'Sign in with a passkey').click());
-    expect(await statusSays(page, 'Signed in as katherine')).toContain('with a passkey on this device');
+    // And by the button.
+    await withoutAutofill(async () => {
+      await logOut();
+      await button(page, 'Sign in with a passkey').click();
+      expect(await statusSays(page, 'Signed in as katherine')).toContain('with a passkey on this device');
+    });
     await account.getByText(`Work laptop, added ${today}, last used ${today}`).waitFor();
     expect((await credentialsOf(cdp, authenticatorId))[0]?.signCount).toBeGreaterThan(credential!.signCount);
 
     // The step-up offers the passkey too, now that the account has one (the autofill waits meanwhile).
-    await withoutPresence(async () => {
+    await withoutAutofill(async () => {
       await logOut();
       await logIn();
       await statusSays(page, 'Password accepted');
+      expect(await ambiguousControls(page)).toEqual([]);
+      await button(page, 'Sign in with a passkey').click();
+      expect(await statusSays(page, 'Signed in as katherine')).toContain('with a passkey on this device');
     });
-    expect(await ambiguousControls(page)).toEqual([]);
-    await withoutPresence(() => button(page, 'Sign in with a passkey').click());
-    expect(await statusSays(page, 'Signed in as katherine')).toContain('with a passkey on this device');
 
     // New recovery codes, then turn the app off with one of them.
     await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
@@ -521,20 +536,29 @@ describe('demo page in Chromium: second factors and passkeys', () => {
     await account.getByText('off', { exact: true }).waitFor();
     expect(await codesRegion.count()).toBe(0);
 
+    // The device already holds a passkey of this account: it refuses a second one (the options exclude it).
+    await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
+    await button(page, 'Add a passkey').click();
+    expect(await statusSays(page, 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED')).toContain('(InvalidStateError)');
+    expect(await credentialsOf(cdp, authenticatorId)).toHaveLength(1);
+    expect(await account.getByRole('listitem').filter({ hasText: 'Work laptop' }).count()).toBe(1);
+
     // Remove the passkey (the password again): it no longer signs in.
     await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
     await button(page, `Remove Work laptop, added ${today}`).click();
     await statusSays(page, 'Passkey removed');
     expect(await account.getByText('Work laptop').count()).toBe(0);
     // The device still holds it, and offers it: the service refuses it.
-    await withoutPresence(logOut);
     watch.expectStatus(401, 'POST', '/login/passkey');
-    await withoutPresence(() => button(page, 'Sign in with a passkey').click());
-    expect(await statusSays(page, 'invalid_passkey')).toContain('Not signed in');
+    await withoutAutofill(async () => {
+      await logOut();
+      await button(page, 'Sign in with a passkey').click();
+      expect(await statusSays(page, 'invalid_passkey')).toContain('Not signed in');
 
-    // And the password alone logs in again.
-    await logIn();
-    expect(await statusSays(page, 'Signed in as katherine')).toContain('Logged in as katherine');
+      // And the password alone logs in again.
+      await logIn();
+      expect(await statusSays(page, 'Signed in as katherine')).toContain('Logged in as katherine');
+    });
 
     expect(watch.problems).toEqual([]);
     expect(watch.requests.every((url) => new URL(url).origin === new URL(running.server.url).origin)).toBe(true);

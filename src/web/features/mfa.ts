@@ -110,7 +110,13 @@ export const mountMfa = (demo: Demo): SecurityForm => {
     }),
   );
 
+  // Many buttons and no default one: Enter submits nothing, except the code box's Enter while confirming a setup.
   form.addEventListener('submit', (event) => event.preventDefault());
+  field(form, 'code').addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' || !pending) return;
+    event.preventDefault();
+    confirmButton.click();
+  });
 
   demo.onSignedIn((me: Me) => {
     totp = me.mfa.totp;
