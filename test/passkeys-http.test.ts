@@ -942,3 +942,161 @@ describe('the logs', () => {
     for (const secret of secrets) expect(everything.includes(secret), `a secret of ${secret.length} characters is in the log`).toBe(false);
   });
 });
+
+describe('races, ceilings and what stays the same', () => {
+  it('one assertion sent five times at once signs in once (a counting passkey and a counter-less one)', async () => {
+    // Prepare
+    const counting = await withPasskey(t, 'pk-race-count');
+    const counterless = await withPasskey(t, 'pk-race-zero', createAuthenticator({ counterStep: 0 }));
+
+    // Act
+    const results: number[][] = [];
+    for (const { authenticator } of [counting, counterless]) {
+      const assertion = authenticator.getAssertion(await requestOptions(t), ceremony());
+      const answers = await Promise.all(Array.from({ length: 5 }, () => logIn(t, assertion)));
+      results.push(answers.map((answer) => answer.status).sort());
+    }
+
+    // Assess
+    expect(results).toEqual([
+      [200, 401, 401, 401, 401],
+      [200, 401, 401, 401, 401],
+    ]);
+  });
+
+  it('two registrations racing with one challenge: one is added', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-race-reg');
+    const creation = await creationOptions(t, session.token);
+    const responses = [createAuthenticator(), createAuthenticator(), createAuthenticator()].map((a) => a.createCredential(creation, ceremony()));
+
+    // Act
+    const answers = await Promise.all(responses.map((response) => addPasskey(t, session.token, response)));
+    const listed = await listOf(t, session.token);
+    const me = await meOf(t, session.token);
+
+    // Assess
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 400, 400]);
+    expect(listed).toHaveLength(1);
+    expect(me.user?.mfa).toMatchObject({ passkeys: 1 });
+  });
+
+  it('keeps the user handle of an account across registrations, and gives each account its own', async () => {
+    // Prepare
+    const first = await withPasskey(t, 'pk-handle');
+    const other = await withPasskey(t, 'pk-handle-other');
+
+    // Act
+    const again = await creationOptions(t, first.session.token);
+
+    // Assess
+    expect(again.user.id).toBe(first.creation.user.id);
+    expect(other.creation.user.id).not.toBe(first.creation.user.id);
+  });
+
+  it('records the backed-up flag a login reports, and names a blank name "Passkey"', async () => {
+    // Prepare: a passkey that may sync but is not backed up yet.
+    const authenticator = createAuthenticator({ backupEligible: true, backedUp: false });
+    const session = await t.registerAndLogIn('pk-backup');
+    const added = await addPasskey(t, session.token, authenticator.createCredential(await creationOptions(t, session.token), ceremony()), '   ');
+    const before = await listOf(t, session.token);
+
+    // Act
+    const login = await logInWith(t, authenticator, { backedUp: true });
+    const after = await listOf(t, session.token);
+
+    // Assess
+    expect(added.status).toBe(201);
+    expect(before).toMatchObject([{ name: 'Passkey', backedUp: false, lastUsedAt: null }]);
+    expect(login.status).toBe(200);
+    expect(after).toMatchObject([{ name: 'Passkey', backedUp: true, lastUsedAt: t.clock.now().toISOString() }]);
+  });
+
+  it('still signs in after a password change (a passkey is its own factor), and the old password does not', async () => {
+    // Prepare
+    const { session, authenticator } = await withPasskey(t, 'pk-newpw');
+
+    // Act
+    const changed = await t.post('/me/password', { currentPassword: PASSWORD, newPassword: 'quiet meadow lantern 42' }, t.bearer(session.token));
+    const byPasskey = await logInWith(t, authenticator);
+    const byOldPassword = await t.post('/login', { username: 'pk-newpw', password: PASSWORD });
+
+    // Assess
+    expect(changed.status).toBe(200);
+    expect(byPasskey.status).toBe(200);
+    expect(byOldPassword.status).toBe(401);
+  });
+
+  it('does not add a passkey through a session a password change ended after its options were given', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-ended');
+    const other = (await json(await t.post('/login', { username: 'pk-ended', password: PASSWORD }))) as unknown as LoginAnswer;
+    const creation = await creationOptions(t, session.token);
+    const changed = await t.post('/me/password', { currentPassword: PASSWORD, newPassword: 'quiet meadow lantern 42' }, t.bearer(other.token));
+    const authenticator = createAuthenticator();
+
+    // Act
+    const added = await addPasskey(t, session.token, authenticator.createCredential(creation, ceremony()));
+    const stored = (await scan(t.config.passkeysTableName)).filter((item) => item.username === 'pk-ended');
+    const login = await logInWith(t, authenticator);
+
+    // Assess
+    expect(changed.status).toBe(200);
+    expect(added.status).toBe(401);
+    expect(stored).toEqual([]);
+    await expectRefused(login, 401);
+  });
+
+  it('answers an over-long or odd passkey id on DELETE with 404, never 5xx', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('pk-odd-id');
+
+    // Act
+    const answers = await Promise.all(
+      ['A'.repeat(1500), '%00', encodeURIComponent('é/..'), '-_-_'].map((id) =>
+        send(t, 'DELETE', `/me/passkeys/${id}`, { password: PASSWORD }, t.bearer(session.token)),
+      ),
+    );
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.status).toBe(404);
+      expect(await json(answer)).toMatchObject({ code: 'not_found' });
+    }
+  });
+
+  describe('with a per-client ceiling of 3', () => {
+    let ceiled: TestApp;
+    beforeAll(async () => {
+      ceiled = await createTestApp(store.endpoint, { THROTTLE_IP_FAILURES: '3' });
+    });
+    afterAll(() => ceiled?.client.destroy());
+
+    const from = (peer: string) => ({ 'X-Test-Peer': peer });
+
+    it('counts failed passkey logins and login options per client: then 429 too_many_attempts, even for a right assertion; another client is not held up', async () => {
+      // Prepare
+      const { authenticator } = await withPasskey(ceiled, 'pk-ceiling');
+      const options = () => ceiled.post('/login/passkey/options', {}, from('203.0.113.5'));
+      const request = (await (await options()).json()) as PublicKeyCredentialRequestOptionsJSON;
+
+      // Act: three failures (a bad signature does not spend the challenge), then the right assertion.
+      const failures: Response[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        const good = authenticator.getAssertion(request, ceremony());
+        failures.push(await ceiled.post('/login/passkey', { response: { ...good, response: { ...good.response, signature: tamper(good.response.signature) } } }, from('203.0.113.5')));
+      }
+      const held = await ceiled.post('/login/passkey', { response: authenticator.getAssertion(request, ceremony()) }, from('203.0.113.5'));
+      const moreOptions = [await options(), await options(), await options()];
+      const elsewhereOptions = (await (await ceiled.post('/login/passkey/options', {}, from('203.0.113.6'))).json()) as PublicKeyCredentialRequestOptionsJSON;
+      const elsewhere = await ceiled.post('/login/passkey', { response: authenticator.getAssertion(elsewhereOptions, ceremony()) }, from('203.0.113.6'));
+
+      // Assess
+      for (const failure of failures) await expectRefused(failure, 401);
+      expect(held.status).toBe(429);
+      expect(await json(held)).toMatchObject({ code: 'too_many_attempts' });
+      expect(moreOptions.map((answer) => answer.status)).toEqual([200, 200, 429]);
+      expect(elsewhere.status).toBe(200);
+    });
+  });
+});
