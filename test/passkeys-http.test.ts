@@ -1100,3 +1100,67 @@ describe('races, ceilings and what stays the same', () => {
     });
   });
 });
+
+describe('what a passkey leaves behind', () => {
+  let proxy: StoreProxy;
+  let faulty: TestApp;
+
+  beforeAll(async () => {
+    proxy = await startStoreProxy(store.endpoint);
+    faulty = await createTestApp(proxy.endpoint);
+  });
+  afterAll(async () => {
+    faulty?.client.destroy();
+    await proxy?.close();
+  });
+
+  it('a passkey left behind by a failed clean-up at DELETE /me never signs in, not even for a new account of the name', async () => {
+    // Prepare: the passkeys table's index cannot be read while the account is deleted.
+    const { session, authenticator } = await withPasskey(faulty, 'pk-leftover');
+    proxy.setFault((c) => (c.table === faulty.config.passkeysTableName && c.operation === 'Query' ? { failWith: 500 } : undefined));
+
+    // Act
+    const deleted = await send(faulty, 'DELETE', '/me', { password: PASSWORD }, faulty.bearer(session.token));
+    proxy.reset();
+    const left = (await scan(faulty.config.passkeysTableName)).filter((item) => item.username === 'pk-leftover');
+    const orphan = await logInWith(faulty, authenticator);
+    const reborn = await faulty.registerAndLogIn('pk-leftover');
+    const afterRebirth = await logInWith(faulty, authenticator);
+    const rebornList = await listOf(faulty, reborn.token);
+
+    // Assess
+    expect(deleted.status).toBe(204);
+    expect(left).toHaveLength(1);
+    await expectRefused(orphan, 401);
+    await expectRefused(afterRebirth, 401);
+    expect(rebornList).toEqual([]);
+  });
+
+  it('the step-up stops offering "passkey" once the last one is removed', async () => {
+    // Prepare
+    const { session, secret } = await withTotp(t, 'pk-last');
+    const creation = await creationOptions(t, session.token, { password: PASSWORD, code: freshCode(t.clock, secret) });
+    const added = (await json(await addPasskey(t, session.token, createAuthenticator().createCredential(creation, ceremony())))) as { id: string };
+    const withOne = await stepUp(t, 'pk-last');
+
+    // Act
+    const removed = await send(t, 'DELETE', `/me/passkeys/${added.id}`, { password: PASSWORD }, t.bearer(session.token));
+    const withNone = await stepUp(t, 'pk-last');
+
+    // Assess
+    expect(withOne.methods).toContain('passkey');
+    expect(removed.status).toBe(204);
+    expect(withNone.methods).toEqual(['totp', 'recovery_code']);
+  });
+
+  it.each<[string, string, number, string]>([
+    ['not JSON', 'nope', 400, 'invalid_json'],
+    ['a JSON array', '[]', 400, 'invalid_request'],
+    ['a JSON text', '"x"', 400, 'invalid_request'],
+  ])('the login options answer a body that is %s with %i %s', async (_, body, status, code) => {
+    const answer = await t.post('/login/passkey/options', body);
+
+    expect(answer.status).toBe(status);
+    expect(await json(answer)).toMatchObject({ code });
+  });
+});
