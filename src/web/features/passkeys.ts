@@ -13,11 +13,6 @@ import { LoginServiceError } from '../../client/index';
 import { element, field, type Demo } from '../page';
 import type { SecurityForm } from './mfa';
 
-/** A ceremony the page itself abandoned (a newer one started, the person signed in): not worth an error. */
-const wasAborted = (error: unknown) =>
-  error instanceof Error &&
-  ((error as { code?: unknown }).code === 'ERROR_CEREMONY_ABORTED' || error.name === 'AbortError');
-
 const day = (iso: string) => iso.slice(0, 10);
 
 export const mountPasskeys = (demo: Demo, security: SecurityForm) => {
