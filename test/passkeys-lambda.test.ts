@@ -228,3 +228,14 @@ describe('a Lambda without WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS', () => {
     }
   });
 });
+
+describe('a Lambda with half a relying party', () => {
+  it.each([
+    ['only WEBAUTHN_RP_ID', { WEBAUTHN_RP_ID: RP_ID }, /WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS/],
+    ['only WEBAUTHN_ORIGINS', { WEBAUTHN_ORIGINS: ORIGIN }, /WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS/],
+    ['an origin of another site', { WEBAUTHN_RP_ID: RP_ID, WEBAUTHN_ORIGINS: `${ORIGIN},https://evil.example` }, /WEBAUTHN_ORIGINS/],
+    ['a plain-http origin', { WEBAUTHN_RP_ID: RP_ID, WEBAUTHN_ORIGINS: 'http://login.example.com' }, /WEBAUTHN_ORIGINS/],
+  ])('does not start with %s, naming the setting', async (_, env, message) => {
+    await expect(coldStart(env)).rejects.toThrow(message);
+  });
+});
