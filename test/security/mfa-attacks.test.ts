@@ -397,7 +397,10 @@ describe('the TOTP secret and the recovery codes are shown once', () => {
     const [wrong] = wrongCodes(account.secret, t.clock.now(), 1).map(code);
 
     const texts: string[] = [];
-    const keep = async (response: Promise<Response>) => texts.push(`${(await response).status} ${await (await response).text()}`);
+    const keep = async (pending: Response | Promise<Response>) => {
+      const response = await pending;
+      texts.push(`${response.status} ${await response.text()}`);
+    };
     await keep(t.app.request('/me', { headers: owner }));
     await keep(t.app.request('/me/passkeys', { headers: owner }));
     await keep(post(t, '/me/mfa/totp', { password: PASSWORD }, owner));
@@ -667,4 +670,262 @@ describe('a thief with the password and a stolen access token', () => {
 
     expect(checked.filter((outcome) => outcome === '400 invalid_mfa_code').length).toBeLessThanOrEqual(5);
   });
+});
+
+describe('fuzzed bodies on every new route', () => {
+  // A name's limit high enough that wrong passwords and codes keep being checked: the fuzz reaches the factor checks
+  // and the WebAuthn library, not only the throttle's 429 (which the tests above cover).
+  let f: TestApp;
+  let target: Enrolled;
+  let mfaToken: string;
+  let passkeyId: string;
+  let registration: unknown;
+  let assertion: unknown;
+  let pending: LoginAnswer;
+
+  beforeAll(async () => {
+    f = await attackApp(store.endpoint, { THROTTLE_USER_FAILURES: '999999999' });
+    f.clock.freeze();
+    target = remembered(await enrolled(f, 'fuzz-target'));
+    const authenticator = createAuthenticator();
+    passkeyId = await addPasskey(f, target.session.token, authenticator, target);
+    mfaToken = await stepUp(f, 'fuzz-target');
+    logs.remember(mfaToken);
+    // Real ceremony answers (the registration's challenge live), mutated one field at a time below.
+    registration = createAuthenticator().createCredential(await registrationOptions(f, target.session.token, target), CEREMONY);
+    assertion = authenticator.getAssertion(await loginOptions(f), CEREMONY);
+    pending = await signUp(f, 'fuzz-pending');
+    logs.remember(pending.token, pending.refreshToken);
+    const started = await post(f, '/me/mfa/totp', { password: PASSWORD }, bearer(pending.token));
+    logs.remember(((await started.json()) as { secret: string }).secret);
+  });
+  afterAll(() => f?.client.destroy());
+
+  const nastyText = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.constantFrom(
+      '', ' ', '\u0000', '\ud800', '\udfff\ud800', '\u202e123456', '１２３４５６', '123456\n', ' 123456', '12345', '1234567', '-12345',
+      '1e5', '0x1234', 'aaaa-bbbb-cccc-dddd', 'AAAA-BBBB-CCCC-DDDDE', 'ıııı-ıııı-ıııı-ıııı', 'AAAA\u2014BBBB\u2014CCCC\u2014DDDD',
+      'a'.repeat(15_000), '\ufdfa'.repeat(2000), '.'.repeat(300), 'v1.AAAA.BBBB', 'eyJ1IjoiZnV6ei10YXJnZXQifQ.AAAA', '__proto__', 'constructor',
+    ),
+  );
+  const nested = (depth: number): unknown => (depth === 0 ? 'x' : { a: nested(depth - 1) });
+  const anyValue = fc.oneof(
+    nastyText,
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.constantFrom(null, 0, -1, 1e308, true, [], {}, [[[]]], nested(60), { toString: 'x', valueOf: 1 }, Array(500).fill('a')),
+  );
+  /** A field: its real value now and then, so the checks behind the edge run; otherwise anything, or nothing. */
+  const field = (real?: () => unknown) =>
+    real === undefined ? fc.oneof(anyValue, fc.constant(undefined)) : fc.oneof(fc.constant('REAL'), anyValue, fc.constant(undefined)).map((v) => (v === 'REAL' ? real() : v));
+
+  const b64 = (arb: fc.Arbitrary<Uint8Array>) => arb.map((bytes) => Buffer.from(bytes).toString('base64url'));
+  const jsonB64 = fc.jsonValue({ maxDepth: 3 }).map((value) => Buffer.from(JSON.stringify(value)).toString('base64url'));
+  /** One leaf of a real response replaced by anything, or removed. */
+  const mutated = (real: () => unknown) =>
+    fc.tuple(fc.nat(), fc.oneof(anyValue, fc.constant(undefined), b64(fc.uint8Array({ maxLength: 300 })), jsonB64)).map(([pick, value]) => {
+      const copy = structuredClone(real()) as Record<string, unknown>;
+      const leaves: [Record<string, unknown>, string][] = [];
+      const walk = (node: Record<string, unknown>) => {
+        for (const [key, inner] of Object.entries(node)) {
+          leaves.push([node, key]);
+          if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) walk(inner as Record<string, unknown>);
+        }
+      };
+      walk(copy);
+      const [node, key] = leaves[pick % leaves.length]!;
+      if (value === undefined) delete node[key];
+      else node[key] = value;
+      return copy;
+    });
+  const made = fc.record(
+    {
+      type: fc.oneof(fc.constant('public-key'), anyValue),
+      id: fc.oneof(b64(fc.uint8Array({ minLength: 1, maxLength: 64 })), anyValue),
+      rawId: fc.oneof(b64(fc.uint8Array({ minLength: 1, maxLength: 64 })), anyValue),
+      response: fc.record(
+        {
+          clientDataJSON: fc.oneof(jsonB64, anyValue),
+          attestationObject: fc.oneof(b64(fc.uint8Array({ maxLength: 400 })), anyValue),
+          authenticatorData: fc.oneof(b64(fc.uint8Array({ maxLength: 200 })), anyValue),
+          signature: fc.oneof(b64(fc.uint8Array({ maxLength: 100 })), anyValue),
+          userHandle: fc.oneof(b64(fc.uint8Array({ maxLength: 64 })), anyValue),
+          transports: fc.oneof(fc.array(anyValue, { maxLength: 20 }), anyValue),
+        },
+        { requiredKeys: [] },
+      ),
+    },
+    { requiredKeys: [] },
+  );
+  const webAuthnResponse = (real: () => unknown) => fc.oneof(mutated(real), mutated(real), made, anyValue, fc.constant(undefined));
+
+  const rawBodies = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 300 }),
+    fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+    fc.constantFrom(
+      '', '{', 'null', '[]', '[1]', '"x"', '1', 'true', '{"a":', '{"__proto__":{"password":"x"}}', '{"constructor":{"prototype":{"code":"1"}}}',
+      '['.repeat(5000), `{"response":${'['.repeat(3000)}`, `{"password":"${'x'.repeat(20_000)}"}`, '{"password":"a","password":"b"}',
+    ),
+  );
+  /** Strings only, so they pass the edge's types and reach the checks: codes and recovery codes of every near-miss. */
+  const codeLike = fc.oneof(fc.stringMatching(/^[0-9]{6}$/), fc.stringMatching(/^[0-9 \-]{0,9}$/), nastyText);
+  const recoveryLike = fc.oneof(
+    fc.stringMatching(/^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/),
+    fc.stringMatching(/^[a-zA-Z0-9 \-]{12,24}$/),
+    nastyText,
+  );
+  const passwordLike = fc.oneof(fc.constant(PASSWORD), nastyText);
+  /** Bodies: mostly well-shaped ones with fuzzed values (`shapes`), then any record of the fields, any JSON, raw bytes. */
+  const bodies = (fields: Record<string, fc.Arbitrary<unknown>>, ...shapes: fc.Arbitrary<Record<string, unknown>>[]) =>
+    fc.oneof(
+      ...shapes.map((shape) => ({ weight: 6, arbitrary: shape.map((o) => JSON.stringify(o)) })),
+      { weight: 4, arbitrary: fc.record(fields, { requiredKeys: [] }).map((o) => JSON.stringify(o)) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
+      { weight: 2, arbitrary: rawBodies },
+    );
+  /** A second factor's body shapes: a code, or a recovery code, beside `rest`. */
+  const factorShapes = (rest: Record<string, fc.Arbitrary<unknown>>) => [
+    fc.record({ ...rest, code: codeLike }),
+    fc.record({ ...rest, recoveryCode: recoveryLike }),
+  ];
+
+  const password = () => PASSWORD;
+  type Case = { method: string; path: () => string; body?: fc.Arbitrary<string | Buffer>; auth: boolean; token?: () => string };
+  const cases: Record<string, Case> = {
+    'POST /login': {
+      method: 'POST',
+      path: () => '/login',
+      auth: false,
+      body: bodies(
+        { username: field(() => 'fuzz-target'), email: field(), password: field(password) },
+        fc.record({ username: fc.oneof(fc.constant('fuzz-target'), nastyText), password: passwordLike }),
+        fc.record({ email: nastyText, password: passwordLike }),
+      ),
+    },
+    'POST /login/mfa': {
+      method: 'POST',
+      path: () => '/login/mfa',
+      auth: false,
+      body: bodies(
+        { mfaToken: field(() => mfaToken), code: field(), recoveryCode: field() },
+        ...factorShapes({ mfaToken: fc.constant(null).map(() => mfaToken) }),
+        ...factorShapes({ mfaToken: nastyText }),
+      ),
+    },
+    'POST /me/mfa/totp': { method: 'POST', path: () => '/me/mfa/totp', auth: true, body: bodies({ password: field(password) }, fc.record({ password: passwordLike })) },
+    // On an account whose enrolment is pending, so the codes are checked (on the target TOTP is on: 409 first).
+    'POST /me/mfa/totp/confirm': {
+      method: 'POST',
+      path: () => '/me/mfa/totp/confirm',
+      auth: true,
+      token: () => pending.token,
+      body: bodies({ code: field() }, fc.record({ code: codeLike })),
+    },
+    'DELETE /me/mfa/totp': {
+      method: 'DELETE',
+      path: () => '/me/mfa/totp',
+      auth: true,
+      body: bodies({ password: field(password), code: field(), recoveryCode: field() }, ...factorShapes({ password: passwordLike })),
+    },
+    'POST /me/mfa/recovery-codes': {
+      method: 'POST',
+      path: () => '/me/mfa/recovery-codes',
+      auth: true,
+      body: bodies({ password: field(password) }, fc.record({ password: passwordLike })),
+    },
+    'POST /me/passkeys/options': {
+      method: 'POST',
+      path: () => '/me/passkeys/options',
+      auth: true,
+      body: bodies({ password: field(password), code: field(), recoveryCode: field() }, ...factorShapes({ password: passwordLike })),
+    },
+    'POST /me/passkeys': {
+      method: 'POST',
+      path: () => '/me/passkeys',
+      auth: true,
+      body: bodies({ response: webAuthnResponse(() => registration), name: field() }, fc.record({ response: mutated(() => registration), name: nastyText })),
+    },
+    'GET /me/passkeys': { method: 'GET', path: () => '/me/passkeys', auth: true },
+    // Never the right password with the real id: the target keeps its passkey, so the login fuzz below has one.
+    'DELETE /me/passkeys/{id}': {
+      method: 'DELETE',
+      path: () => `/me/passkeys/${passkeyId}`,
+      auth: true,
+      body: bodies({ password: field() }, fc.record({ password: nastyText })),
+    },
+    'POST /login/passkey/options': { method: 'POST', path: () => '/login/passkey/options', auth: false, body: bodies({ response: field(), a: field() }) },
+    'POST /login/passkey': {
+      method: 'POST',
+      path: () => '/login/passkey',
+      auth: false,
+      body: bodies({ response: webAuthnResponse(() => assertion) }, fc.record({ response: mutated(() => assertion) })),
+    },
+  };
+  /** Ids of every kind in the path of DELETE /me/passkeys/{id}; its body then holds the right password. */
+  const ids = fc.oneof(nastyText.filter((s) => s !== ''), fc.constantFrom('AAAA', 'a'.repeat(1365), 'A'.repeat(3000), '..', '%00', '*'));
+  const authorizations = fc.oneof({ weight: 8, arbitrary: fc.constant('valid') }, { weight: 1, arbitrary: fc.constantFrom('', 'Bearer ', 'Bearer a.b.c', 'Basic abc') }, { weight: 1, arbitrary: fc.string({ maxLength: 60 }) });
+
+  const RUNS = 300;
+  it(`answers ${RUNS} fuzzed bodies on each of the ${Object.keys(cases).length} routes without a 5xx, always with a code`, async () => {
+    const problems: string[] = [];
+    const statuses = new Map<string, number>();
+    let answered = 0;
+    for (const [name, route] of Object.entries(cases)) {
+      const seed = [...name].reduce((sum, char) => sum + char.charCodeAt(0), 11);
+      const sampled = route.body === undefined ? [] : fc.sample(route.body, { numRuns: RUNS, seed });
+      const pathIds = name === 'DELETE /me/passkeys/{id}' ? fc.sample(ids, { numRuns: RUNS, seed }) : [];
+      const auths = fc.sample(authorizations, { numRuns: RUNS, seed: seed + 1 });
+      // Some in parallel, as real clients come: the leases of one name must hold up under it too.
+      for (let start = 0; start < RUNS; start += 10) {
+        await Promise.all(
+          Array.from({ length: 10 }, async (_, offset) => {
+            const i = start + offset;
+            const authorization = auths[i] === 'valid' || !route.auth ? `Bearer ${route.token?.() ?? target.session.token}` : String(auths[i]).replace(/[\r\n\0]/g, '');
+            const byId = pathIds.length > 0 && i % 2 === 0;
+            const path = byId ? `/me/passkeys/${encodeURIComponent(String(pathIds[i]))}` : route.path();
+            const body = byId ? JSON.stringify({ password: PASSWORD }) : sampled[i];
+            let response: Response;
+            try {
+              response = await f.app.request(path, {
+                method: route.method,
+                headers: { 'Content-Type': 'application/json', 'X-Test-Peer': '203.0.113.99', ...(route.auth || i % 3 === 0 ? { Authorization: authorization } : {}) },
+                ...(route.method === 'GET' ? {} : { body: typeof body === 'string' ? body : new Uint8Array(body ?? []) }),
+              });
+            } catch (error) {
+              problems.push(`${name} #${i}: threw ${error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : String(error)}`);
+              return;
+            }
+            const text = await response.text();
+            answered += 1;
+            const key = `${name} ${response.status}`;
+            statuses.set(key, (statuses.get(key) ?? 0) + 1);
+            const parsed = (() => {
+              try {
+                return JSON.parse(text) as Record<string, unknown>;
+              } catch {
+                return undefined;
+              }
+            })();
+            if (response.status >= 500) problems.push(`${name} #${i}: ${response.status} ${text.slice(0, 200)} for ${String(body).slice(0, 200)}`);
+            else if (response.status >= 400 && (typeof parsed?.code !== 'string' || typeof parsed.message !== 'string')) {
+              problems.push(`${name} #${i}: ${response.status} without a code: ${text.slice(0, 200)}`);
+            }
+          }),
+        );
+      }
+    }
+
+    expect(problems).toEqual([]);
+    expect(answered).toBe(RUNS * Object.keys(cases).length);
+    // The fuzz reached past the edge: factor checks and ceremonies answered, not only 400 invalid_request.
+    for (const reached of ['POST /login/mfa 401', 'POST /me/mfa/totp/confirm 400', 'DELETE /me/mfa/totp 401', 'POST /me/passkeys/options 401', 'POST /me/passkeys 400', 'POST /login/passkey 401', 'POST /login 403']) {
+      expect(statuses.get(reached) ?? 0, reached).toBeGreaterThan(0);
+    }
+    // The account came through it: TOTP still on, its passkey still there (no fuzzed body changed a factor).
+    expect((await answer(await f.app.request('/me', { headers: bearer(target.session.token) }))).body).toMatchObject({
+      user: { mfa: { totp: true } },
+    });
+    expect((await f.app.request('/health')).status).toBe(200);
+  }, 300_000);
 });
