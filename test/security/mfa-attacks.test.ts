@@ -672,6 +672,126 @@ describe('a thief with the password and a stolen access token', () => {
   });
 });
 
+describe('races and the rest of the account', () => {
+  it('30 wrong codes at once at DELETE /me/mfa/totp (the password right): at most 5 are checked, TOTP stays on', async () => {
+    const { session: stolen, secret } = await enrol('race-disable');
+    const guesses = wrongCodes(secret, t.clock.now(), 30).map(code);
+
+    const answers = await Promise.all(guesses.map((guess) => send(t, 'DELETE', '/me/mfa/totp', { password: PASSWORD, code: guess }, bearer(stolen.token))));
+
+    const statuses = statusesOf(answers);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+    expect((await me(stolen.token)).body).toMatchObject({ user: { mfa: { totp: true } } });
+  });
+
+  it('one recovery code sent at once to /login/mfa and to DELETE /me/mfa/totp: exactly one of them succeeds', async () => {
+    const { session: owner, recoveryCodes } = await enrol('race-recovery-two-routes');
+    const mfaToken = await stepUpToken('race-recovery-two-routes');
+
+    const [login, disable] = await Promise.all([
+      post(t, '/login/mfa', { mfaToken, recoveryCode: recoveryCodes[3] }),
+      send(t, 'DELETE', '/me/mfa/totp', { password: PASSWORD, recoveryCode: recoveryCodes[3] }, bearer(owner.token)),
+    ]);
+    if (login.status === 200) logs.remember(((await login.json()) as LoginAnswer).token);
+
+    expect([login.status === 200, disable.status === 204].filter(Boolean)).toHaveLength(1);
+  });
+
+  it('a confirmation sent 10 times at once turns TOTP on once: one set of recovery codes, and it is the one that works', async () => {
+    const owner = await session('race-confirm');
+    const started = (await (await post(t, '/me/mfa/totp', { password: PASSWORD }, bearer(owner.token))).json()) as { secret: string };
+    logs.remember(started.secret);
+    const right = code(totpCode(started.secret, t.clock.now()));
+
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(t, '/me/mfa/totp/confirm', { code: right }, bearer(owner.token))));
+    const sets = await Promise.all(answers.filter((a) => a.status === 200).map(async (a) => ((await a.json()) as { recoveryCodes: string[] }).recoveryCodes));
+    for (const set of sets) logs.remember(...set);
+    const login = await post(t, '/login/mfa', { mfaToken: await stepUpToken('race-confirm'), recoveryCode: sets[0]?.[0] ?? 'AAAA-BBBB-CCCC-DDDD' });
+    if (login.status === 200) logs.remember(((await login.json()) as LoginAnswer).token);
+
+    expect(sets).toHaveLength(1);
+    expect(statusesOf(answers).filter((status) => status !== 200 && status !== 409)).toEqual([]);
+    expect(login.status).toBe(200);
+  });
+
+  it('5 replacements of the recovery codes at once: every set handed out is the set that works', async () => {
+    const { session: owner } = await enrol('race-replace');
+
+    const answers = await Promise.all(Array.from({ length: 5 }, () => post(t, '/me/mfa/recovery-codes', { password: PASSWORD }, bearer(owner.token))));
+    const sets = await Promise.all(answers.filter((a) => a.status === 200).map(async (a) => ((await a.json()) as { recoveryCodes: string[] }).recoveryCodes));
+    for (const set of sets) logs.remember(...set);
+    const logins = [];
+    for (const set of sets) {
+      t.clock.advance(0.01);
+      logins.push(await post(t, '/login/mfa', { mfaToken: await stepUpToken('race-replace'), recoveryCode: set[0] }));
+    }
+    for (const login of logins) if (login.status === 200) logs.remember(((await login.json()) as LoginAnswer).token);
+
+    expect(sets.length).toBeGreaterThanOrEqual(1);
+    expect(statusesOf(logins)).toEqual(sets.map(() => 200));
+  });
+
+  it('an account recovery by mail (password reset) leaves TOTP on: the new password still meets the step-up', async () => {
+    const registered = await post(t, '/register', { name: 'Mail Owner', username: 'reset-keeps-totp', password: PASSWORD, email: 'reset-keeps@example.com' });
+    expect(registered.status).toBe(201);
+    const verifyToken = await t.outbox.tokenFor('reset-keeps@example.com', 'verify-email');
+    logs.remember(verifyToken);
+    expect((await post(t, '/email/verify', { token: verifyToken })).status).toBe(200);
+    const owner = (await (await post(t, '/login', { username: 'reset-keeps-totp', password: PASSWORD })).json()) as LoginAnswer;
+    logs.remember(owner.token, owner.refreshToken);
+    const started = (await (await post(t, '/me/mfa/totp', { password: PASSWORD }, bearer(owner.token))).json()) as { secret: string };
+    logs.remember(started.secret);
+    const confirmed = await post(t, '/me/mfa/totp/confirm', { code: code(totpCode(started.secret, t.clock.now())) }, bearer(owner.token));
+    logs.remember(...((await confirmed.json()) as { recoveryCodes: string[] }).recoveryCodes);
+
+    await post(t, '/password/forgot', { username: 'reset-keeps-totp' });
+    const resetToken = await t.outbox.tokenFor('reset-keeps@example.com', 'reset-password');
+    logs.remember(resetToken, 'quiet river lantern 4417');
+    const reset = await post(t, '/password/reset', { token: resetToken, newPassword: 'quiet river lantern 4417' });
+    const login = await post(t, '/login', { username: 'reset-keeps-totp', password: 'quiet river lantern 4417' });
+    const body = await answer(login);
+    if (typeof body.body.mfaToken === 'string') logs.remember(body.body.mfaToken);
+
+    expect({ status: reset.status, body: reset.status === 204 ? '' : await reset.text() }).toEqual({ status: 204, body: '' });
+    expect(body).toMatchObject({ status: 403, body: { code: 'mfa_required' } });
+  });
+
+  it("a deleted account's passkey does not sign in the account registered later under its name", async () => {
+    const first = await session('passkey-reborn');
+    const authenticator = createAuthenticator();
+    await addPasskey(t, first.token, authenticator);
+    expect((await send(t, 'DELETE', '/me', { password: PASSWORD }, bearer(first.token))).status).toBe(204);
+    await session('passkey-reborn');
+
+    const login = await post(t, '/login/passkey', { response: authenticator.getAssertion(await loginOptions(t), CEREMONY) });
+
+    expect({ status: login.status, code: await codeOf(login) }).toEqual({ status: 401, code: 'invalid_passkey' });
+  });
+
+  it('answers that carry a secret, codes or tokens are never cached (Cache-Control: no-store)', async () => {
+    const owner = await session('no-store');
+    const started = await post(t, '/me/mfa/totp', { password: PASSWORD }, bearer(owner.token));
+    const { secret } = (await started.clone().json()) as { secret: string };
+    logs.remember(secret);
+    const confirmed = await post(t, '/me/mfa/totp/confirm', { code: code(totpCode(secret, t.clock.now())) }, bearer(owner.token));
+    const replaced = await post(t, '/me/mfa/recovery-codes', { password: PASSWORD }, bearer(owner.token));
+    for (const answered of [confirmed, replaced]) logs.remember(...((await answered.clone().json()) as { recoveryCodes: string[] }).recoveryCodes);
+    const required = await post(t, '/login', { username: 'no-store', password: PASSWORD });
+    const mfaToken = String(((await required.clone().json()) as Record<string, unknown>).mfaToken);
+    logs.remember(mfaToken);
+    const completed = await post(t, '/login/mfa', { mfaToken, code: code(freshCode(t.clock, secret)) });
+    logs.remember(((await completed.clone().json()) as LoginAnswer).token);
+    const options = await post(t, '/me/passkeys/options', { password: PASSWORD, code: code(freshCode(t.clock, secret)) }, bearer(owner.token));
+    const loginChallenge = await post(t, '/login/passkey/options', {});
+
+    const answers = { started, confirmed, replaced, required, completed, options, loginChallenge };
+    for (const [name, response] of Object.entries(answers)) {
+      expect({ name, status: response.status < 500, cache: response.headers.get('Cache-Control') }).toEqual({ name, status: true, cache: 'no-store' });
+    }
+  });
+});
+
 describe('fuzzed bodies on every new route', () => {
   // A name's limit high enough that wrong passwords and codes keep being checked: the fuzz reaches the factor checks
   // and the WebAuthn library, not only the throttle's 429 (which the tests above cover).
