@@ -757,6 +757,20 @@ describe('races and the rest of the account', () => {
     expect(body).toMatchObject({ status: 403, body: { code: 'mfa_required' } });
   });
 
+  it('of two registration options, only the newer challenge registers, and only once', async () => {
+    const owner = await session('passkey-newest-options');
+    const older = await registrationOptions(t, owner.token);
+    const newer = await registrationOptions(t, owner.token);
+    const authenticator = createAuthenticator();
+
+    const byOlder = await post(t, '/me/passkeys', { response: createAuthenticator().createCredential(older, CEREMONY) }, bearer(owner.token));
+    const byNewer = await post(t, '/me/passkeys', { response: authenticator.createCredential(newer, CEREMONY) }, bearer(owner.token));
+    const again = await post(t, '/me/passkeys', { response: createAuthenticator().createCredential(newer, CEREMONY) }, bearer(owner.token));
+
+    expect(statusesOf([byOlder, byNewer, again])).toEqual([400, 201, 400]);
+    expect((await me(owner.token)).body).toMatchObject({ user: { mfa: { passkeys: 1 } } });
+  });
+
   it("a deleted account's passkey does not sign in the account registered later under its name", async () => {
     const first = await session('passkey-reborn');
     const authenticator = createAuthenticator();
