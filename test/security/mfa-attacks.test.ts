@@ -91,7 +91,7 @@ const statusesOf = (responses: Response[]) => responses.map((response) => respon
 const codeOf = async (response: Response) => String((await response.json() as Record<string, unknown>).code);
 
 describe('guessing codes at /login/mfa', () => {
-  it('a fresh mfaToken for every guess does not reset the count: 5 wrong codes are checked, then 429, the right code too', async () => {
+  it('a fresh mfaToken for every guess does not reset the count: 5 wrong codes are checked, then the login itself is 429', async () => {
     const { secret } = await enrol('guess-fresh-tokens');
     const guesses = wrongCodes(secret, t.clock.now(), 5).map(code);
 
@@ -101,19 +101,14 @@ describe('guessing codes at /login/mfa', () => {
       checked.push((await post(t, '/login/mfa', { mfaToken, code: guess })).status);
     }
     const sixthLogin = await post(t, '/login', { username: 'guess-fresh-tokens', password: PASSWORD });
-    const rightCodeNow = await post(t, '/login/mfa', { mfaToken: await stepUpTokenOr429(), code: code(totpCode(secret, t.clock.now())) });
+    const otherCase = await post(t, '/login', { username: 'GUESS-FRESH-TOKENS', password: PASSWORD });
 
     expect(checked).toEqual([401, 401, 401, 401, 401]);
     // Past the limit the right password gets no new mfaToken, and a code is not checked at all.
     expect(sixthLogin.status).toBe(429);
     expect(sixthLogin.headers.get('Retry-After')).toMatch(/^[1-9][0-9]*$/);
-    expect(rightCodeNow.status).toBe(401);
-    expect(await codeOf(rightCodeNow)).toBe('invalid_mfa_token');
-
-    async function stepUpTokenOr429() {
-      const login = await post(t, '/login', { username: 'guess-fresh-tokens', password: PASSWORD });
-      return login.status === 403 ? String((await login.json() as Record<string, unknown>).mfaToken) : 'none: the login was 429';
-    }
+    // The name as typed differently is the same name: no fresh count there either.
+    expect(otherCase.status).toBe(429);
   });
 
   it('with an mfaToken taken before the limit, the 6th code (even the right one) is 429, not checked', async () => {
@@ -241,7 +236,7 @@ describe('the mfaToken', () => {
 
   it("another account's mfaToken does not take this account's code: it is checked against its own account", async () => {
     const victim = await enrol('token-victim');
-    const attacker = await enrol('token-attacker');
+    await enrol('token-attacker');
     const victimToken = await stepUpToken('token-victim');
     const attackerToken = await stepUpToken('token-attacker');
     t.clock.advance(30);
@@ -258,7 +253,6 @@ describe('the mfaToken', () => {
     expect(ownPair.user.username).toBe('token-victim');
     // The victim's recovery code was not spent by the crossed attempt.
     expect((await me(ownPair.token)).body).toMatchObject({ user: { mfa: { recoveryCodesLeft: 10 } } });
-    expect(attacker.recoveryCodes).toHaveLength(10);
   });
 
   it('is void after a password change, even with a right code', async () => {
