@@ -35,7 +35,14 @@ export const checkOwnPassword = async (
   const checked = await attemptPassword(deps, claims.username, password, context).catch((error: unknown) => {
     throw error instanceof AppError && error.code === 'invalid_credentials' ? incorrectPassword(what, error) : error;
   });
-  const { settle, login: _login, ...user } = checked;
+  const { settle, release, fail: _fail, lease: _lease, login: _login, ...user } = checked;
+  if (mfaOf(user).totp !== null) {
+    // A right password alone does not forget the name's failures while TOTP is on: otherwise a route that asks only
+    // for the password would wipe the count of wrong codes, and a thief with the password could guess codes forever.
+    await release();
+    if (user.uid !== claims.uid) throw incorrectPassword(what);
+    return user;
+  }
   if (!(await settle()) || user.uid !== claims.uid) throw incorrectPassword(what);
   return user;
 };

@@ -171,15 +171,29 @@ export const confirmTotp = async (
   context: RequestContext,
 ): Promise<{ recoveryCodes: string[] }> => {
   const box = boxOf(deps);
-  const user = await currentAccount(deps, claims);
+  // Under the name's throttle, as a login's code is: with a stolen access token a thief could otherwise guess the
+  // code of an enrolment its owner left pending, and turn TOTP on with its recovery codes in hand.
+  const attempt = await attemptOnAccount(deps, claims.username, context);
+  if (attempt === null || attempt.uid !== claims.uid) {
+    await attempt?.release();
+    throw new AppError('invalid_token', 'the account no longer exists');
+  }
+  const { lease: _lease, fail, release, login: _login, ...user } = attempt;
   const { pendingTotp, totp } = mfaOf(user);
   const now = deps.clock.now();
-  if (totp !== null) throw alreadyEnabled();
-  if (pendingTotp === null || pendingTotp.expiresAt <= now.getTime()) {
+  if (totp !== null || pendingTotp === null || pendingTotp.expiresAt <= now.getTime()) {
+    await release();
+    if (totp !== null) throw alreadyEnabled();
     throw new AppError('invalid_request', 'there is no enrolment to confirm: start one with POST /me/mfa/totp');
   }
   const step = deps.totp.check(box.open(pendingTotp.secret, user.uid), input.code, now);
-  if (step === null) throw invalidMfaCode(400);
+  if (step === null) {
+    await fail();
+    deps.audit.record('mfa.failed', { username: user.username, known: true, context });
+    throw invalidMfaCode(400);
+  }
+  // A right code is no login: the name's failures stay (only a completed login forgets them).
+  await release();
   const codes = deps.recoveryCodes.newCodes();
   const enabled = await deps.users.updateFactors(user.username, {
     expect: { uid: user.uid, credentialVersion: user.credentialVersion },
@@ -221,20 +235,23 @@ export const disableTotp = async (
 export const replaceRecoveryCodes = async (
   deps: MfaDeps,
   claims: AccessClaims,
-  input: { password: string },
+  input: { password: string } & FactorInput,
   context: RequestContext,
 ): Promise<{ recoveryCodes: string[] }> => {
   boxOf(deps);
-  const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
-  if (mfaOf(user).totp === null) throw notEnabled();
+  const account = await currentAccount(deps, claims);
+  if (mfaOf(account).totp === null) {
+    await checkOwnPassword(deps, claims, input.password, 'password', context);
+    throw notEnabled();
+  }
+  // The password and a code (or one of the old recovery codes): new codes sign in, so a stolen access token and
+  // password must not be enough to get them, as for a passkey.
   const codes = deps.recoveryCodes.newCodes();
-  const replaced = await deps.users.updateFactors(user.username, {
-    expect: { uid: user.uid, credentialVersion: user.credentialVersion },
+  const user = await proveFactors(deps, claims, input, context, {
     recoveryCodes: codes.map((code) => deps.recoveryCodes.digest(code)),
     bump: true,
   });
-  if (!replaced) throw incorrectPassword('password');
-  await factorChanged(deps, claims, { ...user, credentialVersion: user.credentialVersion + 1 }, 'mfa.recovery_codes_replaced', context);
+  await factorChanged(deps, claims, user, 'mfa.recovery_codes_replaced', context);
   return { recoveryCodes: codes };
 };
 

@@ -206,7 +206,7 @@ export const ROUTES = {
     summary: "Turn two-step verification on with a code from the app: the recovery codes, shown once",
     body: ConfirmTotpBody,
     success: { status: 200, body: RecoveryCodesResponse },
-    errors: ['invalid_mfa_code', 'mfa_already_enabled', 'not_found'],
+    errors: ['invalid_mfa_code', 'mfa_already_enabled', 'too_many_attempts', 'not_found'],
     errorStatus: { invalid_mfa_code: 400 },
   },
   disableTotp: {
@@ -222,10 +222,10 @@ export const ROUTES = {
     method: 'POST',
     path: '/me/mfa/recovery-codes',
     auth: 'session',
-    summary: 'A new set of recovery codes (needs the password); the old ones stop working',
-    body: PasswordBody,
+    summary: 'A new set of recovery codes (the password and a code or an old recovery code); the old ones stop working',
+    body: ProveFactorsBody,
     success: { status: 200, body: RecoveryCodesResponse },
-    errors: ['invalid_credentials', 'mfa_not_enabled', 'too_many_attempts', 'not_found'],
+    errors: ['invalid_credentials', 'invalid_mfa_code', 'mfa_not_enabled', 'too_many_attempts', 'not_found'],
   },
   passkeyRegistrationOptions: {
     method: 'POST',
