@@ -3,9 +3,9 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT, createWorld, storedUser } from '../../test/fakes';
-import { changePassword, deleteAccount, getMe } from './account';
+import { changeEmail, changePassword, deleteAccount, getMe } from './account';
 import { logIn } from './log-in';
-import type { AccessClaims } from './ports';
+import { NO_MFA, type AccessClaims } from './ports';
 import { register } from './register';
 import { authenticate, refreshSession, type TokenPair } from './sessions';
 
@@ -225,6 +225,67 @@ describe('changePassword', () => {
 
     // Assess
     expect(users.peekLogin('alice')).toMatchObject({ failures: 1, leases: {} });
+  });
+});
+
+/**
+ * The account routes that ask for the password alone, each run with alice's right password. While TOTP is on, a
+ * right password there is not a proof of every factor: it must not forget the name's failures, or a thief with the
+ * password and an access token could wipe the count of wrong codes between guesses.
+ */
+const PASSWORD_ONLY = [
+  ['changePassword', (world: World, claims: AccessClaims) =>
+    changePassword(world.deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT)],
+  ['changeEmail', (world: World, claims: AccessClaims) =>
+    changeEmail(world.deps, claims, { email: 'alice@example.com', password: PASSWORD }, CONTEXT)],
+] as const;
+
+/** Turns TOTP on on alice's item directly (the TOTP use cases are tested in mfa.test.ts): only its presence matters here. */
+const totpOn = (world: World) => world.users.patch('alice', { mfa: { ...NO_MFA, totp: { secret: 'sealed secret', lastStep: 0 } } });
+
+describe('a right password at a password-only route', () => {
+  it.each(PASSWORD_ONLY)('(%s) forgets none of the name\u2019s failures while TOTP is on, and closes its attempt', async (_name, act) => {
+    // Prepare
+    const world = setup();
+    const { claims } = await world.logInAlice();
+    totpOn(world);
+    for (let i = 0; i < 3; i += 1) await logIn(world.deps, { username: 'alice', password: `guess ${i}` }, CONTEXT).catch(() => undefined);
+
+    // Act
+    await act(world, claims);
+
+    // Assess
+    expect(world.users.peekLogin('alice')).toMatchObject({ failures: 3, leases: {} });
+  });
+
+  it.each(PASSWORD_ONLY)('(%s) forgets the name\u2019s failures while TOTP is off, as a login does', async (_name, act) => {
+    // Prepare
+    const world = setup();
+    const { claims } = await world.logInAlice();
+    for (let i = 0; i < 3; i += 1) await logIn(world.deps, { username: 'alice', password: `guess ${i}` }, CONTEXT).catch(() => undefined);
+
+    // Act
+    await act(world, claims);
+
+    // Assess
+    expect(world.users.peekLogin('alice')).toMatchObject({ failures: 0, leases: {} });
+  });
+
+  it('with TOTP on, still answers invalid_credentials when the name now belongs to another account, counting nothing', async () => {
+    // Prepare
+    const world = setup();
+    const { claims } = await world.logInAlice();
+    totpOn(world);
+    world.users.patch('alice', { uid: 'uid-new-alice' });
+    const before = world.users.peek('alice');
+
+    // Act
+    const attempt = changePassword(world.deps, claims, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, CONTEXT);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(world.users.peek('alice')).toEqual(before);
+    expect(world.users.peekLogin('alice')).toMatchObject({ failures: 0, leases: {} });
   });
 });
 

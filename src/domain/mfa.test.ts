@@ -180,6 +180,39 @@ describe('startTotp', () => {
     // Assess
     expect(error.code).toBe('mfa_already_enabled');
   });
+
+  it('with TOTP on, the right password forgets none of the name\u2019s failures (wrong codes included)', async () => {
+    // Prepare
+    const { deps, context, users, enrol, stepUp, now } = setup();
+    const { session, secret } = await enrol();
+    const { mfaToken } = await stepUp();
+    for (let i = 0; i < 4; i += 1) await outcome(completeStepUp(deps, { mfaToken, code: wrongCodeAt(secret, now()) }, context()));
+
+    // Act
+    const answer = await outcome(startTotp(deps, session.claims, { password: PASSWORD }, context()));
+    const fifth = await outcome(completeStepUp(deps, { mfaToken, code: wrongCodeAt(secret, now()) }, context()));
+    const sixth = await outcome(completeStepUp(deps, { mfaToken, code: codeAt(secret, now()) }, context()));
+
+    // Assess
+    expect(answer).toEqual({ code: 'mfa_already_enabled' });
+    expect(fifth).toEqual({ code: 'invalid_mfa_code' });
+    expect(sixth).toEqual({ code: 'too_many_attempts', retryAfterSeconds: 1 });
+    expect(users.peekLogin('alice')).toMatchObject({ failures: 5, leases: {} });
+  });
+
+  it('with TOTP off, the right password forgets the name\u2019s failures, as a login does', async () => {
+    // Prepare
+    const { deps, context, users, logInAlice } = setup();
+    const { claims } = await logInAlice();
+    for (let i = 0; i < 3; i += 1) await outcome(logIn(deps, { username: 'alice', password: `guess ${i}` }, context()));
+    expect(users.peekLogin('alice')?.failures).toBe(3);
+
+    // Act
+    await startTotp(deps, claims, { password: PASSWORD }, context());
+
+    // Assess
+    expect(users.peekLogin('alice')).toMatchObject({ failures: 0, leases: {} });
+  });
 });
 
 describe('confirmTotp', () => {
@@ -258,6 +291,62 @@ describe('confirmTotp', () => {
     await expect(confirmTotp(deps, claims, { code: codeAt(secret, now()) }, context())).resolves.toBeDefined();
   });
 
+  it('counts wrong codes on the name\u2019s throttle: 5 are checked, then too_many_attempts, even for the right code', async () => {
+    // Prepare
+    const { deps, context, users, audit, clock, logInAlice, now } = setup();
+    const { claims } = await logInAlice();
+    const { secret } = await startTotp(deps, claims, { password: PASSWORD }, context());
+    audit.entries.length = 0;
+    const wrong = [];
+    for (let i = 0; i < 5; i += 1) wrong.push(await outcome(confirmTotp(deps, claims, { code: wrongCodeAt(secret, now()) }, context())));
+
+    // Act
+    const rightCode = await outcome(confirmTotp(deps, claims, { code: codeAt(secret, now()) }, context()));
+    const rightPassword = await outcome(logIn(deps, { username: 'alice', password: PASSWORD }, context()));
+    clock.advanceSeconds(1);
+    const afterTheWait = await outcome(confirmTotp(deps, claims, { code: codeAt(secret, now()) }, context()));
+
+    // Assess
+    expect(wrong).toEqual(Array(5).fill({ code: 'invalid_mfa_code' }));
+    expect(audit.entries.filter((entry) => entry.event === 'mfa.failed')).toHaveLength(5);
+    expect(rightCode).toEqual({ code: 'too_many_attempts', retryAfterSeconds: 1 });
+    expect(rightPassword).toEqual({ code: 'too_many_attempts', retryAfterSeconds: 1 });
+    expect(afterTheWait).toEqual({ code: 'ok' });
+    // A confirmation is no login: the failures stay until one completes.
+    expect(users.peekLogin('alice')).toMatchObject({ failures: 5, leases: {} });
+  });
+
+  it('counts wrong codes together with wrong passwords, and a right confirmation forgets none of them', async () => {
+    // Prepare
+    const { deps, context, users, logInAlice, now } = setup();
+    const { claims } = await logInAlice();
+    const { secret } = await startTotp(deps, claims, { password: PASSWORD }, context());
+    for (let i = 0; i < 3; i += 1) await outcome(logIn(deps, { username: 'alice', password: `guess ${i}` }, context()));
+
+    // Act
+    const wrong = await outcome(confirmTotp(deps, claims, { code: wrongCodeAt(secret, now()) }, context()));
+    const right = await outcome(confirmTotp(deps, claims, { code: codeAt(secret, now()) }, context()));
+
+    // Assess
+    expect([wrong, right]).toEqual([{ code: 'invalid_mfa_code' }, { code: 'ok' }]);
+    expect(users.peekLogin('alice')).toMatchObject({ failures: 4, leases: {} });
+  });
+
+  it('counts a wrong code against the client\u2019s failed-login ceiling too', async () => {
+    // Prepare
+    const { deps, context, logInAlice, now } = setup();
+    const { claims } = await logInAlice();
+    const { secret } = await startTotp(deps, claims, { password: PASSWORD }, context());
+    const client = clientWindow(deps, 'login', context().ip);
+    const before = await client.count();
+
+    // Act
+    await outcome(confirmTotp(deps, claims, { code: wrongCodeAt(secret, now()) }, context()));
+
+    // Assess
+    expect(await client.count()).toBe(before + 1);
+  });
+
   it('answers invalid_mfa_code for a code two steps off', async () => {
     // Prepare
     const { deps, context, logInAlice, now } = setup();
@@ -273,7 +362,7 @@ describe('confirmTotp', () => {
 
   it('answers invalid_request when nothing is pending', async () => {
     // Prepare
-    const { deps, context, logInAlice } = setup();
+    const { deps, context, users, logInAlice } = setup();
     const { claims } = await logInAlice();
 
     // Act
@@ -281,6 +370,8 @@ describe('confirmTotp', () => {
 
     // Assess
     expect(error.code).toBe('invalid_request');
+    // Nothing was checked, so nothing is counted; the attempt it opened is closed.
+    expect(users.peekLogin('alice')).toMatchObject({ failures: 0, leases: {} });
   });
 
   it('answers invalid_request once the pending enrolment has expired (15 minutes)', async () => {
@@ -394,13 +485,15 @@ const CHANGES = [
   [
     'mfa.recovery_codes_replaced',
     async (world: ReturnType<typeof setup>) => {
-      const { session, recoveryCodes } = await world.enrol();
+      const { session, secret, recoveryCodes } = await world.enrol();
       const { mfaToken } = await world.stepUp();
       const other = await completeStepUp(world.deps, { mfaToken, recoveryCode: recoveryCodes[0]! }, world.context());
       return {
         session,
         other,
-        change: () => replaceRecoveryCodes(world.deps, session.claims, { password: PASSWORD }, world.context()),
+        // The other login used a recovery code: the current step's code is unspent.
+        change: () =>
+          replaceRecoveryCodes(world.deps, session.claims, { password: PASSWORD, code: codeAt(secret, world.now()) }, world.context()),
       };
     },
   ],
@@ -500,9 +593,10 @@ describe('a factor change', () => {
   it('voids a login in flight: an mfaToken issued before new recovery codes no longer works', async () => {
     // Prepare
     const world = setup();
-    const { session, secret } = await world.enrol();
+    const { session, secret, recoveryCodes } = await world.enrol();
     const { mfaToken } = await world.stepUp();
-    await replaceRecoveryCodes(world.deps, session.claims, { password: PASSWORD }, world.context());
+    // With a recovery code, so the code below is unspent: only the voided token can refuse it.
+    await replaceRecoveryCodes(world.deps, session.claims, { password: PASSWORD, recoveryCode: recoveryCodes[0]! }, world.context());
 
     // Act
     const answer = await outcome(completeStepUp(world.deps, { mfaToken, code: codeAt(secret, world.now()) }, world.context()));
@@ -1043,13 +1137,13 @@ describe('disableTotp', () => {
 });
 
 describe('replaceRecoveryCodes', () => {
-  it('returns 10 new codes: the old ones stop working, the new ones work', async () => {
+  it('returns 10 new codes for the password and a code: the old ones stop working, the new ones work', async () => {
     // Prepare
-    const { deps, context, users, clock, enrol, stepUp } = setup();
-    const { session, recoveryCodes: old } = await enrol();
+    const { deps, context, users, clock, enrol, stepUp, now } = setup();
+    const { session, secret, recoveryCodes: old } = await enrol();
 
     // Act
-    const { recoveryCodes } = await replaceRecoveryCodes(deps, session.claims, { password: PASSWORD }, context());
+    const { recoveryCodes } = await replaceRecoveryCodes(deps, session.claims, { password: PASSWORD, code: codeAt(secret, now()) }, context());
 
     // Assess
     expect(recoveryCodes).toHaveLength(10);
@@ -1058,6 +1152,8 @@ describe('replaceRecoveryCodes', () => {
     expect([...mfaOf(users.peek('alice')!).recoveryCodes].sort()).toEqual(
       recoveryCodes.map((code) => deps.recoveryCodes.digest(code)).sort(),
     );
+    // The code is spent: its step is the last one used.
+    expect(mfaOf(users.peek('alice')!).totp?.lastStep).toBe(Math.floor(now() / STEP_MS));
     const { mfaToken } = await stepUp();
     expect(await outcome(completeStepUp(deps, { mfaToken, recoveryCode: old[0]! }, context()))).toEqual({
       code: 'invalid_mfa_code',
@@ -1068,18 +1164,137 @@ describe('replaceRecoveryCodes', () => {
     });
   });
 
-  it('answers mfa_not_enabled when TOTP is off, and invalid_credentials for a wrong password', async () => {
+  it('returns 10 new codes for the password and one of the old recovery codes, which goes with the rest', async () => {
+    // Prepare
+    const { deps, context, users, enrol, stepUp } = setup();
+    const { session, recoveryCodes: old } = await enrol();
+
+    // Act
+    const { recoveryCodes } = await replaceRecoveryCodes(deps, session.claims, { password: PASSWORD, recoveryCode: old[4]! }, context());
+    const again = await outcome(replaceRecoveryCodes(deps, session.claims, { password: PASSWORD, recoveryCode: old[4]! }, context()));
+
+    // Assess
+    expect(recoveryCodes).toHaveLength(10);
+    expect([...mfaOf(users.peek('alice')!).recoveryCodes].sort()).toEqual(
+      recoveryCodes.map((code) => deps.recoveryCodes.digest(code)).sort(),
+    );
+    // Spent: neither a second replacement nor a login takes it.
+    expect(again).toEqual({ code: 'invalid_mfa_code' });
+    const { mfaToken } = await stepUp();
+    expect(await outcome(completeStepUp(deps, { mfaToken, recoveryCode: old[4]! }, context()))).toEqual({ code: 'invalid_mfa_code' });
+    expect((await getMe(deps, session.claims)).mfa.recoveryCodesLeft).toBe(10);
+  });
+
+  it('answers invalid_request naming the field code for the password alone while TOTP is on: nothing changed, counted or forgotten', async () => {
+    // Prepare
+    const { deps, context, users, enrol } = setup();
+    const { session } = await enrol();
+    for (let i = 0; i < 2; i += 1) await outcome(logIn(deps, { username: 'alice', password: `guess ${i}` }, context()));
+    const before = users.peek('alice');
+
+    // Act
+    const error = await rejection(replaceRecoveryCodes(deps, session.claims, { password: PASSWORD }, context()));
+
+    // Assess
+    expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'code' } });
+    expect(users.peek('alice')).toEqual(before);
+    // The two wrong passwords still count, and the attempt it opened is closed (no lease left on the name).
+    expect(users.peekLogin('alice')).toMatchObject({ failures: 2, leases: {} });
+  });
+
+  it('answers invalid_mfa_code (401) for a wrong code or recovery code, each counted on the name, and keeps the codes', async () => {
+    // Prepare
+    const { deps, context, users, audit, enrol, now } = setup();
+    const { session, secret, recoveryCodes } = await enrol();
+    const before = users.peek('alice');
+    audit.entries.length = 0;
+
+    // Act
+    const wrongCode = await rejection(
+      replaceRecoveryCodes(deps, session.claims, { password: PASSWORD, code: wrongCodeAt(secret, now()) }, context()),
+    );
+    const wrongRecovery = await rejection(
+      replaceRecoveryCodes(deps, session.claims, { password: PASSWORD, recoveryCode: 'AAAA-BBBB-CCCC-DDDD' }, context()),
+    );
+
+    // Assess
+    for (const error of [wrongCode, wrongRecovery]) {
+      expect(error.code).toBe('invalid_mfa_code');
+      expect(error.details?.status).toBeUndefined();
+    }
+    expect(users.peek('alice')).toEqual(before);
+    expect(users.peekLogin('alice')?.failures).toBe(2);
+    expect(audit.entries.map((entry) => entry.event)).toEqual(['mfa.failed', 'mfa.failed']);
+    // The old codes still work.
+    expect(mfaOf(users.peek('alice')!).recoveryCodes).toContain(deps.recoveryCodes.digest(recoveryCodes[0]!));
+  });
+
+  it('answers too_many_attempts past the name\u2019s limit, even for the right code, and a full proof then forgets the failures', async () => {
+    // Prepare
+    const { deps, context, users, clock, enrol, now } = setup();
+    const { session, secret } = await enrol();
+    for (let i = 0; i < 5; i += 1) {
+      await outcome(replaceRecoveryCodes(deps, session.claims, { password: PASSWORD, code: wrongCodeAt(secret, now()) }, context()));
+    }
+
+    // Act
+    const refused = await outcome(replaceRecoveryCodes(deps, session.claims, { password: PASSWORD, code: codeAt(secret, now()) }, context()));
+    clock.advanceSeconds(1);
+    const afterTheWait = await outcome(
+      replaceRecoveryCodes(deps, session.claims, { password: PASSWORD, code: codeAt(secret, now()) }, context()),
+    );
+
+    // Assess
+    expect(refused).toEqual({ code: 'too_many_attempts', retryAfterSeconds: 1 });
+    expect(afterTheWait).toEqual({ code: 'ok' });
+    // The password and a code are every factor: as a completed login, they forget the failures.
+    expect(users.peekLogin('alice')?.failures).toBe(0);
+  });
+
+  it('answers invalid_credentials for a wrong password, even with a right code, and spends nothing', async () => {
+    // Prepare
+    const { deps, context, users, enrol, now } = setup();
+    const { session, secret } = await enrol();
+    const before = users.peek('alice');
+
+    // Act
+    const error = await rejection(
+      replaceRecoveryCodes(deps, session.claims, { password: 'wrong password', code: codeAt(secret, now()) }, context()),
+    );
+
+    // Assess
+    expect(error.code).toBe('invalid_credentials');
+    expect(users.peek('alice')).toEqual(before);
+    expect(users.peekLogin('alice')?.failures).toBe(1);
+  });
+
+  it('answers mfa_not_enabled when TOTP is off, after the password (a wrong one is invalid_credentials)', async () => {
     // Prepare
     const { deps, context, logInAlice } = setup();
     const { claims } = await logInAlice();
 
     // Act
     const off = await rejection(replaceRecoveryCodes(deps, claims, { password: PASSWORD }, context()));
+    const offWithCode = await rejection(replaceRecoveryCodes(deps, claims, { password: PASSWORD, code: '123456' }, context()));
     const wrongPassword = await rejection(replaceRecoveryCodes(deps, claims, { password: 'wrong password' }, context()));
 
     // Assess
     expect(off.code).toBe('mfa_not_enabled');
+    expect(offWithCode.code).toBe('mfa_not_enabled');
     expect(wrongPassword.code).toBe('invalid_credentials');
+  });
+
+  it('answers not_found where the service has no MFA key', async () => {
+    // Prepare
+    const { deps, context, logInAlice } = setup();
+    const { claims } = await logInAlice();
+    const keyless: MfaDeps = { ...deps, secretBox: null };
+
+    // Act
+    const error = await rejection(replaceRecoveryCodes(keyless, claims, { password: PASSWORD, code: '123456' }, context()));
+
+    // Assess
+    expect(error.code).toBe('not_found');
   });
 });
 
