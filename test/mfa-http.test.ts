@@ -430,12 +430,12 @@ describe('recovery codes', () => {
     expect(afterTwo.user?.mfa).toEqual({ totp: true, passkeys: 0, recoveryCodesLeft: 8 });
   });
 
-  it('replacing them (password) gives 10 new codes; the old ones stop working, the new ones work', async () => {
+  it('replacing them (the password and a code) gives 10 new codes; the old ones stop working, the new ones work', async () => {
     // Prepare
-    const { session, recoveryCodes: old } = await enrolled(t, 'mfa-replace');
+    const { session, secret, recoveryCodes: old } = await enrolled(t, 'mfa-replace');
 
     // Act
-    const replaced = await t.post('/me/mfa/recovery-codes', { password: PASSWORD }, t.bearer(session.token));
+    const replaced = await t.post('/me/mfa/recovery-codes', { password: PASSWORD, code: freshCode(t.clock, secret) }, t.bearer(session.token));
     const fresh = ((await json(replaced)) as { recoveryCodes: string[] }).recoveryCodes;
     const count = await meOf(t, session.token);
     const withOld = await t.post('/login/mfa', { mfaToken: await stepUp(t, 'mfa-replace'), recoveryCode: old[0] });
@@ -444,6 +444,7 @@ describe('recovery codes', () => {
 
     // Assess
     expect(replaced.status).toBe(200);
+    expect(replaced.headers.get('cache-control')).toBe('no-store');
     expect(fresh).toHaveLength(10);
     for (const code of fresh) expect(code).toMatch(RECOVERY_CODE);
     expect(fresh.filter((code) => old.includes(code))).toEqual([]);
@@ -454,10 +455,69 @@ describe('recovery codes', () => {
     expect(withNew.status).toBe(200);
   });
 
-  it('replacing them with a wrong password is 401 invalid_credentials and keeps the old ones', async () => {
-    const { session, recoveryCodes } = await enrolled(t, 'mfa-replace-wrong');
+  it('replacing them with the password and an old recovery code works once: that code is spent with the rest', async () => {
+    // Prepare
+    const { session, recoveryCodes: old } = await enrolled(t, 'mfa-replace-recovery');
 
-    const refused = await t.post('/me/mfa/recovery-codes', { password: 'not the password' }, t.bearer(session.token));
+    // Act
+    const replaced = await t.post('/me/mfa/recovery-codes', { password: PASSWORD, recoveryCode: old[2] }, t.bearer(session.token));
+    const again = await t.post('/me/mfa/recovery-codes', { password: PASSWORD, recoveryCode: old[2] }, t.bearer(session.token));
+    const login = await t.post('/login/mfa', { mfaToken: await stepUp(t, 'mfa-replace-recovery'), recoveryCode: old[2] });
+
+    // Assess
+    expect(replaced.status).toBe(200);
+    expect(((await json(replaced)) as { recoveryCodes: string[] }).recoveryCodes).toHaveLength(10);
+    for (const refused of [again, login]) {
+      expect(refused.status).toBe(401);
+      expect(await json(refused)).toMatchObject({ code: 'invalid_mfa_code' });
+    }
+    expect((await meOf(t, session.token)).user?.mfa).toEqual({ totp: true, passkeys: 0, recoveryCodesLeft: 10 });
+  });
+
+  it('replacing them with the password alone while TOTP is on is 400 invalid_request naming code; the old ones keep working', async () => {
+    // Prepare
+    const { session, recoveryCodes } = await enrolled(t, 'mfa-replace-alone');
+
+    // Act
+    const refused = await t.post('/me/mfa/recovery-codes', { password: PASSWORD }, t.bearer(session.token));
+    const old = await t.post('/login/mfa', { mfaToken: await stepUp(t, 'mfa-replace-alone'), recoveryCode: recoveryCodes[0] });
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(await json(refused)).toMatchObject({ code: 'invalid_request', field: 'code' });
+    expect(old.status).toBe(200);
+  });
+
+  it('replacing them with a wrong code is 401 invalid_mfa_code, counted on the name: after 5, even the right code waits (429)', async () => {
+    // Prepare
+    const { session, secret, recoveryCodes } = await enrolled(t, 'mfa-replace-guess');
+    t.clock.advance(30);
+    const wrong = wrongCode(secret, t.clock.now());
+
+    // Act
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const response = await t.post('/me/mfa/recovery-codes', { password: PASSWORD, code: wrong }, t.bearer(session.token));
+      statuses.push(response.status);
+      expect(await json(response)).toMatchObject({ code: 'invalid_mfa_code' });
+    }
+    const right = await t.post('/me/mfa/recovery-codes', { password: PASSWORD, code: totpCode(secret, t.clock.now()) }, t.bearer(session.token));
+    const login = await t.post('/login', { username: 'mfa-replace-guess', password: PASSWORD });
+
+    // Assess
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    expect(right.status).toBe(429);
+    expect(await json(right)).toMatchObject({ code: 'too_many_attempts' });
+    expect(right.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(login.status).toBe(429);
+    // Nothing was replaced: the old codes are all there.
+    expect((await meOf(t, session.token)).user?.mfa).toEqual({ totp: true, passkeys: 0, recoveryCodesLeft: recoveryCodes.length });
+  });
+
+  it('replacing them with a wrong password is 401 invalid_credentials, even with a right code, and keeps the old ones', async () => {
+    const { session, secret, recoveryCodes } = await enrolled(t, 'mfa-replace-wrong');
+
+    const refused = await t.post('/me/mfa/recovery-codes', { password: 'not the password', code: freshCode(t.clock, secret) }, t.bearer(session.token));
     const old = await t.post('/login/mfa', { mfaToken: await stepUp(t, 'mfa-replace-wrong'), recoveryCode: recoveryCodes[0] });
 
     expect(refused.status).toBe(401);
@@ -465,13 +525,19 @@ describe('recovery codes', () => {
     expect(old.status).toBe(200);
   });
 
-  it('replacing them with TOTP off is 400 mfa_not_enabled', async () => {
+  it('replacing them with TOTP off is 400 mfa_not_enabled, after the password (a wrong one is 401 invalid_credentials)', async () => {
     const session = await t.registerAndLogIn('mfa-replace-off');
 
     const response = await t.post('/me/mfa/recovery-codes', { password: PASSWORD }, t.bearer(session.token));
+    const withCode = await t.post('/me/mfa/recovery-codes', { password: PASSWORD, code: '123456' }, t.bearer(session.token));
+    const wrongPassword = await t.post('/me/mfa/recovery-codes', { password: 'not the password' }, t.bearer(session.token));
 
     expect(response.status).toBe(400);
     expect(await json(response)).toMatchObject({ code: 'mfa_not_enabled' });
+    expect(withCode.status).toBe(400);
+    expect(await json(withCode)).toMatchObject({ code: 'mfa_not_enabled' });
+    expect(wrongPassword.status).toBe(401);
+    expect(await json(wrongPassword)).toMatchObject({ code: 'invalid_credentials' });
   });
 });
 
@@ -550,6 +616,107 @@ describe('the throttle on second factors', () => {
     expect(statuses).toEqual([401, 401, 401, 401, 401]);
     expect(login.status).toBe(429);
     expect((await meOf(t, session.token)).user?.mfa).toMatchObject({ totp: true });
+  });
+});
+
+/**
+ * The account routes that ask for the password alone (checkOwnPassword), sent with the right one: each answer as
+ * it is for an account in the state the test gives it. DELETE /me is left out: the name's failures go with the item.
+ */
+const PASSWORD_ONLY_ROUTES: [route: string, statuses: { totpOn: number; totpOff: number }, send: (token: string) => Promise<Response>][] = [
+  ['POST /me/mfa/totp', { totpOn: 409, totpOff: 200 }, (token) => t.post('/me/mfa/totp', { password: PASSWORD }, t.bearer(token))],
+  // No such passkey: 404 once the password is checked.
+  ['DELETE /me/passkeys/{id}', { totpOn: 404, totpOff: 404 }, (token) =>
+    send(t, 'DELETE', '/me/passkeys/AAAAAAAAAAAAAAAAAAAAAA', { password: PASSWORD }, t.bearer(token))],
+  ['POST /me/email', { totpOn: 202, totpOff: 202 }, (token) =>
+    t.post('/me/email', { email: 'failures-stay@example.com', password: PASSWORD }, t.bearer(token))],
+  ['POST /me/password', { totpOn: 200, totpOff: 200 }, (token) =>
+    t.post('/me/password', { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, t.bearer(token))],
+];
+
+describe('a right password at a route that asks for nothing more', () => {
+  it.each(PASSWORD_ONLY_ROUTES)('%s forgets none of the wrong codes while TOTP is on: the name still meets its limit', async (route, statuses, act) => {
+    // Prepare: 4 wrong codes on the name.
+    const username = `keep-${route.replace(/[^a-z]+/gi, '-').toLowerCase()}`;
+    const { session, secret } = await enrolled(t, username);
+    const mfaToken = await stepUp(t, username);
+    t.clock.advance(30);
+    const wrong = wrongCode(secret, t.clock.now());
+    for (let i = 0; i < 4; i += 1) expect((await t.post('/login/mfa', { mfaToken, code: wrong })).status).toBe(401);
+
+    // Act
+    const answered = await act(session.token);
+    const guesses: number[] = [];
+    for (let i = 0; i < 2; i += 1) guesses.push((await t.post('/login', { username, password: `wrong guess ${i}` })).status);
+
+    // Assess
+    expect(answered.status).toBe(statuses.totpOn);
+    // The fifth failure is checked, the sixth waits: the right password in between wiped nothing.
+    expect(guesses).toEqual([401, 429]);
+  });
+
+  it.each(PASSWORD_ONLY_ROUTES)('%s forgets the failures while TOTP is off, as a login does', async (route, statuses, act) => {
+    // Prepare: 4 wrong passwords on the name.
+    const username = `forget-${route.replace(/[^a-z]+/gi, '-').toLowerCase()}`;
+    const session = await t.registerAndLogIn(username);
+    for (let i = 0; i < 4; i += 1) expect((await t.post('/login', { username, password: `guess ${i}` })).status).toBe(401);
+
+    // Act
+    const answered = await act(session.token);
+    const guesses: number[] = [];
+    for (let i = 0; i < 5; i += 1) guesses.push((await t.post('/login', { username, password: `wrong guess ${i}` })).status);
+
+    // Assess
+    expect(answered.status).toBe(statuses.totpOff);
+    expect(guesses).toEqual([401, 401, 401, 401, 401]);
+  });
+});
+
+describe('the throttle on confirming an enrolment', () => {
+  it('5 wrong codes at /me/mfa/totp/confirm are 400 invalid_mfa_code, then 429 with Retry-After, even for the right code', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('confirm-guess');
+    const { secret } = (await json(await t.post('/me/mfa/totp', { password: PASSWORD }, t.bearer(session.token)))) as { secret: string };
+    const wrong = wrongCode(secret, t.clock.now());
+
+    // Act
+    const statuses: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const response = await t.post('/me/mfa/totp/confirm', { code: wrong }, t.bearer(session.token));
+      statuses.push(`${response.status} ${String((await json(response)).code)}`);
+    }
+    const right = await t.post('/me/mfa/totp/confirm', { code: totpCode(secret, t.clock.now()) }, t.bearer(session.token));
+    const login = await t.post('/login', { username: 'confirm-guess', password: PASSWORD });
+    t.clock.advance(Number(right.headers.get('retry-after')));
+    const afterWait = await t.post('/me/mfa/totp/confirm', { code: totpCode(secret, t.clock.now()) }, t.bearer(session.token));
+
+    // Assess
+    expect(statuses).toEqual(Array(5).fill('400 invalid_mfa_code'));
+    expect(right.status).toBe(429);
+    expect(await json(right)).toMatchObject({ code: 'too_many_attempts' });
+    expect(right.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(login.status).toBe(429);
+    expect(afterWait.status).toBe(200);
+    expect((await meOf(t, session.token)).user?.mfa).toMatchObject({ totp: true });
+  });
+
+  it('a right confirmation forgets none of the failures: wrong passwords before it still count', async () => {
+    // Prepare
+    const session = await t.registerAndLogIn('confirm-keeps');
+    const { secret } = (await json(await t.post('/me/mfa/totp', { password: PASSWORD }, t.bearer(session.token)))) as { secret: string };
+    for (let i = 0; i < 3; i += 1) await t.post('/login', { username: 'confirm-keeps', password: `guess ${i}` });
+    const wrong = await t.post('/me/mfa/totp/confirm', { code: wrongCode(secret, t.clock.now()) }, t.bearer(session.token));
+
+    // Act
+    const confirmed = await t.post('/me/mfa/totp/confirm', { code: totpCode(secret, t.clock.now()) }, t.bearer(session.token));
+    const guesses: number[] = [];
+    for (let i = 0; i < 2; i += 1) guesses.push((await t.post('/login', { username: 'confirm-keeps', password: `wrong guess ${i}` })).status);
+
+    // Assess
+    expect(wrong.status).toBe(400);
+    expect(confirmed.status).toBe(200);
+    // 3 wrong passwords and 1 wrong code: the fifth failure is checked, the sixth waits.
+    expect(guesses).toEqual([401, 429]);
   });
 });
 
@@ -642,7 +809,7 @@ describe('account rules: sessions and logins in flight', () => {
     const first = await loginAgain();
 
     // Act
-    const replaced = await t.post('/me/mfa/recovery-codes', { password: PASSWORD }, t.bearer(caller.token));
+    const replaced = await t.post('/me/mfa/recovery-codes', { password: PASSWORD, code: freshCode(t.clock, secret) }, t.bearer(caller.token));
     const firstAfterReplace = await meOf(t, first.token);
     const second = await loginAgain();
     const disabled = await send(t, 'DELETE', '/me/mfa/totp', { password: PASSWORD, code: freshCode(t.clock, secret) }, t.bearer(caller.token));
@@ -687,7 +854,7 @@ describe('account rules: sessions and logins in flight', () => {
     const waiting = await stepUp(t, 'rules-flight');
 
     // Act
-    await t.post('/me/mfa/recovery-codes', { password: PASSWORD }, t.bearer(session.token));
+    const replaced = await t.post('/me/mfa/recovery-codes', { password: PASSWORD, code: freshCode(t.clock, secret) }, t.bearer(session.token));
     const afterReplace = await t.post('/login/mfa', { mfaToken: waiting, code: freshCode(t.clock, secret) });
     t.clock.advance(1);
     const waitingAgain = await stepUp(t, 'rules-flight');
@@ -695,6 +862,7 @@ describe('account rules: sessions and logins in flight', () => {
     const afterDisable = await t.post('/login/mfa', { mfaToken: waitingAgain, recoveryCode: recoveryCodes[1] });
 
     // Assess
+    expect(replaced.status).toBe(200);
     for (const refused of [afterReplace, afterDisable]) {
       expect(refused.status).toBe(401);
       expect(await json(refused)).toMatchObject({ code: 'invalid_mfa_token' });
@@ -857,7 +1025,7 @@ describe('the contract\'s 409 and 400 answers', () => {
     ['POST', '/me/mfa/totp', { password: PASSWORD }],
     ['POST', '/me/mfa/totp/confirm', { code: '123456' }],
     ['DELETE', '/me/mfa/totp', { password: PASSWORD, code: '123456' }],
-    ['POST', '/me/mfa/recovery-codes', { password: PASSWORD }],
+    ['POST', '/me/mfa/recovery-codes', { password: PASSWORD, code: '123456' }],
   ])('%s %s without a bearer token is 401', async (method, path, body) => {
     const response = await send(t, method, path, body);
 
@@ -876,7 +1044,7 @@ describe('malformed bodies on the new routes', () => {
     ['POST', '/me/mfa/totp', { password: PASSWORD }, true],
     ['POST', '/me/mfa/totp/confirm', { code: '123456' }, true],
     ['DELETE', '/me/mfa/totp', { password: PASSWORD, code: '123456' }, true],
-    ['POST', '/me/mfa/recovery-codes', { password: PASSWORD }, true],
+    ['POST', '/me/mfa/recovery-codes', { password: PASSWORD, code: '123456' }, true],
     ['POST', '/login/mfa', { mfaToken: 'some-token', code: '123456' }, false],
   ];
   const call = (method: string, path: string, body: unknown, bearer: boolean) =>
@@ -897,7 +1065,7 @@ describe('malformed bodies on the new routes', () => {
   });
 
   it.each(routes)('%s %s: each field of a wrong type is 400 invalid_request naming it', async (method, path, fields, bearer) => {
-    const names = [...Object.keys(fields), ...(path === '/login/mfa' || method === 'DELETE' ? ['recoveryCode'] : [])];
+    const names = [...Object.keys(fields), ...('code' in fields && path !== '/me/mfa/totp/confirm' ? ['recoveryCode'] : [])];
     for (const name of names) {
       for (const [what, value] of wrongTypes) {
         const { recoveryCode: _r, ...base } = fields as Record<string, unknown>;
@@ -950,7 +1118,10 @@ describe('malformed bodies on the new routes', () => {
     const pending = await t.registerAndLogIn('nonsense-pending');
     await t.post('/me/mfa/totp', { password: PASSWORD }, t.bearer(pending.token));
     const confirms: [string, number, unknown][] = [];
-    for (const value of nonsense) {
+    for (const [i, value] of nonsense.entries()) {
+      // Wrong codes at the confirmation count on the name too: a password login (TOTP is off there) forgets them
+      // every four values, so each one is checked rather than waiting.
+      if (i % 4 === 0) expect((await t.post('/login', { username: 'nonsense-pending', password: PASSWORD })).status).toBe(200);
       const response = await t.post('/me/mfa/totp/confirm', { code: value }, t.bearer(pending.token));
       confirms.push([value.slice(0, 20), response.status, (await json(response)).code]);
     }
@@ -1105,11 +1276,14 @@ describe('logs', () => {
     const secondToken = await stepUp(logged, 'logged');
     await logged.post('/login/mfa', { mfaToken: secondToken, recoveryCode: 'AAAA-BBBB-CCCC-DDDD' });
     const byRecovery = (await json(await logged.post('/login/mfa', { mfaToken: secondToken, recoveryCode: recoveryCodes[0] }))) as unknown as LoginAnswer;
-    const replaced = (await json(await logged.post('/me/mfa/recovery-codes', { password: PASSWORD }, bearer))) as { recoveryCodes: string[] };
+    const replaceCode = freshCode(logged.clock, started.secret);
+    const replaced = (await json(await logged.post('/me/mfa/recovery-codes', { password: PASSWORD, code: replaceCode }, bearer))) as {
+      recoveryCodes: string[];
+    };
     secrets.push(...replaced.recoveryCodes);
     const disableCode = freshCode(logged.clock, started.secret);
     await send(logged, 'DELETE', '/me/mfa/totp', { password: PASSWORD, code: disableCode }, bearer);
-    codes.push(badCode, goodCode, disableCode);
+    codes.push(badCode, goodCode, replaceCode, disableCode);
     secrets.push(firstToken, secondToken, byCode.token, byCode.refreshToken, byRecovery.token, byRecovery.refreshToken);
 
     // Assess
