@@ -148,6 +148,40 @@ describe('a Lambda with MFA_ENCRYPTION_KEY', () => {
     expect(bodyOf(wrong)).toMatchObject({ code: 'invalid_mfa_code' });
     expect(right.statusCode).toBe(200);
   });
+
+  it('new recovery codes need a second factor: the password alone is 400 naming code (HTTP API), an old recovery code gives them (REST)', async () => {
+    // Prepare
+    await invoke(httpApiEvent({ method: 'POST', path: '/register', body: text({ name: 'Lam', username: 'lam-replace', password: PASSWORD }) }));
+    const session = bodyOf(
+      await invoke(httpApiEvent({ method: 'POST', path: '/login', body: text({ username: 'lam-replace', password: PASSWORD }) })),
+    ) as { token: string };
+    const { secret } = bodyOf(
+      await invoke(httpApiEvent({ method: 'POST', path: '/me/mfa/totp', headers: auth(session.token), body: text({ password: PASSWORD }) })),
+    ) as { secret: string };
+    const { recoveryCodes: old } = bodyOf(
+      await invoke(
+        httpApiEvent({ method: 'POST', path: '/me/mfa/totp/confirm', headers: auth(session.token), body: text({ code: totpCode(secret, Date.now()) }) }),
+      ),
+    ) as { recoveryCodes: string[] };
+
+    // Act
+    const alone = await invoke(
+      httpApiEvent({ method: 'POST', path: '/me/mfa/recovery-codes', headers: auth(session.token), body: text({ password: PASSWORD }) }),
+    );
+    const replaced = await invoke(
+      restEvent({ method: 'POST', path: '/me/mfa/recovery-codes', headers: auth(session.token), body: text({ password: PASSWORD, recoveryCode: old[0] }) }),
+    );
+    const me = await invoke(restEvent({ method: 'GET', path: '/me', headers: auth(session.token) }));
+
+    // Assess
+    expect(alone.statusCode).toBe(400);
+    expect(bodyOf(alone)).toMatchObject({ code: 'invalid_request', field: 'code' });
+    expect(replaced.statusCode).toBe(200);
+    const fresh = (bodyOf(replaced) as { recoveryCodes: string[] }).recoveryCodes;
+    expect(fresh).toHaveLength(10);
+    expect(fresh.filter((code) => old.includes(code))).toEqual([]);
+    expect((bodyOf(me).user as Record<string, unknown>).mfa).toEqual({ totp: true, passkeys: 0, recoveryCodesLeft: 10 });
+  });
 });
 
 describe('a Lambda without any MFA key', () => {
@@ -194,10 +228,11 @@ describe('a Lambda without any MFA key', () => {
     expect(bodyOf(result)).toMatchObject({ code: 'not_found' });
   });
 
-  it('answers POST /me/mfa/recovery-codes with 404 not_found, as the other TOTP routes', async () => {
-    const result = await invoke(
-      restEvent({ method: 'POST', path: '/me/mfa/recovery-codes', headers: auth(token), body: text({ password: PASSWORD }) }),
-    );
+  it.each([
+    ['the password alone', { password: PASSWORD }],
+    ['the password and a code', { password: PASSWORD, code: '123456' }],
+  ])('answers POST /me/mfa/recovery-codes with 404 not_found for %s, as the other TOTP routes', async (_what, body) => {
+    const result = await invoke(restEvent({ method: 'POST', path: '/me/mfa/recovery-codes', headers: auth(token), body: text(body) }));
 
     expect(result.statusCode).toBe(404);
     expect(bodyOf(result)).toMatchObject({ code: 'not_found' });
