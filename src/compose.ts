@@ -168,16 +168,24 @@ export const compose = (config: Config, options: ComposeOptions) => {
         passkeySettings: passkeySettingsOf(config, options),
       }),
     ));
+  // Each passkey route's use case, from the module once it is loaded.
+  const viaFactors =
+    <K extends keyof PasskeyHandlers>(route: K) =>
+    async (...args: Parameters<PasskeyHandlers[K]>): Promise<Awaited<ReturnType<PasskeyHandlers[K]>>> =>
+      // The handlers' parameters are the route's own; TypeScript cannot follow K through the spread.
+      (await ((await factors()).passkeys[route] as (...a: Parameters<PasskeyHandlers[K]>) => ReturnType<PasskeyHandlers[K]>)(
+        ...args,
+      )) as Awaited<ReturnType<PasskeyHandlers[K]>>;
   const passkeyRoutes: PasskeyHandlers | undefined =
     config.passkeys === null
       ? undefined
       : {
-          registrationOptions: async (...args) => (await factors()).passkeys.registrationOptions(...args),
-          add: async (...args) => (await factors()).passkeys.add(...args),
-          list: async (...args) => (await factors()).passkeys.list(...args),
-          remove: async (...args) => (await factors()).passkeys.remove(...args),
-          loginOptions: async (...args) => (await factors()).passkeys.loginOptions(...args),
-          logIn: async (...args) => (await factors()).passkeys.logIn(...args),
+          registrationOptions: viaFactors('registrationOptions'),
+          add: viaFactors('add'),
+          list: viaFactors('list'),
+          remove: viaFactors('remove'),
+          loginOptions: viaFactors('loginOptions'),
+          logIn: viaFactors('logIn'),
         };
 
   const pages: PageId[] = [

@@ -328,10 +328,6 @@ export type Config = Readonly<
       }>;
       secretsManager: Readonly<{ endpoint: string | undefined; region: string }>;
       /**
-       * How mail goes: SMTP when SMTP_URL is set; else SES on Lambda when MAIL_FROM is; else the outbox locally;
-       * none on Lambda without a sender (nothing is sent, and asking for a link that must go answers 503).
-       */
-      /**
        * Passkeys' relying party: locally localhost and http://localhost:PORT unless set; on Lambda both settings or
        * null (no passkeys: their routes answer 404).
        */
@@ -342,6 +338,10 @@ export type Config = Readonly<
         origins: readonly string[] | null;
         challengeTtlSeconds: number;
       }> | null;
+      /**
+       * How mail goes: SMTP when SMTP_URL is set; else SES on Lambda when MAIL_FROM is; else the outbox locally;
+       * none on Lambda without a sender (nothing is sent, and asking for a link that must go answers 503).
+       */
       mailer: Readonly<
         | { kind: 'smtp'; url: string; from: string }
         | { kind: 'ses'; from: string; endpoint: string | undefined; region: string; configurationSet: string | undefined }
@@ -424,6 +424,9 @@ export const loadConfig = (env: Env, runtime: Runtime): Config => {
   const { rpId, origins } = s.webauthn;
   if (problems.length === 0 && runtime === 'lambda' && (rpId === undefined) !== (origins === undefined)) {
     problems.push('WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS go together: set both for passkeys, or neither');
+  }
+  if (problems.length === 0 && runtime === 'local' && rpId !== undefined && rpId !== 'localhost' && origins === undefined) {
+    problems.push(`WEBAUTHN_RP_ID ${rpId} needs WEBAUTHN_ORIGINS: the local default, http://localhost:PORT, is not on it`);
   }
   const passkeysRpId = rpId ?? (runtime === 'local' ? 'localhost' : undefined);
   const passkeyOrigins = origins ?? (runtime === 'local' ? null : undefined);

@@ -379,7 +379,7 @@ const applyFactorChange = (user: UserRecord, change: FactorChange): UserRecord |
   }
   if (change.recoveryCodes !== undefined) mfa.recoveryCodes = [...(change.recoveryCodes ?? [])];
   if (change.passkeys !== undefined) mfa.passkeys = Math.max(0, before.passkeys + change.passkeys);
-  if (change.login !== undefined) {
+  if (change.login?.mfaIssuedAt !== undefined) {
     if (before.mfaSpentAt >= change.login.mfaIssuedAt) return null;
     mfa.mfaSpentAt = change.login.mfaIssuedAt;
   }
@@ -474,7 +474,10 @@ export const createSessionStore = (log: RequestLog = createRequestLog()): FakeSe
     carryOver: (uid, sid, credentialVersion) =>
       request('carryOver', uid, () => {
         const row = rows.get(key(uid, sid));
-        if (row === undefined) return false;
+        // Only from the version just before (or already there: a retry), as on DynamoDB.
+        if (row === undefined || (row.credentialVersion !== credentialVersion - 1 && row.credentialVersion !== credentialVersion)) {
+          return false;
+        }
         rows.set(key(uid, sid), { ...row, credentialVersion });
         return true;
       }),

@@ -118,7 +118,7 @@ export const deleteAccount = async (
   await endAllSessions(deps, claims.uid);
   // Its factors were on its item, gone with it; its passkeys are in their own table. (One left behind by a failed
   // clean-up can never sign in: its account is gone, and a new account of the name has another uid.)
-  await deps.passkeys?.removeAllFor(claims.uid).catch(() => undefined);
+  if (mfaOf(user).passkeys > 0) await deps.passkeys?.removeAllFor(claims.uid).catch(() => undefined);
   // The verified address is free for another account; links already sent stop working.
   if (user.email !== null && user.emailVerified) await releaseClaim(deps, user.email, claims.uid);
   await Promise.all(

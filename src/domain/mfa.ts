@@ -41,6 +41,27 @@ const boxOf = (deps: MfaDeps): SecretBox => {
   return deps.secretBox;
 };
 
+/**
+ * The session making a factor change must be at the account's credentialVersion: a session a password change ended
+ * (its removal still under way, or left behind by a failed clean-up) must not turn a factor on and be carried over.
+ */
+const assertCurrentSession = async (deps: MfaDeps, claims: AccessClaims, credentialVersion: number) => {
+  const session = await deps.sessions.find(claims.uid, claims.sid);
+  if (session === null || session.credentialVersion !== credentialVersion) {
+    throw new AppError('invalid_token', 'the session has ended');
+  }
+};
+
+/** Runs a check of an open attempt; if the check itself throws, the attempt's place is given back first. */
+const releasingOnError = async <T>(release: () => Promise<void>, check: () => T): Promise<T> => {
+  try {
+    return check();
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw error;
+  }
+};
+
 /** The factor a request gives, checked against the account (nothing spent yet): what a write must spend, or null. */
 const checkFactor = (
   deps: MfaDeps,
@@ -82,40 +103,46 @@ export const proveFactors = async (
   claims: AccessClaims,
   input: { password: string } & FactorInput,
   context: RequestContext,
-  change: Omit<FactorChange, 'expect' | 'step' | 'recoveryCode'> = {},
+  change: Omit<FactorChange, 'expect' | 'step' | 'recoveryCode' | 'login'> = {},
 ): Promise<UserRecord & { uid: string }> => {
   const checked = await attemptPassword(deps, claims.username, input.password, context).catch((error: unknown) => {
     throw error instanceof AppError && error.code === 'invalid_credentials' ? incorrectPassword('password', error) : error;
   });
-  const { settle, release, fail, login: _login, lease: _lease, ...user } = checked;
+  const { settle, release, fail, login: _login, lease, ...user } = checked;
   if (user.uid !== claims.uid) {
     await release();
     throw incorrectPassword('password');
   }
-  let spend: Pick<FactorChange, 'step' | 'recoveryCode'> = {};
-  if (mfaOf(user).totp !== null) {
-    try {
-      assertOneFactor(input);
-    } catch (error) {
-      await release();
-      throw error;
-    }
-    const proof = checkFactor(deps, user, input);
-    if (proof === null) {
-      await fail();
-      deps.audit.record('mfa.failed', { username: user.username, known: true, context });
-      throw invalidMfaCode();
-    }
-    spend = proof;
+  const expect = { uid: user.uid, credentialVersion: user.credentialVersion };
+  const changed = { ...user, credentialVersion: user.credentialVersion + (change.bump === true ? 1 : 0) };
+  if (mfaOf(user).totp === null) {
+    if (!(await settle())) throw incorrectPassword('password');
+    if (Object.keys(change).length === 0) return user;
+    await assertCurrentSession(deps, claims, user.credentialVersion);
+    if (!(await deps.users.updateFactors(user.username, { expect, ...change }))) throw incorrectPassword('password');
+    return changed;
   }
-  if (!(await settle())) throw incorrectPassword('password');
-  const write = { ...spend, ...change };
-  if (Object.keys(write).length === 0) return user;
-  if (!(await deps.users.updateFactors(user.username, { expect: { uid: user.uid, credentialVersion: user.credentialVersion }, ...write }))) {
-    // The code was used meanwhile (a replay racing its first use), or the account changed.
-    throw spend.step !== undefined || spend.recoveryCode !== undefined ? invalidMfaCode() : incorrectPassword('password');
+  const proof = await releasingOnError(release, () => {
+    assertOneFactor(input);
+    return checkFactor(deps, user, input);
+  });
+  if (proof === null) {
+    await fail();
+    deps.audit.record('mfa.failed', { username: user.username, known: true, context });
+    throw invalidMfaCode();
   }
-  return { ...user, credentialVersion: user.credentialVersion + (change.bump === true ? 1 : 0) };
+  await assertCurrentSession(deps, claims, user.credentialVersion).catch(async (error: unknown) => {
+    await release();
+    throw error;
+  });
+  // One write spends the code, makes the change, ends the attempt and forgets the name's failures: a replay that
+  // wins the code meanwhile leaves this attempt to count as a failure.
+  const login = { leaseId: lease.id, expired: lease.expired };
+  if (!(await deps.users.updateFactors(user.username, { expect, ...proof, ...change, login }))) {
+    await fail();
+    throw invalidMfaCode();
+  }
+  return changed;
 };
 
 /**
@@ -152,6 +179,7 @@ export const startTotp = async (
   const box = boxOf(deps);
   const user = await checkOwnPassword(deps, claims, input.password, 'password', context);
   if (mfaOf(user).totp !== null) throw alreadyEnabled();
+  await assertCurrentSession(deps, claims, user.credentialVersion);
   const secret = deps.totp.newSecret();
   const pendingTotp = { secret: box.seal(secret, user.uid), expiresAt: deps.clock.now().getTime() + PENDING_TOTP_MS };
   if (!(await deps.users.updateFactors(user.username, { expect: { uid: user.uid, credentialVersion: user.credentialVersion }, pendingTotp }))) {
@@ -186,7 +214,7 @@ export const confirmTotp = async (
     if (totp !== null) throw alreadyEnabled();
     throw new AppError('invalid_request', 'there is no enrolment to confirm: start one with POST /me/mfa/totp');
   }
-  const step = deps.totp.check(box.open(pendingTotp.secret, user.uid), input.code, now);
+  const step = await releasingOnError(release, () => deps.totp.check(box.open(pendingTotp.secret, user.uid), input.code, now));
   if (step === null) {
     await fail();
     deps.audit.record('mfa.failed', { username: user.username, known: true, context });
@@ -194,6 +222,7 @@ export const confirmTotp = async (
   }
   // A right code is no login: the name's failures stay (only a completed login forgets them).
   await release();
+  await assertCurrentSession(deps, claims, user.credentialVersion);
   const codes = deps.recoveryCodes.newCodes();
   const enabled = await deps.users.updateFactors(user.username, {
     expect: { uid: user.uid, credentialVersion: user.credentialVersion },
@@ -282,7 +311,7 @@ export const completeStepUp = async (
     await release();
     throw invalidMfaToken();
   }
-  const proof = checkFactor(deps, user, input);
+  const proof = await releasingOnError(release, () => checkFactor(deps, user, input));
   if (proof === null) {
     await fail();
     deps.audit.record('mfa.failed', { username: user.username, known: true, context });

@@ -78,10 +78,11 @@ export type FactorChange = {
   /** Bumps credentialVersion: every session but the one carried over ends, and logins in flight fail. */
   bump?: boolean;
   /**
-   * Completes a step-up login: the attempt's lease (and the expired ones) go and the failures are forgotten; the
-   * step-up token issued at `mfaIssuedAt` is spent, only if it was issued after the last one spent.
+   * Ends a checked attempt in the same write: its lease (and the expired ones) go and the failures are forgotten.
+   * With `mfaIssuedAt` (a step-up login) the step-up token issued then is spent, only if it was issued after the
+   * last one spent.
    */
-  login?: { leaseId: string; expired: readonly string[]; mfaIssuedAt: number };
+  login?: { leaseId: string; expired: readonly string[]; mfaIssuedAt?: number };
 };
 
 /** An attempt being checked: a lease on the name that ends at `deadline` (epoch ms), however the attempt ends. */
@@ -194,8 +195,8 @@ export type SessionStore = {
   /** Ends every session of a user but `keepSid`. */
   removeOthers(uid: string, keepSid: string): Promise<void>;
   /**
-   * Moves a live session to the account's new credentialVersion (the session that changed a factor stays valid);
-   * false when the session is gone.
+   * Moves a live session to the account's new credentialVersion (the session that changed a factor stays valid),
+   * only from the version just before it (or when it is there already: a retry); false otherwise or when gone.
    */
   carryOver(uid: string, sid: string, credentialVersion: number): Promise<boolean>;
 };

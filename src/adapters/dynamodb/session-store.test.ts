@@ -138,6 +138,13 @@ for (const target of STORE_TARGETS) {
       expect((await sessions.find('u10', 's1'))?.credentialVersion).toBe(3);
     });
 
+    it('never carries over a session from an older version than the one just before (a session a change ended)', async () => {
+      await sessions.create(session('u12', 's1', { credentialVersion: 0 }));
+
+      expect(await sessions.carryOver('u12', 's1', 2)).toBe(false);
+      expect((await sessions.find('u12', 's1'))?.credentialVersion).toBe(0);
+    });
+
     it('answers false for carryOver of a missing or removed session, and creates no item', async () => {
       await sessions.create(session('u11', 's1'));
       await sessions.remove('u11', 's1');

@@ -87,8 +87,10 @@ export const createDynamoSessionStore = (options: DynamoSessionStoreOptions): Se
             TableName: tableName,
             Key: { uid, sid },
             UpdateExpression: 'SET credentialVersion = :version',
-            ConditionExpression: 'attribute_exists(sid)',
-            ExpressionAttributeValues: { ':version': credentialVersion },
+            // From the version just before only (a retry finds it there already): a session an earlier change
+            // ended, still being removed, is never revived.
+            ConditionExpression: 'attribute_exists(sid) AND (credentialVersion = :previous OR credentialVersion = :version)',
+            ExpressionAttributeValues: { ':version': credentialVersion, ':previous': credentialVersion - 1 },
           }),
           bounded(),
         ),

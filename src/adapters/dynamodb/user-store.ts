@@ -428,10 +428,12 @@ const factorUpdate = (change: FactorChange, passkeysAtZero = false) => {
     const leases = removeLeases([change.login.leaseId, ...change.login.expired]);
     Object.assign(names, leases.ExpressionAttributeNames, { '#failures': 'loginFailures' });
     for (const lease of Object.keys(leases.ExpressionAttributeNames)) act(lease, 'REMOVE', lease);
-    conditions.push(`(attribute_not_exists(${name('spentAt')}) OR #spentAt < :issuedAt)`);
-    values[':issuedAt'] = change.login.mfaIssuedAt;
+    if (change.login.mfaIssuedAt !== undefined) {
+      conditions.push(`(attribute_not_exists(${name('spentAt')}) OR #spentAt < :issuedAt)`);
+      values[':issuedAt'] = change.login.mfaIssuedAt;
+      act('#spentAt', 'SET', '#spentAt = :issuedAt');
+    }
     values[':zero'] = 0;
-    act('#spentAt', 'SET', '#spentAt = :issuedAt');
     act('#failures', 'SET', '#failures = :zero');
   }
   if (change.bump === true) {

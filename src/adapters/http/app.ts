@@ -46,7 +46,7 @@ export type AppDeps = {
   startTotp(claims: AccessClaims, input: { password: string }, context: RequestContext): Promise<{ secret: string; otpauthUri: string }>;
   confirmTotp(claims: AccessClaims, input: { code: string }, context: RequestContext): Promise<{ recoveryCodes: string[] }>;
   disableTotp(claims: AccessClaims, input: FactorProof, context: RequestContext): Promise<void>;
-  replaceRecoveryCodes(claims: AccessClaims, input: { password: string }, context: RequestContext): Promise<{ recoveryCodes: string[] }>;
+  replaceRecoveryCodes(claims: AccessClaims, input: FactorProof, context: RequestContext): Promise<{ recoveryCodes: string[] }>;
   /** The passkey routes' use cases; absent when passkeys are not configured (those routes answer 404). */
   passkeys?: PasskeyHandlers;
   /** A bearer token of a live session, verified; throws invalid_token / token_expired otherwise. */
