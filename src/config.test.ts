@@ -626,6 +626,32 @@ describe('loadConfig: mail settings (issue 10)', () => {
     expect(config.mailer).toEqual({ kind: 'none' });
   });
 
+  describe('passkeys (WebAuthn)', () => {
+    it('defaults locally to localhost and the server\'s own URL; on Lambda they are off without both settings', () => {
+      expect(loadConfig({}, 'local').passkeys).toMatchObject({ rpId: 'localhost', origins: null });
+      expect(loadConfig(LAMBDA_ENV, 'lambda').passkeys).toBeNull();
+      const on = loadConfig({ ...LAMBDA_ENV, WEBAUTHN_RP_ID: 'Example.com', WEBAUTHN_ORIGINS: 'https://example.com, https://app.example.com' }, 'lambda');
+      expect(on.passkeys).toEqual({
+        rpId: 'example.com',
+        rpName: 'login-service',
+        origins: ['https://example.com', 'https://app.example.com'],
+        challengeTtlSeconds: 300,
+      });
+    });
+
+    it.each([
+      [{ WEBAUTHN_RP_ID: 'example.com' }, 'lambda', 'WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS go together'],
+      [{ WEBAUTHN_ORIGINS: 'https://example.com' }, 'lambda', 'WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS go together'],
+      [{ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://evil.test' }, 'lambda', 'WEBAUTHN_ORIGINS https://evil.test must be'],
+      [{ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'http://example.com' }, 'lambda', 'WEBAUTHN_ORIGINS http://example.com must be'],
+      [{ WEBAUTHN_RP_ID: 'https://example.com' }, 'local', 'WEBAUTHN_RP_ID must be a host name'],
+      [{ WEBAUTHN_RP_ID: 'example.com' }, 'local', 'WEBAUTHN_RP_ID example.com needs WEBAUTHN_ORIGINS'],
+      [{ MFA_ISSUER: 'Acme:Login' }, 'local', 'MFA_ISSUER must not contain ":"'],
+    ] as const)('refuses %j on %s, naming the setting', (env, runtime, message) => {
+      expect(() => loadConfig({ ...(runtime === 'lambda' ? LAMBDA_ENV : {}), ...env }, runtime)).toThrow(message);
+    });
+  });
+
   it('names the product in mails after MAIL_PRODUCT_NAME, and refuses an empty-looking one', () => {
     expect(loadConfig({ MAIL_PRODUCT_NAME: ' Acme Login ' }, 'local').mail.productName).toBe('Acme Login');
     expect(configError({ MAIL_PRODUCT_NAME: '   ' }).message).toContain('MAIL_PRODUCT_NAME must not be empty');
