@@ -623,7 +623,7 @@ describe('the throttle on second factors', () => {
  * The account routes that ask for the password alone (checkOwnPassword), sent with the right one: each answer as
  * it is for an account in the state the test gives it. DELETE /me is left out: the name's failures go with the item.
  */
-const PASSWORD_ONLY_ROUTES: [route: string, statuses: { totpOn: number; totpOff: number }, send: (token: string) => Promise<Response>][] = [
+const PASSWORD_ONLY_ROUTES: [route: string, statuses: { totpOn: number; totpOff: number }, send: (token: string) => Response | Promise<Response>][] = [
   ['POST /me/mfa/totp', { totpOn: 409, totpOff: 200 }, (token) => t.post('/me/mfa/totp', { password: PASSWORD }, t.bearer(token))],
   // No such passkey: 404 once the password is checked.
   ['DELETE /me/passkeys/{id}', { totpOn: 404, totpOff: 404 }, (token) =>

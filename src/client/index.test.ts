@@ -647,19 +647,32 @@ describe('typed client: authenticator app (TOTP) and recovery codes', () => {
     expect(reused).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
   });
 
-  it('replaces the recovery codes: the old ones stop working, the new ones log in; a wrong password changes nothing', async () => {
-    const { client, username, recoveryCodes: old } = await withTotp();
+  it('replaces the recovery codes with the password and a code, or an old recovery code; the password alone, a wrong password or a wrong code changes nothing', async () => {
+    const { client, username, app, recoveryCodes: old } = await withTotp();
 
-    const wrongPassword = await failure(client.replaceRecoveryCodes({ password: 'not the password' }));
-    const { recoveryCodes } = await client.replaceRecoveryCodes({ password: PASSWORD });
+    // @ts-expect-error a second factor is required: new recovery codes sign in
+    const alone = await failure(client.replaceRecoveryCodes({ password: PASSWORD }));
+    const wrongPassword = await failure(client.replaceRecoveryCodes({ password: 'not the password', code: app.wrong() }));
+    const wrongCode = await failure(client.replaceRecoveryCodes({ password: PASSWORD, code: app.wrong() }));
+    const byCode = await client.replaceRecoveryCodes({ password: PASSWORD, code: await app.code() });
+    // One of the codes just given stands in for the app; it is spent with the rest of its set.
+    const { recoveryCodes } = await client.replaceRecoveryCodes({ password: PASSWORD, recoveryCode: byCode.recoveryCodes[5]! });
     const other = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
     const oldCode = await failure(other.loginMfa({ mfaToken: (await stepUp(other, username)).mfaToken, recoveryCode: old[0]! }));
+    const spent = await failure(
+      other.loginMfa({ mfaToken: (await stepUp(other, username)).mfaToken, recoveryCode: byCode.recoveryCodes[6]! }),
+    );
     await other.loginMfa({ mfaToken: (await stepUp(other, username)).mfaToken, recoveryCode: recoveryCodes[0]! });
 
+    expect(alone).toMatchObject({ status: 400, code: 'invalid_request' });
     expect(wrongPassword).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    expect(wrongCode).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
+    expect(byCode.recoveryCodes).toHaveLength(10);
+    expect(byCode.recoveryCodes.filter((code) => old.includes(code))).toEqual([]);
     expect(recoveryCodes).toHaveLength(10);
-    expect(recoveryCodes.filter((code) => old.includes(code))).toEqual([]);
+    expect(recoveryCodes.filter((code) => byCode.recoveryCodes.includes(code))).toEqual([]);
     expect(oldCode).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
+    expect(spent).toMatchObject({ status: 401, code: 'invalid_mfa_code' });
     expect((await other.me()).user.mfa.recoveryCodesLeft).toBe(9);
   });
 
@@ -669,7 +682,7 @@ describe('typed client: authenticator app (TOTP) and recovery codes', () => {
     const wrong = await failure(client.disableTotp({ password: PASSWORD, code: app.wrong() }));
     const done = await client.disableTotp({ password: PASSWORD, code: await app.code() });
     const me = await client.me();
-    const noCodes = await failure(client.replaceRecoveryCodes({ password: PASSWORD }));
+    const noCodes = await failure(client.replaceRecoveryCodes({ password: PASSWORD, code: app.wrong() }));
     const other = createLoginClient({ baseUrl: server.url, fetch: checkedFetch });
     const pair = await other.login({ username, password: PASSWORD });
 

@@ -54,7 +54,8 @@ export type LoginMfaInput = Pick<BodyOf<'logInMfa'>, 'mfaToken'> & SecondFactor;
 export type StartTotpInput = BodyOf<'startTotp'>;
 export type ConfirmTotpInput = BodyOf<'confirmTotp'>;
 export type DisableTotpInput = Pick<BodyOf<'disableTotp'>, 'password'> & SecondFactor;
-export type ReplaceRecoveryCodesInput = BodyOf<'replaceRecoveryCodes'>;
+/** The password and a second factor (a code, or one of the current recovery codes, which is spent). */
+export type ReplaceRecoveryCodesInput = Pick<BodyOf<'replaceRecoveryCodes'>, 'password'> & SecondFactor;
 /** The password, and a second factor when the account has TOTP on. */
 export type PasskeyRegistrationOptionsInput = Pick<BodyOf<'passkeyRegistrationOptions'>, 'password'> &
   (SecondFactor | { code?: never; recoveryCode?: never });
@@ -278,7 +279,10 @@ export const createLoginClient = (options: LoginClientOptions) => {
       await withSession('disableTotp', input);
     },
 
-    /** A new set of recovery codes, shown this once; the old ones stop working. */
+    /**
+     * A new set of recovery codes, shown this once, for the password and a code or an old recovery code (new codes
+     * sign in, so the password alone is not enough); the old ones stop working. Every other session ends.
+     */
     replaceRecoveryCodes: (input: ReplaceRecoveryCodesInput): Promise<RecoveryCodesResult> =>
       withSession('replaceRecoveryCodes', input),
 

@@ -522,10 +522,12 @@ describe('demo page in Chromium: second factors and passkeys', () => {
       expect(await statusSays(page, 'Signed in as katherine')).toContain('with a passkey on this device');
     });
 
-    // New recovery codes, then turn the app off with one of them.
+    // New recovery codes (they sign in, so the password and a code from the app), then turn the app off with one.
     await security.getByRole('textbox', { name: 'Current password', exact: true }).fill('orbital mechanics');
+    await security.getByRole('textbox', { name: 'Authentication code', exact: true }).fill(await app.code());
     await button(page, 'New recovery codes').click();
     await statusSays(page, 'New recovery codes');
+    expect(await focusedName(page)).toBe('Your recovery codes');
     const newCodes = await codesRegion.getByRole('listitem').allInnerTexts();
     expect(newCodes).toHaveLength(10);
     expect(newCodes.filter((code) => recoveryCodes.includes(code))).toEqual([]);

@@ -94,7 +94,9 @@ export const mountMfa = (demo: Demo): SecurityForm => {
 
   replaceButton.addEventListener('click', () =>
     change(async () => {
-      const { recoveryCodes } = await demo.client.replaceRecoveryCodes({ password: password() });
+      // The password and a code (or one of the old recovery codes, by the toggle): new codes sign in, so the
+      // password alone does not get them.
+      const { recoveryCodes } = await demo.client.replaceRecoveryCodes({ password: password(), ...factor.read() });
       await demo.showSignedIn();
       showCodes(recoveryCodes);
       element('recovery-heading').focus();
