@@ -62,6 +62,9 @@ const releasingOnError = async <T>(release: () => Promise<void>, check: () => T)
   }
 };
 
+// An empty box is no factor: answered as a missing one (400), never counted as a wrong one.
+const given = (value: string | undefined): value is string => value !== undefined && value.trim() !== '';
+
 /** The factor a request gives, checked against the account (nothing spent yet): what a write must spend, or null. */
 const checkFactor = (
   deps: MfaDeps,
@@ -70,7 +73,7 @@ const checkFactor = (
 ): Pick<FactorChange, 'step' | 'recoveryCode'> | null => {
   const totp = mfaOf(user).totp;
   if (totp === null) return null;
-  if (input.code !== undefined) {
+  if (given(input.code)) {
     // An account enrolled where a key was, on a service now without one: a fault of the deployment, not of the code.
     if (deps.secretBox === null) throw new AppError('service_unavailable', 'two-step verification is not available: no MFA key is configured');
     const step = deps.totp.check(deps.secretBox.open(totp.secret, user.uid), input.code, deps.clock.now());
@@ -84,10 +87,10 @@ const checkFactor = (
 };
 
 const assertOneFactor = (input: FactorInput) => {
-  if (input.code !== undefined && input.recoveryCode !== undefined) {
+  if (given(input.code) && given(input.recoveryCode)) {
     throw invalidField('recoveryCode', 'send a code or a recoveryCode, not both');
   }
-  if (input.code === undefined && input.recoveryCode === undefined) {
+  if (!given(input.code) && !given(input.recoveryCode)) {
     throw invalidField('code', 'two-step verification is on: a code or a recoveryCode is required');
   }
 };
@@ -260,7 +263,7 @@ export const disableTotp = async (
   await factorChanged(deps, claims, user, 'mfa.disabled', context);
 };
 
-/** A new set of recovery codes (the old ones stop working), behind the password. */
+/** A new set of recovery codes (the old ones stop working), behind the password and a code or an old recovery code. */
 export const replaceRecoveryCodes = async (
   deps: MfaDeps,
   claims: AccessClaims,
