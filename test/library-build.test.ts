@@ -59,7 +59,7 @@ describe('the built library', () => {
     );
 
     expect(result).toEqual({
-      exports: ['LoginServiceError', 'createLoginClient'],
+      exports: ['LoginServiceError', 'MfaRequiredError', 'createLoginClient'],
       health: { status: 'ok' },
       isServiceError: true,
       code: 'missing_token',
