@@ -3,8 +3,8 @@
 // the TOTP routes answer 404. A Lambda has the real clock: codes are made by `otpauth` at Date.now().
 import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from './app-harness';
 import { checkLambdaResult } from './contract';
+import { coldStartWith } from './lambda-cold-start';
 import { httpApiEvent, lambdaContext, restEvent } from './events';
 import { createServiceTables, startDynalite, type TestStore } from './stores';
 import { RECOVERY_CODE, totpCode } from './totp-helpers';
@@ -20,20 +20,7 @@ let store: TestStore;
 let tables: Record<string, string>;
 
 /** Loads the handler afresh (a cold start) with these settings on top of the tables'. */
-const coldStart = async (env: Record<string, string>): Promise<Handler> => {
-  vi.unstubAllEnvs();
-  const settings = {
-    JWT_SECRET: TEST_JWT_SECRET,
-    REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
-    ...tables,
-    DYNAMODB_ENDPOINT: store.endpoint,
-    LOG_LEVEL: 'SILENT',
-    ...env,
-  };
-  for (const [name, value] of Object.entries(settings)) vi.stubEnv(name, value);
-  vi.resetModules();
-  return (await import('../src/lambda')).handler;
-};
+const coldStart = coldStartWith(() => ({ ...tables, DYNAMODB_ENDPOINT: store.endpoint }));
 
 beforeAll(async () => {
   store = await startDynalite();

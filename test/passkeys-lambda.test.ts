@@ -6,8 +6,8 @@
 import type { APIGatewayProxyResult, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { TEST_JWT_SECRET, TEST_REFRESH_SECRET } from './app-harness';
 import { checkLambdaResult } from './contract';
+import { coldStartWith } from './lambda-cold-start';
 import { httpApiEvent, lambdaContext, restEvent } from './events';
 import { createServiceTables, startDynalite, type TestStore } from './stores';
 import { createAuthenticator, type AssertionOptions } from './webauthn-authenticator';
@@ -26,20 +26,7 @@ let store: TestStore;
 let tables: Record<string, string>;
 
 /** Loads the handler afresh (a cold start) with these settings on top of the tables'. */
-const coldStart = async (env: Record<string, string>): Promise<Handler> => {
-  vi.unstubAllEnvs();
-  const settings = {
-    JWT_SECRET: TEST_JWT_SECRET,
-    REFRESH_TOKEN_SECRET: TEST_REFRESH_SECRET,
-    ...tables,
-    DYNAMODB_ENDPOINT: store.endpoint,
-    LOG_LEVEL: 'SILENT',
-    ...env,
-  };
-  for (const [name, value] of Object.entries(settings)) vi.stubEnv(name, value);
-  vi.resetModules();
-  return (await import('../src/lambda')).handler;
-};
+const coldStart = coldStartWith(() => ({ ...tables, DYNAMODB_ENDPOINT: store.endpoint }));
 
 beforeAll(async () => {
   store = await startDynalite();

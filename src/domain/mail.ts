@@ -1,4 +1,5 @@
 // The mail port and the messages the use cases send through it (types only, nothing runs here).
+import type { AuditEvent } from './ports';
 
 /** One mail, ready to go: a single recipient, a subject, and the same content as plain text and as HTML. */
 export type MailMessage = { to: string; subject: string; text: string; html: string };
@@ -23,13 +24,8 @@ export type MailRequest =
   /** A second factor was turned on or off, recovery codes replaced, a passkey added or removed. */
   | { kind: 'factor_changed'; to: string; username: string; change: FactorChangeKind };
 
-export type FactorChangeKind =
-  | 'mfa.enabled'
-  | 'mfa.disabled'
-  | 'mfa.recovery_codes_replaced'
-  | 'mfa.failed'
-  | 'passkey.added'
-  | 'passkey.removed';
+/** The audit events of a factor change, each of which the owner is told of. */
+export type FactorChangeKind = Extract<AuditEvent, `mfa.${string}` | `passkey.${string}`>;
 
 export type MailKind = MailRequest['kind'];
 

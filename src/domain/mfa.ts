@@ -4,11 +4,11 @@ import { checkOwnPassword, type AccountDeps } from './account';
 import { currentAccount, sendQuietly } from './email-verification';
 import { AppError, incorrectPassword, invalidField } from './errors';
 import { attemptOnAccount, attemptPassword } from './log-in';
+import type { FactorChangeKind } from './mail';
 import type { RecoveryCodes, SecretBox, Totp } from './mfa-ports';
 import {
   mfaOf,
   type AccessClaims,
-  type AuditEvent,
   type FactorChange,
   type LoginMethod,
   type RequestContext,
@@ -157,7 +157,7 @@ export const factorChanged = async (
   deps: MfaDeps,
   claims: AccessClaims,
   user: Pick<UserRecord, 'username' | 'email' | 'emailVerified' | 'credentialVersion'>,
-  event: Extract<AuditEvent, `mfa.${string}` | `passkey.${string}`>,
+  event: FactorChangeKind,
   context: RequestContext,
 ): Promise<void> => {
   // The change is made already: a store hiccup here must not answer 503 for it (a confirmation's recovery codes
