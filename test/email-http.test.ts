@@ -1,6 +1,7 @@
 // Issue 10's contract over HTTP: addresses, verification, change of address, forgot and reset password, login by
 // email, their throttles, DELETE /me and the audit trail; the real app on dynalite, mails read from its outbox.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureJsonLines } from './json-lines';
 import { createTestApp, json, onDynalite, type TestApp } from './app-harness';
 import {
   claimsOf,
@@ -556,23 +557,15 @@ describe('throttling of mails and tokens', () => {
 describe('audit events', () => {
   let audited: TestApp;
   const lines: string[] = [];
-  let spy: { mockRestore(): void } | undefined;
+  let stopCapture: (() => void) | undefined;
 
   beforeAll(async () => {
     audited = await createTestApp(store.endpoint, { LOG_LEVEL: 'INFO' });
-    const write = process.stdout.write.bind(process.stdout);
-    spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = String(chunk);
-      if (text.startsWith('{')) {
-        lines.push(...text.split('\n').filter(Boolean));
-        return true;
-      }
-      return (write as (chunk: string, ...rest: unknown[]) => boolean)(text, ...rest);
-    });
+    stopCapture = captureJsonLines(lines, [process.stdout]);
   });
 
   afterAll(() => {
-    spy?.mockRestore();
+    stopCapture?.();
     audited?.client.destroy();
   });
 

@@ -1,7 +1,8 @@
 // Issue 11's TOTP contract over HTTP: enrolment, confirmation, the step-up login, recovery codes, disabling, the
 // throttle on wrong codes, sessions ended by a factor change, malformed bodies, the DynamoDB cost of a second step
 // and what the logs hold. The real app on dynalite with a frozen clock; codes come from the independent `otpauth`.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { captureJsonLines } from './json-lines';
 import { createTestApp, json, onDynalite, type LoginAnswer, type TestApp } from './app-harness';
 import { startStoreProxy, type StoreCall, type StoreProxy } from './store-proxy';
 import { GetCommand } from '../src/adapters/dynamodb/client';
@@ -1226,26 +1227,14 @@ describe('DynamoDB requests of a second step', () => {
 describe('logs', () => {
   let logged: TestApp;
   const lines: string[] = [];
-  const spies: { mockRestore(): void }[] = [];
+  let stopCapture: (() => void) | undefined;
 
   beforeAll(async () => {
     logged = await createTestApp(store.endpoint, { LOG_LEVEL: 'DEBUG' });
-    for (const stream of [process.stdout, process.stderr]) {
-      const write = stream.write.bind(stream);
-      spies.push(
-        vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-          const text = String(chunk);
-          if (text.startsWith('{')) {
-            lines.push(...text.split('\n').filter(Boolean));
-            return true;
-          }
-          return (write as (chunk: string, ...rest: unknown[]) => boolean)(text, ...rest);
-        }),
-      );
-    }
+    stopCapture = captureJsonLines(lines);
   });
   afterAll(() => {
-    for (const spy of spies) spy.mockRestore();
+    stopCapture?.();
     logged?.client.destroy();
   });
   beforeEach(() => logged.clock.freeze());

@@ -3,13 +3,14 @@
 // origin or RP id, no user verification, a counter going backwards, another account's credential or user handle),
 // driven by the software authenticator in test/webauthn-authenticator.ts through the real app on dynalite. Every
 // response is checked against the OpenAPI document by the harness.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { captureJsonLines } from './json-lines';
 import { createTestApp, json, onDynalite, type LoginAnswer, type TestApp } from './app-harness';
 import { startStoreProxy, type StoreProxy } from './store-proxy';
 import { ScanCommand } from '../src/adapters/dynamodb/client';
@@ -883,27 +884,14 @@ describe('malformed bodies at POST /login/passkey: 4xx with a stable code, never
 describe('the logs', () => {
   let logged: TestApp;
   const lines: string[] = [];
-  const spies: { mockRestore(): void }[] = [];
+  let stopCapture: (() => void) | undefined;
 
   beforeAll(async () => {
     logged = await createTestApp(store.endpoint, { LOG_LEVEL: 'DEBUG' });
-    // JSON lines are kept for the test (and not printed); anything else goes through.
-    for (const stream of [process.stdout, process.stderr]) {
-      const write = stream.write.bind(stream);
-      spies.push(
-        vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-          const text = String(chunk);
-          if (text.startsWith('{')) {
-            lines.push(...text.split('\n').filter(Boolean));
-            return true;
-          }
-          return (write as (chunk: string, ...rest: unknown[]) => boolean)(text, ...rest);
-        }),
-      );
-    }
+    stopCapture = captureJsonLines(lines);
   });
   afterAll(() => {
-    for (const spy of spies) spy.mockRestore();
+    stopCapture?.();
     logged?.client.destroy();
   });
 
