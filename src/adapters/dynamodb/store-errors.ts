@@ -77,6 +77,21 @@ export const conditionalWrite = async (write: () => Promise<unknown>): Promise<b
 };
 
 /**
+ * A conditional update that returns its item (`ReturnValues`): the attributes it answered (`{}` when none), or
+ * null when the condition failed; any other error translated.
+ */
+export const conditionalUpdate = async (
+  update: () => Promise<{ Attributes?: Record<string, unknown> | undefined }>,
+): Promise<Record<string, unknown> | null> => {
+  try {
+    return (await update()).Attributes ?? {};
+  } catch (error) {
+    if (isConditionFailure(error)) return null;
+    throw translateStoreError(error);
+  }
+};
+
+/**
  * One bound per call, SDK retries included: the smaller of STORE_TIMEOUT_MS and what is left of the request's
  * deadline, so a hung store becomes a prompt 503, not a Lambda timeout, however many calls a request makes.
  * A call with no time left is not sent at all.

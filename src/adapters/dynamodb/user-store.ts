@@ -11,7 +11,7 @@ import {
 import type { CallOptions } from '../aws/json-protocol';
 import { AppError } from '../../domain/errors';
 import type { FactorChange, LoginState, MfaState, UserRecord, UserStore } from '../../domain/ports';
-import { callOptions, conditionalWrite, isConditionFailure, translated, translateStoreError } from './store-errors';
+import { callOptions, conditionalUpdate, conditionalWrite, translated } from './store-errors';
 
 export type DynamoUserStoreOptions = {
   client: DynamoClient;
@@ -100,8 +100,8 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
       ),
 
     async confirmEmail(username, uid, email) {
-      try {
-        const { Attributes } = await client.send(
+      const old = await conditionalUpdate(() =>
+        client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { username },
@@ -112,13 +112,11 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
             ReturnValues: 'ALL_OLD',
           }),
           bounded(),
-        );
-        const before = toUserRecord(Attributes ?? {});
-        return { replaced: before.emailVerified && before.email !== email ? before.email : null };
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw translateStoreError(error);
-      }
+        ),
+      );
+      if (old === null) return false;
+      const before = toUserRecord(old);
+      return { replaced: before.emailVerified && before.email !== email ? before.email : null };
     },
 
     // Conditional on the account alone: the token is the authority, whatever hash a login upgraded meanwhile.
@@ -160,8 +158,8 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
 
     async openAttempt(username, attempt) {
       if (!isStorableKey(username)) return null;
-      try {
-        const { Attributes } = await client.send(
+      const item = await conditionalUpdate(() =>
+        client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { username },
@@ -172,13 +170,11 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
             ReturnValues: 'ALL_NEW',
           }),
           bounded(),
-        );
-        const user = toUserRecord(Attributes ?? {});
-        return { ...user, uid: user.uid ?? attempt.uid, login: toLoginState(Attributes ?? {}) };
-      } catch (error) {
-        if (isConditionFailure(error)) return null;
-        throw translateStoreError(error);
-      }
+        ),
+      );
+      if (item === null) return null;
+      const user = toUserRecord(item);
+      return { ...user, uid: user.uid ?? attempt.uid, login: toLoginState(item) };
     },
 
     async closeAttempt(username, leaseId, expired) {
@@ -276,8 +272,8 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
 
     async ensureUserHandle(username, uid, handle) {
       if (!isStorableKey(username)) return null;
-      try {
-        const { Attributes } = await client.send(
+      const updated = await conditionalUpdate(() =>
+        client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { username },
@@ -288,12 +284,9 @@ export const createDynamoUserStore = (options: DynamoUserStoreOptions): UserStor
             ReturnValues: 'UPDATED_NEW',
           }),
           bounded(),
-        );
-        return String(Attributes?.[MFA.userHandle] ?? handle);
-      } catch (error) {
-        if (isConditionFailure(error)) return null;
-        throw translateStoreError(error);
-      }
+        ),
+      );
+      return updated === null ? null : String(updated[MFA.userHandle] ?? handle);
     },
 
     remove: (username, expectedHash) =>
