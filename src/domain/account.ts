@@ -22,9 +22,21 @@ export type AccountDeps = LogInDeps &
   };
 
 /**
- * The token's account, if this is its current password (under the login throttle). A wrong one is reported as
- * the password's fault: the login's "invalid username or password" would name a username nobody sent.
+ * The token's account's password, checked under the login throttle, its attempt still open. A wrong one is
+ * reported as the password's fault: the login's "invalid username or password" would name a username nobody sent.
  */
+export const attemptOwnPassword = (
+  deps: LogInDeps,
+  claims: AccessClaims,
+  password: string,
+  what: 'password' | 'current password',
+  context: RequestContext,
+) =>
+  attemptPassword(deps, claims.username, password, context).catch((error: unknown) => {
+    throw error instanceof AppError && error.code === 'invalid_credentials' ? incorrectPassword(what, error) : error;
+  });
+
+/** The token's account, if this is its current password (see attemptOwnPassword); the attempt ends here. */
 export const checkOwnPassword = async (
   deps: AccountDeps,
   claims: AccessClaims,
@@ -32,9 +44,7 @@ export const checkOwnPassword = async (
   what: 'password' | 'current password',
   context: RequestContext,
 ): Promise<UserRecord & { uid: string }> => {
-  const checked = await attemptPassword(deps, claims.username, password, context).catch((error: unknown) => {
-    throw error instanceof AppError && error.code === 'invalid_credentials' ? incorrectPassword(what, error) : error;
-  });
+  const checked = await attemptOwnPassword(deps, claims, password, what, context);
   const { settle, release, fail: _fail, lease: _lease, login: _login, ...user } = checked;
   if (mfaOf(user).totp !== null) {
     // A right password alone does not forget the name's failures while TOTP is on: otherwise a route that asks only

@@ -1,9 +1,9 @@
 // Second factors: TOTP enrolment and removal, recovery codes, the step-up login, and the proof of factors that
 // account changes ask for. TOTP state lives on the user's item, so a login without a second factor costs the same.
-import { checkOwnPassword, type AccountDeps } from './account';
+import { attemptOwnPassword, checkOwnPassword, type AccountDeps } from './account';
 import { currentAccount, sendQuietly } from './email-verification';
 import { AppError, incorrectPassword, invalidField } from './errors';
-import { attemptOnAccount, attemptPassword } from './log-in';
+import { attemptOnAccount } from './log-in';
 import type { FactorChangeKind } from './mail';
 import type { RecoveryCodes, SecretBox, Totp } from './mfa-ports';
 import {
@@ -108,9 +108,7 @@ export const proveFactors = async (
   context: RequestContext,
   change: Omit<FactorChange, 'expect' | 'step' | 'recoveryCode' | 'login'> = {},
 ): Promise<UserRecord & { uid: string }> => {
-  const checked = await attemptPassword(deps, claims.username, input.password, context).catch((error: unknown) => {
-    throw error instanceof AppError && error.code === 'invalid_credentials' ? incorrectPassword('password', error) : error;
-  });
+  const checked = await attemptOwnPassword(deps, claims, input.password, 'password', context);
   const { settle, release, fail, login: _login, lease, ...user } = checked;
   if (user.uid !== claims.uid) {
     await release();
